@@ -1,0 +1,110 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "HiveHealth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hive-health", targets: ["HiveHealthCLI"]),
+        .library(name: "HealthCore", targets: ["HealthCore"]),
+        .library(name: "HealthCatalogue", targets: ["HealthCatalogue"]),
+        .library(name: "HealthEngine", targets: ["HealthEngine"]),
+        .library(name: "HealthProbes", targets: ["HealthProbes"]),
+        .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
+        .plugin(name: "LintChecks", targets: ["LintChecks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // Pure model: the Probe protocol, observations, targets, evaluator and aggregator. No I/O.
+        .target(
+            name: "HealthCore",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // checks.d and hive.toml: loading, validation with file:line:column, environment overlays.
+        .target(
+            name: "HealthCatalogue",
+            dependencies: [
+                "HealthCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        // Where targets come from: Hive's VM JSON (file) and a scan of running QEMU processes.
+        .target(
+            name: "HealthInventory",
+            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The built-in probes; the registry is generated at build time from these sources.
+        .target(
+            name: "HealthProbes",
+            dependencies: [
+                "HealthCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            plugins: ["ProbeRegistryPlugin"]
+        ),
+        // Plan, scheduler, state store and the daemon's services.
+        .target(
+            name: "HealthEngine",
+            dependencies: [
+                "HealthCore",
+                "HealthCatalogue",
+                "HealthInventory",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "HiveHealthCLI",
+            dependencies: [
+                "HealthCore",
+                "HealthCatalogue",
+                "HealthInventory",
+                "HealthEngine",
+                "HealthProbes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Test doubles shared by the test targets: a manual clock, scripted probes, fixture trees.
+        .target(
+            name: "HealthTestKit",
+            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(name: "ProbeRegistryGenerator"),
+        .plugin(
+            name: "ProbeRegistryPlugin",
+            capability: .buildTool(),
+            dependencies: ["ProbeRegistryGenerator"]
+        ),
+        .plugin(
+            name: "LintChecks",
+            capability: .command(
+                intent: .custom(verb: "lint-checks", description: "Validate checks.d against the probe registry")
+            ),
+            dependencies: ["HiveHealthCLI"]
+        ),
+        .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
+        .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
+        .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
+        .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthTestKit"]),
+    ]
+)
+
+for target in package.targets where target.type != .plugin && target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,133 @@
+import Foundation
+
+/// The evaluator's memory of one job (one check on one target): counters, recent history and the decided status.
+///
+/// It is a pure state machine fed with observations and the time they were made (DESIGN §1):
+/// `consecutive_failures` failures make it `failed`, `consecutive_successes` successes make it `passed`, as many
+/// unknowns in a row as `consecutive_failures` make it `insufficient-data`. An unknown never counts as a failure and
+/// does not break a failing streak. Before any decision it is `initializing` inside the launch grace period and
+/// `insufficient-data` after it; failures inside the grace period do not make it `failed` yet (a booting guest is
+/// not an impaired one). Codable, so it survives restarts through the state store.
+public struct CheckState: Sendable, Hashable, Codable {
+    /// Flap detection looks at this many recent results (Nagios uses 21).
+    public static let historyLength = 21
+
+    /// The decided status; nil until the thresholds have decided anything.
+    public var decided: DetailStatus?
+    public var consecutivePassed: Int = 0
+    public var consecutiveFailed: Int = 0
+    public var consecutiveUnknown: Int = 0
+    /// Most recent last, at most ``historyLength``.
+    public var history: [Observation.Outcome] = []
+    public var flapping: Bool = false
+    /// When the current failing streak began (first failure since the last pass).
+    public var failingSince: Date?
+    /// When the check became failed's streak began; set only while ``decided`` is `failed`.
+    public var impairedSince: Date?
+    public var lastObservation: Observation?
+    public var lastObservedAt: Date?
+    public var lastTransitionAt: Date?
+    /// Total results recorded (for metrics and debugging).
+    public var runs: Int = 0
+
+    public init() {}
+
+    /// The status shown now: the decided one, else `initializing` inside the grace period, else `insufficient-data`.
+    public func status(inLaunchGrace: Bool) -> DetailStatus {
+        decided ?? (inLaunchGrace ? .initializing : .insufficientData)
+    }
+
+    /// The percent state change over the history, weighted toward recent results (0.8 oldest to 1.2 newest), as
+    /// Nagios computes it. Nil until the history is full: a few early results say nothing about flapping.
+    public var percentStateChange: Double? {
+        guard history.count == Self.historyLength else { return nil }
+        var weighted = 0.0
+        let steps = Double(history.count - 2)
+        for index in 1..<history.count where history[index] != history[index - 1] {
+            weighted += 0.8 + 0.4 * Double(index - 1) / steps
+        }
+        return weighted / Double(history.count - 1) * 100
+    }
+
+    /// Records one observation made at `at` and returns the transition it caused, if any.
+    ///
+    /// - Parameters:
+    ///   - suppression: the reason of an active suppression window (instance paused, migrating, guest filesystems
+    ///     frozen); a failure inside one is recorded as unknown.
+    ///   - inLaunchGrace: the target is still inside its launch grace period.
+    @discardableResult
+    public mutating func record(
+        _ observation: Observation, at: Date, thresholds: Thresholds, suppression: String? = nil,
+        inLaunchGrace: Bool = false
+    ) -> CheckTransition? {
+        var observation = observation
+        if observation.outcome == .failed, let suppression {
+            observation.outcome = .unknown
+            observation.message = "suppressed (\(suppression)): \(observation.message)"
+        }
+        let before = status(inLaunchGrace: inLaunchGrace)
+        let wasFlapping = flapping
+        runs += 1
+        lastObservation = observation
+        lastObservedAt = at
+        history.append(observation.outcome)
+        if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
+        if let percent = percentStateChange {
+            if !flapping, percent >= thresholds.flapHigh { flapping = true }
+            if flapping, percent < thresholds.flapLow { flapping = false }
+        }
+
+        switch observation.outcome {
+        case .passed:
+            consecutivePassed += 1
+            consecutiveFailed = 0
+            consecutiveUnknown = 0
+            failingSince = nil
+            if consecutivePassed >= max(1, thresholds.consecutiveSuccesses) {
+                decided = .passed
+                impairedSince = nil
+            }
+        case .failed:
+            consecutiveFailed += 1
+            consecutivePassed = 0
+            consecutiveUnknown = 0
+            if failingSince == nil { failingSince = at }
+            if consecutiveFailed >= max(1, thresholds.consecutiveFailures), !(inLaunchGrace && decided != .failed) {
+                if decided != .failed { impairedSince = failingSince }
+                decided = .failed
+            }
+        case .unknown:
+            consecutiveUnknown += 1
+            if consecutiveUnknown >= max(1, thresholds.consecutiveFailures) {
+                decided = .insufficientData
+                impairedSince = nil
+            }
+        }
+
+        let after = status(inLaunchGrace: inLaunchGrace)
+        guard after != before || flapping != wasFlapping else { return nil }
+        if after != before { lastTransitionAt = at }
+        return CheckTransition(
+            from: before, to: after, at: at, reason: observation.message, flapping: flapping,
+            flappingChanged: flapping != wasFlapping)
+    }
+}
+
+/// A change of a check's status (or of its flapping flag), with the observation that caused it.
+public struct CheckTransition: Sendable, Hashable, Codable {
+    public var from: DetailStatus
+    public var to: DetailStatus
+    public var at: Date
+    public var reason: String
+    public var flapping: Bool
+    public var flappingChanged: Bool
+
+    public init(from: DetailStatus, to: DetailStatus, at: Date, reason: String, flapping: Bool, flappingChanged: Bool) {
+        self.from = from
+        self.to = to
+        self.at = at
+        self.reason = reason
+        self.flapping = flapping
+        self.flappingChanged = flappingChanged
+    }
+}
