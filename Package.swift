@@ -51,13 +51,19 @@ let package = Package(
             ],
             plugins: ["ProbeRegistryPlugin"]
         ),
-        // Plan, scheduler, state store and the daemon's services.
+        // The embedded state store: one local file, replaced atomically.
+        .target(
+            name: "HealthStore",
+            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Plan, scheduler, evaluation and the daemon's services.
         .target(
             name: "HealthEngine",
             dependencies: [
                 "HealthCore",
                 "HealthCatalogue",
                 "HealthInventory",
+                "HealthStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -69,6 +75,7 @@ let package = Package(
                 "HealthCatalogue",
                 "HealthInventory",
                 "HealthEngine",
+                "HealthStore",
                 "HealthProbes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,6 +103,7 @@ let package = Package(
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
+        .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthProbes", "HealthTestKit"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthTestKit"]),
