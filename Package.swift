@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // Pure model: the Probe protocol, observations, targets, evaluator and aggregator. No I/O.
@@ -61,12 +62,25 @@ let package = Package(
             name: "HealthEngine",
             dependencies: [
                 "HealthCore",
-                "HealthCatalogue",
-                "HealthInventory",
-                "HealthStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The daemon put together: configuration, catalogue, inventory, store and engine as services; `check`.
+        .target(
+            name: "HealthDaemon",
+            dependencies: [
+                "HealthCore",
+                "HealthCatalogue",
+                "HealthInventory",
+                "HealthStore",
+                "HealthEngine",
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            plugins: ["EmbeddedCataloguePlugin"]
         ),
         .executableTarget(
             name: "HiveHealthCLI",
@@ -76,6 +90,7 @@ let package = Package(
                 "HealthInventory",
                 "HealthEngine",
                 "HealthStore",
+                "HealthDaemon",
                 "HealthProbes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +108,12 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["ProbeRegistryGenerator"]
         ),
+        // Embeds the shipped checks.d into the daemon, so `hive-health run` works with no files installed.
+        .plugin(
+            name: "EmbeddedCataloguePlugin",
+            capability: .buildTool(),
+            dependencies: ["ProbeRegistryGenerator"]
+        ),
         .plugin(
             name: "LintChecks",
             capability: .command(
@@ -105,7 +126,11 @@ let package = Package(
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
-        .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthDaemonTests",
+            dependencies: ["HealthDaemon", "HealthProbes", "HealthTestKit"]
+        ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthTestKit"]),
     ]
 )

@@ -3,6 +3,7 @@ public enum HealthDuration {
     /// Why a duration could not be read.
     public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         public var text: String
+        public init(text: String) { self.text = text }
         public var description: String {
             "invalid duration '\(text)': expected a number with a unit (ms, s, m, h), e.g. 500ms, 30s, 1m30s"
         }

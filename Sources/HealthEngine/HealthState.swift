@@ -1,0 +1,218 @@
+import Foundation
+import HealthCore
+import Synchronization
+
+/// The evaluator of the running daemon: receives job results, keeps each job's ``CheckState``, turns transitions
+/// into ``HealthEvent``s and answers the current ``HealthReport``. Restored from a ``PersistedState`` so that
+/// statuses, counters and ImpairedSince survive restarts.
+public final class HealthState: ResultSink, Sendable {
+    /// What the evaluation depends on besides the checks.
+    public struct Settings: Sendable {
+        /// Before their first decision, checks of an instance launched less than this long ago are `initializing`.
+        public var launchGrace: Duration
+        public var enabledCategories: Set<HealthCategory>
+        /// Events kept for publishers that have not drained them; the oldest are dropped (and counted) past this.
+        public var maxPendingEvents: Int
+
+        public init(
+            launchGrace: Duration = .seconds(300),
+            enabledCategories: Set<HealthCategory> = Set(HealthCategory.allCases), maxPendingEvents: Int = 10_000
+        ) {
+            self.launchGrace = launchGrace
+            self.enabledCategories = enabledCategories
+            self.maxPendingEvents = maxPendingEvents
+        }
+    }
+
+    private struct Inner {
+        var node: NodeInfo
+        var instances: [InstanceInfo] = []
+        var instancesByID: [String: InstanceInfo] = [:]
+        var jobs: [String: Job] = [:]
+        var jobOrder: [String] = []
+        var records: [String: JobRecord] = [:]
+        var restored: [String: JobRecord] = [:]
+        var firstSeen: [String: Date] = [:]
+        var suppressions: [String: String] = [:]
+        var events: [HealthEvent] = []
+        var droppedEvents = 0
+        var generation: UInt64 = 0
+        var planned = false
+    }
+
+    private let inner: Mutex<Inner>
+    private let settings: Settings
+    private let wallClock: @Sendable () -> Date
+    private let startedAt: Date
+
+    public init(
+        node: NodeInfo, settings: Settings = Settings(), restored: PersistedState? = nil,
+        wallClock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        var inner = Inner(node: node)
+        inner.restored = restored?.jobs ?? [:]
+        if let restored {
+            inner.instances = restored.report.instances.map {
+                InstanceInfo(id: $0.instanceID, state: $0.state, availabilityZone: $0.availabilityZone)
+            }
+            inner.instancesByID = Dictionary(inner.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+        self.inner = Mutex(inner)
+        self.settings = settings
+        self.wallClock = wallClock
+        self.startedAt = wallClock()
+    }
+
+    /// Bumped on every change of status, plan or events: publishers compare it to know when to write.
+    public var generation: UInt64 { inner.withLock { $0.generation } }
+
+    /// Adopts a new plan: records of jobs that stay are kept; restored records are adopted by the jobs they belong
+    /// to; records of jobs that left are dropped.
+    public func apply(plan: Plan) {
+        let now = wallClock()
+        inner.withLock { inner in
+            inner.node = plan.node
+            inner.instances = plan.instances
+            inner.instancesByID = Dictionary(plan.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for instance in plan.instances where inner.firstSeen[instance.id] == nil {
+                inner.firstSeen[instance.id] = now
+            }
+            inner.firstSeen = inner.firstSeen.filter { inner.instancesByID[$0.key] != nil }
+            var jobs: [String: Job] = [:]
+            jobs.reserveCapacity(plan.jobs.count)
+            var records: [String: JobRecord] = [:]
+            records.reserveCapacity(plan.jobs.count)
+            for job in plan.jobs {
+                jobs[job.key] = job
+                if let record = inner.records[job.key] ?? inner.restored.removeValue(forKey: job.key),
+                    record.probe == job.check.probe
+                {
+                    records[job.key] = record
+                } else {
+                    records[job.key] = job.newRecord()
+                }
+            }
+            inner.jobs = jobs
+            inner.jobOrder = plan.jobs.map(\.key)
+            inner.records = records
+            inner.planned = true
+            inner.generation &+= 1
+        }
+    }
+
+    /// Starts or ends a suppression window for an instance (paused, migrating, guest filesystems frozen): while it
+    /// lasts, failures of its checks count as unknown.
+    public func suppress(instance: String, reason: String?) {
+        inner.withLock { inner in
+            if let reason { inner.suppressions[instance] = reason } else { inner.suppressions[instance] = nil }
+        }
+    }
+
+    public func record(_ result: JobResult) {
+        let now = wallClock()
+        inner.withLock { inner in
+            let key = result.job.key
+            guard var record = inner.records[key] else { return }
+            let instanceID = result.job.instanceID
+            let grace = inGrace(instanceID: instanceID, inner: inner, now: now)
+            let transition = record.state.record(
+                result.observation, at: now, thresholds: result.job.check.thresholds,
+                suppression: instanceID.flatMap { inner.suppressions[$0] }, inLaunchGrace: grace)
+            inner.records[key] = record
+            inner.generation &+= 1
+            guard let transition else { return }
+            inner.events.append(
+                HealthEvent(
+                    node: inner.node.name, instanceID: instanceID, category: result.job.check.category,
+                    check: result.job.check.name, probe: result.job.check.probe, target: result.job.target.id,
+                    transition: transition))
+            if inner.events.count > settings.maxPendingEvents {
+                let excess = inner.events.count - settings.maxPendingEvents
+                inner.events.removeFirst(excess)
+                inner.droppedEvents += excess
+            }
+        }
+    }
+
+    /// Takes the events not yet taken, oldest first.
+    public func drainEvents() -> [HealthEvent] {
+        inner.withLock { inner in
+            defer { inner.events.removeAll() }
+            return inner.events
+        }
+    }
+
+    /// Events dropped because nobody drained them in time.
+    public var droppedEvents: Int { inner.withLock { $0.droppedEvents } }
+
+    /// The current view of the node and its instances.
+    public func report() -> HealthReport {
+        let now = wallClock()
+        return inner.withLock { inner in
+            if !inner.planned, !inner.restored.isEmpty {
+                // Not planned yet after a restart: show what was saved rather than nothing.
+                return restoredReport(inner: inner, now: now)
+            }
+            let entries = inner.jobOrder.compactMap { key -> (job: Job, status: CheckStatus)? in
+                guard let job = inner.jobs[key], let record = inner.records[key] else { return nil }
+                return (job, status(of: record, job: job, inner: inner, now: now))
+            }
+            return ReportBuilder.build(
+                node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+        }
+    }
+
+    /// What the state store keeps.
+    public func persistedState() -> PersistedState {
+        let report = report()
+        let now = wallClock()
+        return inner.withLock { inner in
+            var jobs = inner.records
+            // Restored records not yet adopted by a plan are kept, so a restart before the first plan loses nothing.
+            for (key, record) in inner.restored where jobs[key] == nil { jobs[key] = record }
+            return PersistedState(savedAt: now, report: report, jobs: jobs)
+        }
+    }
+
+    /// The record of one job (tests, debugging).
+    public func record(forKey key: String) -> JobRecord? {
+        inner.withLock { $0.records[key] ?? $0.restored[key] }
+    }
+
+    private func inGrace(instanceID: String?, inner: Inner, now: Date) -> Bool {
+        let grace = settings.launchGrace.seconds
+        guard let instanceID else { return now.timeIntervalSince(startedAt) < grace }
+        let launched = inner.instancesByID[instanceID]?.launchTime ?? inner.firstSeen[instanceID] ?? startedAt
+        return now.timeIntervalSince(launched) < grace
+    }
+
+    private func status(of record: JobRecord, job: Job, inner: Inner, now: Date) -> CheckStatus {
+        let state = record.state
+        let detail = state.status(inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
+        return CheckStatus(
+            name: job.check.name, probe: job.check.probe, target: job.target.id, status: detail,
+            message: state.lastObservation?.message ?? "not run yet", observedAt: state.lastObservedAt,
+            impairedSince: detail == .failed ? state.impairedSince : nil, flapping: state.flapping,
+            values: state.lastObservation?.values ?? [:])
+    }
+
+    private func restoredReport(inner: Inner, now: Date) -> HealthReport {
+        let node = inner.node
+        let entries = inner.restored.values.sorted { $0.key < $1.key }.map { record -> (job: Job, status: CheckStatus) in
+            let check = CheckDefinition(
+                name: record.check, category: record.category, probe: record.probe, target: record.targetKind)
+            let instance = record.instanceID.flatMap { inner.instancesByID[$0] }
+            let target: Target =
+                switch record.targetKind {
+                case .node: .node(node)
+                case .instance: .instance(instance ?? InstanceInfo(id: record.targetID))
+                case .volume:
+                    .volume(VolumeInfo(id: record.targetID), of: instance ?? InstanceInfo(id: record.instanceID ?? ""))
+                }
+            let job = Job(check: check, target: target, parameters: ProbeParameters())
+            return (job, status(of: record, job: job, inner: inner, now: now))
+        }
+        return ReportBuilder.build(
+            node: node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+    }
+}

@@ -1,0 +1,53 @@
+import HealthCore
+
+/// Every job to run: each enabled check times each target it applies to (DESIGN §1).
+public struct Plan: Sendable {
+    public var node: NodeInfo
+    public var instances: [InstanceInfo]
+    public var jobs: [Job]
+
+    public init(node: NodeInfo, instances: [InstanceInfo], jobs: [Job]) {
+        self.node = node
+        self.instances = instances
+        self.jobs = jobs
+    }
+
+    /// Builds the plan.
+    ///
+    /// Node checks get the node; instance checks every running instance; volume checks every volume of every
+    /// running instance. A check's `when` selectors filter targets; categories switched off in hive.toml are left
+    /// out. Parameters get the probe's defaults, then their templates are filled for the target.
+    public static func build(
+        checks: [CheckDefinition], registry: ProbeRegistry, node: NodeInfo, instances: [InstanceInfo],
+        runtimeDirectory: String, enabledCategories: Set<HealthCategory> = Set(HealthCategory.allCases)
+    ) -> Plan {
+        let running = instances.filter { $0.state == .running }
+        var jobs: [Job] = []
+        for check in checks where check.enabled && enabledCategories.contains(check.category) {
+            guard let descriptor = registry.descriptor(kind: check.probe) else { continue }
+            let targets: [Target]
+            switch check.target {
+            case .node: targets = [.node(node)]
+            case .instance: targets = running.map { .instance($0) }
+            case .volume: targets = running.flatMap { instance in instance.volumes.map { .volume($0, of: instance) } }
+            }
+            for target in targets {
+                let fields = TargetFields(target: target, node: node, runtimeDirectory: runtimeDirectory)
+                guard check.applies(to: fields) else { continue }
+                var values: [String: ParameterValue] = [:]
+                var error: String?
+                for spec in descriptor.parameters {
+                    guard let value = check.params[spec.name] ?? spec.defaultValue else { continue }
+                    do {
+                        values[spec.name] = try value.rendered(fields)
+                    } catch let templateError {
+                        error = "parameter \(spec.name): \(templateError.message)"
+                    }
+                }
+                jobs.append(
+                    Job(check: check, target: target, parameters: ProbeParameters(values), parameterError: error))
+            }
+        }
+        return Plan(node: node, instances: instances, jobs: jobs)
+    }
+}

@@ -1,0 +1,80 @@
+import HealthCore
+import Synchronization
+
+/// Messages to the scheduler's driver loop from probe tasks and from the daemon, and the driver's way to sleep until
+/// a message or a deadline, whichever comes first.
+final class SchedulerInbox: Sendable {
+    enum Message: Sendable {
+        case completed(key: String, run: UInt64, observation: Observation, elapsed: Duration)
+        case plan(Plan)
+        case trigger(@Sendable (Job) -> Bool, reason: String)
+    }
+
+    private struct State {
+        var messages: [Message] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var woken = false
+    }
+
+    private let state = Mutex(State())
+
+    func post(_ message: Message) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.messages.append(message)
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func take() -> [Message] {
+        state.withLock { state in
+            defer { state.messages.removeAll(keepingCapacity: true) }
+            return state.messages
+        }
+    }
+
+    func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.woken = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns when a message is waiting, `deadline` has passed on `clock`, or the task is cancelled.
+    func wait<C: Clock>(until deadline: C.Instant?, clock: C) async {
+        let ready = state.withLock { state -> Bool in
+            defer { state.woken = false }
+            return !state.messages.isEmpty || state.woken
+        }
+        if ready || Task.isCancelled { return }
+        // One timer per wait, not per job: cheap at thousands of jobs a second.
+        let timer: Task<Void, Never>? = deadline.map { deadline in
+            Task { [weak self] in
+                guard (try? await clock.sleep(until: deadline, tolerance: nil)) != nil else { return }
+                self?.wake()
+            }
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if !state.messages.isEmpty || state.woken {
+                        state.woken = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            wake()
+        }
+        timer?.cancel()
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import HealthCore
+import HealthEngine
+import HealthTestKit
+import Logging
+import Synchronization
+import Testing
+
+final class RecordingSink: ResultSink, Sendable {
+    private let storage = Mutex<[JobResult]>([])
+    func record(_ result: JobResult) { storage.withLock { $0.append(result) } }
+    var results: [JobResult] { storage.withLock { $0 } }
+    func results(for target: String) -> [JobResult] { results.filter { $0.job.target.id == target } }
+}
+
+func makeInstances(_ count: Int) -> [InstanceInfo] {
+    (0..<count).map { InstanceInfo(id: String(format: "i-%08x", $0), state: .running) }
+}
+
+func makePlan(
+    instances: [InstanceInfo], interval: Duration = .seconds(60), timeout: Duration = .seconds(5),
+    splay: Duration? = nil, jitter: Duration = .zero, name: String = "scripted", probe: String = "test.scripted"
+) -> Plan {
+    let check = CheckDefinition(
+        name: name, category: .instance, probe: probe, target: .instance, interval: interval, timeout: timeout,
+        splay: splay, jitter: jitter)
+    let registry = try! ProbeRegistry([ScriptedProbe.self])
+    return Plan.build(
+        checks: [check], registry: registry, node: NodeInfo(name: "node-a"), instances: instances,
+        runtimeDirectory: "/run/hive")
+}
+
+struct SchedulerHarness {
+    let clock = ManualClock()
+    let probe = ScriptedProbe()
+    let sink = RecordingSink()
+    let scheduler: Scheduler<ManualClock>
+    let task: Task<Void, Never>
+
+    init(limits: ConcurrencyLimits = ConcurrencyLimits(), probes: [String: any Probe]? = nil) {
+        let scheduler = Scheduler(
+            clock: clock, probes: probes ?? ["test.scripted": probe], limits: limits, sink: sink,
+            logger: Logger(label: "test"), random: { bound in bound / 2 + 1 })
+        self.scheduler = scheduler
+        self.task = Task { await scheduler.run() }
+    }
+
+    /// Advances the manual clock once the scheduler is asleep, so each step is seen.
+    func advance(by duration: Duration) async {
+        _ = await eventually { clock.sleeperCount > 0 }
+        clock.advance(by: duration)
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+@Suite("Scheduler")
+struct SchedulerTests {
+    @Test("a job first runs at its splay offset and then once per interval")
+    func cadence() async throws {
+        let harness = SchedulerHarness()
+        let plan = makePlan(instances: makeInstances(1), interval: .seconds(60))
+        let offset = try #require(plan.jobs.first?.splayOffset)
+        harness.scheduler.replace(plan)
+        #expect(await eventually { harness.scheduler.stats.jobs == 1 })
+        #expect(harness.probe.runs() == 0)
+        await harness.advance(by: offset)
+        #expect(await eventually { harness.sink.results.count == 1 })
+        for expected in 2...4 {
+            await harness.advance(by: .seconds(59))
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(harness.sink.results.count == expected - 1, "must not run before the interval is over")
+            await harness.advance(by: .seconds(1))
+            #expect(await eventually { harness.sink.results.count == expected })
+        }
+        await harness.stop()
+    }
+
+    @Test("splay is deterministic, inside its window and spreads targets")
+    func splay() {
+        let a = Job.splay(check: "qmp.status", target: "i-1", window: .seconds(60))
+        let b = Job.splay(check: "qmp.status", target: "i-1", window: .seconds(60))
+        #expect(a == b)
+        var offsets = Set<Duration>()
+        for index in 0..<200 {
+            let offset = Job.splay(check: "qmp.status", target: "i-\(index)", window: .seconds(60))
+            #expect(offset >= .zero && offset < .seconds(60))
+            offsets.insert(offset)
+        }
+        #expect(offsets.count > 190)
+        #expect(Job.splay(check: "x", target: "y", window: .zero) == .zero)
+    }
+
+    @Test("a stall does not cause a catch-up storm: each job runs once, not once per missed interval")
+    func noCatchUp() async throws {
+        let harness = SchedulerHarness()
+        harness.scheduler.replace(makePlan(instances: makeInstances(5), interval: .seconds(10), splay: .seconds(1)))
+        await harness.advance(by: .seconds(1))
+        #expect(await eventually { harness.sink.results.count == 5 })
+        await harness.advance(by: .seconds(100))
+        #expect(await eventually { harness.sink.results.count == 10 })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(harness.sink.results.count == 10)
+        await harness.advance(by: .seconds(10))
+        #expect(await eventually { harness.sink.results.count == 15 })
+        await harness.stop()
+    }
+
+    @Test("a job never overlaps itself: a run still going when the next is due is skipped")
+    func noOverlap() async throws {
+        let harness = SchedulerHarness()
+        harness.probe.set(.delay(.seconds(30), .passed("slow")))
+        harness.scheduler.replace(
+            makePlan(instances: makeInstances(1), interval: .seconds(1), timeout: .seconds(3600), splay: .zero))
+        #expect(await eventually { harness.probe.currentRuns == 1 })
+        for _ in 0..<5 { await harness.advance(by: .seconds(1)) }
+        #expect(await eventually { harness.scheduler.stats.skippedOverlaps >= 4 })
+        #expect(harness.probe.runs() == 1)
+        #expect(harness.probe.maxConcurrentRuns == 1)
+        await harness.stop()
+    }
+
+    @Test("a probe that ignores cancellation is abandoned at its timeout, reported unknown, and frees its slot")
+    func timeoutAbandons() async throws {
+        let harness = SchedulerHarness(limits: ConcurrencyLimits(global: 1))
+        harness.probe.set(.hangIgnoringCancellation(limit: .seconds(2)), for: "i-00000000")
+        harness.scheduler.replace(
+            makePlan(instances: makeInstances(2), interval: .seconds(60), timeout: .seconds(5), splay: .zero))
+        #expect(await eventually { harness.probe.runs(for: "i-00000000") == 1 })
+        await harness.advance(by: .seconds(5))
+        #expect(await eventually { harness.sink.results(for: "i-00000000").count == 1 })
+        let result = try #require(harness.sink.results(for: "i-00000000").first)
+        #expect(result.timedOut)
+        #expect(result.observation.outcome == .unknown)
+        #expect(result.observation.message.contains("did not answer within 5s"))
+        // The only slot was held by the hung probe; the other job gets it as soon as the hung run is abandoned.
+        #expect(await eventually { harness.sink.results(for: "i-00000001").count == 1 })
+        #expect(harness.scheduler.stats.timedOut == 1)
+        // The abandoned run's late answer is ignored.
+        #expect(await eventually { harness.scheduler.stats.lateResults == 1 })
+        #expect(harness.sink.results(for: "i-00000000").count == 1)
+        await harness.stop()
+    }
+
+    @Test("the global and per-kind concurrency caps hold")
+    func caps() async throws {
+        let other = ScriptedProbe()
+        let harness = SchedulerHarness(
+            limits: ConcurrencyLimits(global: 4, perKind: ["test.other": 1]))
+        let scripted = harness.probe
+        scripted.set(.delay(.milliseconds(20), .passed("ok")))
+        other.set(.delay(.milliseconds(20), .passed("ok")))
+        let scheduler = Scheduler(
+            clock: harness.clock, probes: ["test.scripted": scripted, "test.other": other],
+            limits: ConcurrencyLimits(global: 4, perKind: ["test.other": 1]), sink: harness.sink,
+            logger: Logger(label: "test"))
+        await harness.stop()
+        let instances = makeInstances(30)
+        var plan = makePlan(instances: instances, splay: .zero)
+        let otherPlan = makePlan(instances: instances, splay: .zero, name: "other", probe: "test.scripted")
+        let otherCheck = CheckDefinition(
+            name: "other", category: .instance, probe: "test.other", target: .instance, splay: .zero)
+        plan.jobs += otherPlan.jobs.map { Job(check: otherCheck, target: $0.target, parameters: $0.parameters) }
+        let results = await scheduler.runOnce(plan)
+        #expect(results.count == 60)
+        #expect(scripted.maxConcurrentRuns <= 4)
+        #expect(scripted.maxConcurrentRuns >= 2)
+        #expect(other.maxConcurrentRuns == 1)
+    }
+
+    @Test("runOnce runs every job exactly once and returns results in plan order")
+    func runOnce() async {
+        let probe = ScriptedProbe()
+        probe.set(.answer(.failed("down")), for: "i-00000002")
+        let sink = RecordingSink()
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: sink, logger: Logger(label: "test"))
+        let plan = makePlan(instances: makeInstances(10))
+        let results = await scheduler.runOnce(plan)
+        #expect(results.map(\.job.key) == plan.jobs.map(\.key))
+        #expect(probe.runs() == 10)
+        #expect(results.filter { $0.observation.outcome == .failed }.map(\.job.target.id) == ["i-00000002"])
+        #expect(sink.results.isEmpty, "one-shot results go to the caller, not the daemon's sink")
+    }
+
+    @Test("runOnce gives up on a hung probe at its timeout")
+    func runOnceTimeout() async {
+        let probe = ScriptedProbe()
+        probe.set(.hangIgnoringCancellation(limit: .seconds(3)))
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: RecordingSink(),
+            logger: Logger(label: "test"))
+        let results = await scheduler.runOnce(makePlan(instances: makeInstances(1), timeout: .milliseconds(100)))
+        #expect(results.count == 1)
+        #expect(results.first?.timedOut == true)
+    }
+
+    @Test("trigger runs matching jobs now; replacing the plan adds and removes jobs")
+    func triggerAndReplace() async throws {
+        let harness = SchedulerHarness()
+        let instances = makeInstances(3)
+        harness.scheduler.replace(makePlan(instances: instances, interval: .seconds(60), splay: .seconds(30)))
+        #expect(await eventually { harness.scheduler.stats.jobs == 3 })
+        harness.scheduler.trigger(reason: "test") { $0.target.id == "i-00000001" }
+        #expect(await eventually { harness.sink.results(for: "i-00000001").count == 1 })
+        #expect(harness.sink.results.count == 1)
+        harness.scheduler.replace(makePlan(instances: Array(instances.prefix(1)), splay: .seconds(30)))
+        #expect(await eventually { harness.scheduler.stats.jobs == 1 })
+        await harness.advance(by: .seconds(61))
+        #expect(await eventually { harness.sink.results(for: "i-00000000").count == 1 })
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(harness.sink.results(for: "i-00000002").isEmpty)
+        await harness.stop()
+    }
+
+    @Test("jitter moves runs inside ±jitter around the cadence")
+    func jitter() async throws {
+        let harness = SchedulerHarness()
+        harness.scheduler.replace(
+            makePlan(instances: makeInstances(1), interval: .seconds(60), splay: .zero, jitter: .seconds(10)))
+        #expect(await eventually { harness.sink.results.count == 1 })
+        // random returns bound/2 + 1 => +1ns past the cadence point: nothing at 60s, the run just after.
+        await harness.advance(by: .seconds(60))
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(harness.sink.results.count == 1)
+        await harness.advance(by: .milliseconds(1))
+        #expect(await eventually { harness.sink.results.count == 2 })
+        await harness.stop()
+    }
+
+    @Test("a job whose parameters cannot be filled reports unknown with the reason, without calling the probe")
+    func parameterError() async {
+        let probe = ScriptedProbe()
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: RecordingSink(),
+            logger: Logger(label: "test"))
+        let check = CheckDefinition(
+            name: "bad", category: .instance, probe: "test.scripted", target: .instance,
+            params: ["label": .string("{{instance.eni_id}}")])
+        let plan = Plan.build(
+            checks: [check], registry: try! ProbeRegistry([ScriptedProbe.self]), node: NodeInfo(name: "n"),
+            instances: makeInstances(1), runtimeDirectory: "/tmp")
+        let results = await scheduler.runOnce(plan)
+        #expect(results.first?.observation.outcome == .unknown)
+        #expect(results.first?.observation.message.contains("eni_id") == true)
+        #expect(probe.runs() == 0)
+    }
+}
