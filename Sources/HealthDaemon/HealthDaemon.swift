@@ -1,0 +1,165 @@
+import Foundation
+import HealthCatalogue
+import HealthCore
+import HealthEngine
+import HealthInventory
+import HealthStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `hive-health run`: the scheduler, the planner, persistence and the transition log as services of one
+/// `ServiceGroup`, with graceful shutdown on SIGTERM/SIGINT and a catalogue reload on SIGHUP.
+public final class HealthDaemon: Sendable {
+    /// How often the daemon looks for changes.
+    public struct Timing: Sendable {
+        public var inventoryRefresh: Duration = .seconds(10)
+        public var catalogueCheck: Duration = .seconds(5)
+        public var persistence: Duration = .seconds(5)
+        public var eventDrain: Duration = .seconds(1)
+        public init() {}
+    }
+
+    public let setup: DaemonSetup
+    public let state: HealthState
+    public let scheduler: Scheduler<ContinuousClock>
+    public let planner: Planner
+    public let store: any StateStore
+    let timing: Timing
+    let logger: Logger
+
+    /// Restores the last saved state from the store, so statuses, counters and ImpairedSince carry over.
+    public init(setup: DaemonSetup, logger: Logger, timing: Timing = Timing(), store: (any StateStore)? = nil) async throws {
+        self.setup = setup
+        self.logger = logger
+        self.timing = timing
+        let store = store ?? FileStateStore(directory: setup.stateDirectory, logger: logger)
+        self.store = store
+        let restored: PersistedState?
+        do {
+            restored = try await store.load()
+        } catch {
+            logger.error("state store: \(error); starting without saved state")
+            restored = nil
+        }
+        if let restored {
+            logger.info("restored saved state", metadata: ["jobs": "\(restored.jobs.count)", "saved_at": "\(restored.savedAt)"])
+        }
+        let state = HealthState(node: setup.node, settings: setup.stateSettings, restored: restored)
+        self.state = state
+        let probes = setup.registry.instantiate(environment: setup.probeEnvironment(logger: logger))
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: state, logger: logger)
+        self.scheduler = scheduler
+        self.planner = Planner(
+            setup: setup, inventory: try setup.makeInventory(logger: logger), healthState: state, logger: logger
+        ) { plan in scheduler.replace(plan) }
+    }
+
+    /// The services in start order; the group stops them in reverse, so the final save comes last.
+    public func services() -> [any Service] {
+        [
+            PersistenceService(daemon: self),
+            TransitionLogService(daemon: self),
+            SchedulerService(scheduler: scheduler),
+            PlannerService(daemon: self),
+        ]
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the calling task is cancelled).
+    public func run() async throws {
+        let group = ServiceGroup(
+            services: services(), gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            logger: logger)
+        try await group.run()
+    }
+
+    /// Saves the current state now.
+    public func save() async {
+        do {
+            try await store.save(state.persistedState())
+        } catch {
+            logger.error("state store: cannot save: \(error)")
+        }
+    }
+}
+
+struct SchedulerService: Service {
+    let scheduler: Scheduler<ContinuousClock>
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await scheduler.run() }
+    }
+}
+
+struct PlannerService: Service {
+    let daemon: HealthDaemon
+
+    func run() async throws {
+        let planner = daemon.planner
+        planner.reloadCatalogue(force: true)
+        await planner.refreshInventory()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await every(daemon.timing.catalogueCheck) { planner.reloadCatalogue() }
+            }
+            group.addTask {
+                await every(daemon.timing.inventoryRefresh) { await planner.refreshInventory() }
+            }
+            group.addTask {
+                let hangups = await UnixSignalsSequence(trapping: .sighup)
+                for await _ in hangups.cancelOnGracefulShutdown() {
+                    daemon.logger.info("SIGHUP: reloading the catalogue")
+                    planner.reloadCatalogue(force: true)
+                }
+            }
+        }
+    }
+}
+
+struct PersistenceService: Service {
+    let daemon: HealthDaemon
+
+    func run() async throws {
+        let saved = Mutex<UInt64?>(nil)
+        await every(daemon.timing.persistence) {
+            let generation = daemon.state.generation
+            guard generation != saved.withLock({ $0 }) else { return }
+            await daemon.save()
+            saved.withLock { $0 = generation }
+        }
+        // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
+        await daemon.save()
+    }
+}
+
+struct TransitionLogService: Service {
+    let daemon: HealthDaemon
+
+    func run() async throws {
+        await every(daemon.timing.eventDrain) { log(daemon.state.drainEvents()) }
+        log(daemon.state.drainEvents())
+    }
+
+    private func log(_ events: [HealthEvent]) {
+        for event in events {
+            let level: Logger.Level = event.to == .failed ? .warning : .info
+            daemon.logger.log(
+                level: level, "\(event.check) on \(event.target): \(event.from.rawValue) -> \(event.to.rawValue)",
+                metadata: [
+                    "instance": "\(event.instanceID ?? "-")", "category": "\(event.category.rawValue)",
+                    "reason": "\(event.reason)", "flapping": "\(event.flapping)",
+                ])
+        }
+    }
+}
+
+/// Calls `body` every `interval` until graceful shutdown or cancellation (the first call after one interval).
+func every(_ interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            await body()
+        }
+    }
+}

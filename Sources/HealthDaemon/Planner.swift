@@ -1,0 +1,125 @@
+import Foundation
+import HealthCatalogue
+import HealthCore
+import HealthEngine
+import HealthInventory
+import Logging
+import Synchronization
+
+/// Keeps the plan current: the last good catalogue and the latest inventory, combined and handed to the evaluator
+/// and the scheduler whenever either changes.
+public final class Planner: Sendable {
+    private struct State {
+        var checks: [CheckDefinition]?
+        var catalogueFingerprint: String?
+        var instances: [InstanceInfo]?
+        var reloads = 0
+        var rejectedReloads = 0
+    }
+
+    private let setup: DaemonSetup
+    private let inventory: any InventorySource
+    private let healthState: HealthState
+    private let apply: @Sendable (Plan) -> Void
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(
+        setup: DaemonSetup, inventory: any InventorySource, healthState: HealthState, logger: Logger,
+        apply: @escaping @Sendable (Plan) -> Void
+    ) {
+        self.setup = setup
+        self.inventory = inventory
+        self.healthState = healthState
+        self.logger = logger
+        self.apply = apply
+    }
+
+    /// Catalogue reloads applied, and those refused because the new catalogue was broken.
+    public var reloadCounts: (applied: Int, rejected: Int) { state.withLock { ($0.reloads, $0.rejectedReloads) } }
+
+    /// The checks in force.
+    public var checks: [CheckDefinition] { state.withLock { $0.checks ?? [] } }
+
+    /// Loads the catalogue when its files changed (or always, with `force`, as on SIGHUP).
+    ///
+    /// The first load keeps the good files and logs the bad ones. A later load with any error is refused as a
+    /// whole: the last good catalogue stays in force.
+    public func reloadCatalogue(force: Bool = false) {
+        let fingerprint = Self.fingerprint(of: setup.catalogueSource)
+        let previous = state.withLock { ($0.checks, $0.catalogueFingerprint) }
+        if !force, previous.0 != nil, fingerprint == previous.1 { return }
+        let result = setup.loadCatalogue()
+        for error in result.errors {
+            logger.error("checks.d: \(error)")
+        }
+        let accepted = state.withLock { state -> Bool in
+            state.catalogueFingerprint = fingerprint
+            if state.checks != nil, !result.errors.isEmpty {
+                state.rejectedReloads += 1
+                return false
+            }
+            if state.checks != nil { state.reloads += 1 }
+            state.checks = result.catalogue.checks
+            return true
+        }
+        if accepted {
+            logger.info(
+                "catalogue loaded",
+                metadata: [
+                    "source": "\(setup.catalogueSource)", "checks": "\(result.catalogue.checks.count)",
+                    "environment": "\(result.catalogue.environment ?? "-")",
+                ])
+            replan()
+        } else {
+            logger.error("the new catalogue has errors; keeping the last good one")
+        }
+    }
+
+    /// Takes a new inventory snapshot and replans when the instances changed. A failing source keeps the last
+    /// snapshot (a transient error must not make every instance disappear).
+    public func refreshInventory() async {
+        let snapshot: InventorySnapshot
+        do {
+            snapshot = try await inventory.snapshot()
+        } catch {
+            logger.error("inventory: \(error); keeping the last snapshot")
+            return
+        }
+        for skipped in snapshot.skipped {
+            logger.warning("inventory: skipped \(skipped)")
+        }
+        let changed = state.withLock { state -> Bool in
+            guard state.instances != snapshot.instances else { return false }
+            state.instances = snapshot.instances
+            return true
+        }
+        if changed { replan() }
+    }
+
+    private func replan() {
+        let (checks, instances) = state.withLock { ($0.checks, $0.instances) }
+        guard let checks, let instances else { return }
+        let plan = setup.plan(checks: checks, instances: instances)
+        healthState.apply(plan: plan)
+        apply(plan)
+        logger.debug("plan", metadata: ["jobs": "\(plan.jobs.count)", "instances": "\(instances.count)"])
+    }
+
+    /// Names, sizes and modification times of the catalogue's files: cheap to take every few seconds.
+    static func fingerprint(of source: DaemonSetup.CatalogueSource) -> String {
+        guard case .directory(let directory) = source else { return "embedded" }
+        let manager = FileManager.default
+        var parts: [String] = []
+        for folder in [directory, directory + "/environments"] {
+            let names = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            for name in names where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
+                let attributes = try? manager.attributesOfItem(atPath: folder + "/" + name)
+                let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+                let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                parts.append("\(folder)/\(name):\(size):\(modified)")
+            }
+        }
+        return parts.joined(separator: "\n")
+    }
+}

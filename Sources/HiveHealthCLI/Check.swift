@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import HealthCore
+import HealthDaemon
+
+/// `hive-health check`: one cycle now.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run every check once, now, and print what it saw (thresholds do not apply).",
+        discussion: "Exit status: 0 all passed, 1 something failed, 3 only insufficient data.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let logger = options.makeLogger()
+        let setup = try options.resolve()
+        let outcome: OneShotCheck.Outcome
+        do {
+            outcome = try await OneShotCheck(setup: setup, logger: logger).run()
+        } catch let error as SetupError {
+            throw ValidationError(error.message)
+        }
+        for error in outcome.catalogueErrors { printError("checks.d: \(error)") }
+        for skipped in outcome.skippedInventory { printError("inventory: skipped \(skipped)") }
+        try ReportOutput.print(outcome.report, format: format)
+        let code = outcome.report.exitCode
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// `hive-health status`: the daemon's current view.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the daemon's current view, read from its state store.",
+        discussion: "Exit status as for check: 0 all passed, 1 something failed, 3 only insufficient data.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+
+    func run() async throws {
+        let setup = try options.resolve()
+        let store = FileStateStoreFactory.make(directory: setup.stateDirectory, logger: options.makeLogger())
+        guard let state = try await store.load() else {
+            throw ValidationError(
+                "no saved state in \(setup.stateDirectory): is `hive-health run` running with this --state-dir?")
+        }
+        try ReportOutput.print(state.report, format: format)
+        let code = state.report.exitCode
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,68 @@
+import Foundation
+import HealthCore
+
+/// Prints a ``HealthReport`` as the JSON of DESIGN §7 or as a table for people.
+enum ReportOutput {
+    static func print(_ report: HealthReport, format: OutputFormat) throws {
+        switch format {
+        case .json: Swift.print(try json(report))
+        case .table: Swift.print(table(report), terminator: "")
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    static func table(_ report: HealthReport) -> String {
+        var out = "NODE \(report.node.name)  system: \(report.node.system.status.rawValue)"
+        if let since = report.node.system.impairedSince { out += " since \(rfc3339(since))" }
+        out += "\n"
+        var rows: [[String]] = [["INSTANCE", "STATE", "SYSTEM", "INSTANCE-STATUS", "EBS"]]
+        for instance in report.instances {
+            rows.append([
+                instance.instanceID, instance.state.rawValue, instance.system.status.rawValue,
+                instance.instance.status.rawValue, instance.ebs.status.rawValue,
+            ])
+        }
+        if report.instances.isEmpty {
+            out += "(no instances)\n"
+        } else {
+            out += "\n" + columns(rows)
+        }
+        var checks: [[String]] = [["CHECK", "CATEGORY", "TARGET", "STATUS", "MESSAGE"]]
+        for check in report.node.system.checks {
+            checks.append([check.name, "system", check.target, check.status.rawValue, check.message])
+        }
+        for instance in report.instances {
+            for category in [HealthCategory.instance, .ebs, .system] {
+                for check in instance[category].checks where category != .system || check.target != report.node.name {
+                    checks.append([check.name, category.rawValue, check.target, check.status.rawValue, check.message])
+                }
+            }
+        }
+        out += "\n" + columns(checks)
+        return out
+    }
+
+    static func columns(_ rows: [[String]]) -> String {
+        guard let count = rows.first?.count else { return "" }
+        var widths = Array(repeating: 0, count: count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < count - 1 { widths[index] = max(widths[index], cell.count) }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+            }.joined()
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        return formatter.string(from: date)
+    }
+}
