@@ -1,0 +1,66 @@
+import Foundation
+
+/// Where Hive keeps a QEMU instance's runtime files (QMP, pid, serial, console log, guest agent).
+///
+/// The directory follows Hive's rule (DESIGN §5): `[health] runtime_dir` when set, else `$XDG_RUNTIME_DIR`, else
+/// `~/hive` when that directory exists, else `/tmp`. Resolution is pure: the caller passes the environment, the home
+/// directory and a directory-exists function, so tests control every branch.
+public struct RuntimeLayout: Sendable, Hashable, CustomStringConvertible {
+    /// The runtime directory `<rt>`.
+    public var directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// Applies Hive's rule.
+    ///
+    /// - Parameters:
+    ///   - configured: `[health] runtime_dir`, when the configuration sets it (empty counts as unset).
+    ///   - environment: the process environment (`XDG_RUNTIME_DIR` is read; empty counts as unset).
+    ///   - home: the home directory, for `~/hive`.
+    ///   - directoryExists: whether a directory exists at a path.
+    public static func resolve(
+        configured: String?, environment: [String: String], home: String, directoryExists: (String) -> Bool
+    ) -> RuntimeLayout {
+        if let configured, !configured.isEmpty { return RuntimeLayout(directory: configured) }
+        if let xdg = environment["XDG_RUNTIME_DIR"], !xdg.isEmpty { return RuntimeLayout(directory: xdg) }
+        if !home.isEmpty {
+            let hive = join(home, "hive")
+            if directoryExists(hive) { return RuntimeLayout(directory: hive) }
+        }
+        return RuntimeLayout(directory: "/tmp")
+    }
+
+    /// Applies Hive's rule to this process's environment, home directory and file system.
+    public static func current(configured: String? = nil) -> RuntimeLayout {
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return resolve(configured: configured, environment: environment, home: home) { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+    }
+
+    /// `<rt>/qmp-<id>.sock`: Hive's QMP monitor.
+    public func qmpSocket(for id: String) -> String { Self.join(directory, "qmp-\(id).sock") }
+
+    /// `<rt>/<id>.pid`: QEMU's `-pidfile`.
+    public func pidFile(for id: String) -> String { Self.join(directory, "\(id).pid") }
+
+    /// `<rt>/serial-<id>.sock`: the serial console socket.
+    public func serialSocket(for id: String) -> String { Self.join(directory, "serial-\(id).sock") }
+
+    /// `<rt>/console-<id>.log`: the serial console log.
+    public func consoleLog(for id: String) -> String { Self.join(directory, "console-\(id).log") }
+
+    /// `<rt>/qga-<id>.sock`: the guest agent channel (our proposed convention; Hive has none yet).
+    public func guestAgentSocket(for id: String) -> String { Self.join(directory, "qga-\(id).sock") }
+
+    public var description: String { directory }
+
+    static func join(_ directory: String, _ name: String) -> String {
+        if directory.isEmpty { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}

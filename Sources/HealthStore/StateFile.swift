@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The POSIX steps of an atomic, durable file replacement, with errors that name the path and the cause.
+enum StateFile {
+    enum ReadFailure: Error, CustomStringConvertible {
+        case tooLarge
+        case unreadable(String)
+
+        var description: String {
+            switch self {
+            case .tooLarge: "too large"
+            case .unreadable(let message): message
+            }
+        }
+    }
+
+    /// The file's bytes, or nil when there is no file.
+    static func read(_ path: String, limit: Int) throws(ReadFailure) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .unreadable("cannot open \(path): \(describe(errno))")
+        }
+        defer { close(fd) }
+        var status = stat()
+        if fstat(fd, &status) == 0, Int(status.st_size) > limit { throw .tooLarge }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable("cannot read \(path): \(describe(errno))")
+            }
+            if count == 0 { return result }
+            guard result.count + count <= limit else { throw .tooLarge }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Creates the directory (mode 0700) and its parents when missing.
+    static func ensureDirectory(_ directory: String) throws(StateStoreError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw StateStoreError(.io, "\(directory) exists and is not a directory")
+            }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StateStoreError(.io, "cannot create \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes a new file (mode 0600) and `fsync`s it before returning.
+    static func writeDurably(_ bytes: [UInt8], to path: String) throws(StateStoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateStoreError(.io, "cannot create \(path): \(describe(errno))") }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(fd)
+                throw StateStoreError(.io, "cannot write \(path): \(describe(code))")
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd)
+            throw StateStoreError(.io, "cannot fsync \(path): \(describe(code))")
+        }
+        guard close(fd) == 0 else { throw StateStoreError(.io, "cannot close \(path): \(describe(errno))") }
+    }
+
+    static func rename(_ source: String, over target: String) throws(StateStoreError) {
+        guard systemRename(source, target) == 0 else {
+            throw StateStoreError(.io, "cannot rename \(source) to \(target): \(describe(errno))")
+        }
+    }
+
+    /// `fsync`s a directory so a rename in it is durable; file systems that cannot sync directories are accepted.
+    static func syncDirectory(_ directory: String) throws(StateStoreError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw StateStoreError(.io, "cannot open \(directory): \(describe(errno))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 || errno == EINVAL else {
+            throw StateStoreError(.io, "cannot fsync \(directory): \(describe(errno))")
+        }
+    }
+
+    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+private func systemRename(_ source: String, _ target: String) -> Int32 {
+    rename(source, target)
+}
+
+// `read` would resolve to the static method inside the enum.
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}
