@@ -1,9 +1,71 @@
 import HealthCore
 
-/// Placeholder: replaced by the real host.meminfo probe.
+/// `host.meminfo`: the node's available memory (`MemAvailable` of `/proc/meminfo`) against a minimum.
 public struct MemInfoProbe: Probe {
     public static let descriptor = ProbeDescriptor(
-        kind: "host.meminfo", category: .system, targets: [.node], summary: "MemAvailable vs threshold")
-    public init(environment: ProbeEnvironment) {}
-    public func observe(_ request: ProbeRequest) async -> Observation { .unknown("not yet") }
+        kind: "host.meminfo", category: .system, targets: [.node],
+        parameters: [
+            ParameterSpec(
+                "min_available_percent", .number, default: .number(5), range: 0...100,
+                doc: "Failed when MemAvailable is below this percentage of MemTotal."),
+            ParameterSpec(
+                "min_available_bytes", .integer, range: 0...9.2e18,
+                doc: "Failed when MemAvailable is below this many bytes (unset: no byte threshold)."),
+        ],
+        summary: "MemAvailable of /proc/meminfo vs a minimum (percent of MemTotal and/or bytes)")
+
+    private let environment: ProbeEnvironment
+
+    public init(environment: ProbeEnvironment) {
+        self.environment = environment
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let minPercent: Double
+        let minBytes: Int?
+        do {
+            minPercent = try parameters.number("min_available_percent") ?? 5
+            minBytes = try parameters.integer("min_available_bytes")
+        } catch {
+            return .unknown("\(error)")
+        }
+        let path = environment.hostPath("/proc/meminfo")
+        let info: MemInfo
+        switch HostFile.text(path) {
+        case .failure(let error):
+            return .unknown("cannot read \(error)")
+        case .success(let text):
+            do { info = try MemInfo(parsing: text, path: path) } catch { return .unknown("\(error)") }
+        }
+        guard let total = info["MemTotal"], total > 0 else {
+            return .unknown("\(path): no MemTotal")
+        }
+        guard let available = info.available else {
+            return .unknown("\(path): neither MemAvailable nor MemFree, Buffers and Cached")
+        }
+        let percent = Double(available) / Double(total) * 100
+        let values = [
+            "mem_available_bytes": Double(available),
+            "mem_total_bytes": Double(total),
+            "mem_available_percent": percent,
+        ]
+        let seen =
+            "\(ReadableUnits.bytes(available)) of \(ReadableUnits.bytes(total)) available "
+            + "(\(ReadableUnits.decimal(percent, places: 1))%)"
+        var problems: [String] = []
+        if percent < minPercent {
+            problems.append("below the minimum of \(ReadableUnits.decimal(minPercent, places: 1))%")
+        }
+        if let minBytes, available < UInt64(minBytes) {
+            problems.append("below the minimum of \(ReadableUnits.bytes(UInt64(minBytes)))")
+        }
+        if problems.isEmpty {
+            var thresholds = "minimum \(ReadableUnits.decimal(minPercent, places: 1))%"
+            if let minBytes { thresholds += " and \(ReadableUnits.bytes(UInt64(minBytes)))" }
+            return .passed("\(seen), \(thresholds)", values: values)
+        }
+        return .failed("memory low: \(seen), " + problems.joined(separator: " and "), values: values)
+    }
 }

@@ -1,0 +1,45 @@
+import HealthCore
+import HealthProbes
+import Testing
+
+@Suite("probe registry")
+struct RegistryTests {
+    @Test("the generated registry lists exactly the built-in probes and has no duplicate kinds")
+    func kinds() throws {
+        let kinds = HealthProbesRegistry.probeTypes.map { $0.descriptor.kind }.sorted()
+        #expect(kinds == ["exec", "host.edac", "host.meminfo", "host.thermal", "qemu.process"])
+        let registry = try ProbeRegistry(HealthProbesRegistry.probeTypes)
+        #expect(registry.kinds == kinds)
+        #expect(registry.instantiate(environment: ProbeEnvironment()).count == 5)
+    }
+
+    @Test("every parameter has documentation, and defaults match their declared type")
+    func descriptors() {
+        for type in HealthProbesRegistry.probeTypes {
+            let descriptor = type.descriptor
+            #expect(!descriptor.summary.isEmpty)
+            for spec in descriptor.parameters {
+                #expect(!spec.doc.isEmpty, "\(descriptor.kind).\(spec.name)")
+                if let value = spec.defaultValue {
+                    #expect(value.type == spec.type, "\(descriptor.kind).\(spec.name)")
+                }
+            }
+        }
+    }
+
+    @Test("per-check memory forgets the least recently used keys beyond its capacity")
+    func memoryBound() {
+        let memory = PerCheckMemory<Int>(capacity: 10)
+        let start = ContinuousClock.now
+        for index in 0..<25 {
+            memory.update("key-\(index)", now: start + .seconds(index)) { $0 = index }
+        }
+        #expect(memory.count <= 10)
+        let newest = memory.update("key-24", now: start + .seconds(30)) { $0 }
+        #expect(newest == 24)
+        let oldest = memory.update("key-0", now: start + .seconds(31)) { $0 }
+        #expect(oldest == nil)
+        memory.update("late", now: start + .seconds(30 + 7200)) { $0 = 1 }
+        #expect(memory.count == 1)
+    }
+}
