@@ -42,10 +42,24 @@ public struct ExecProbe: Probe {
         self.environment = environment
     }
 
+    /// The first bytes of a stream, and how many there were in all.
     private struct Captured: Sendable {
         var bytes: [UInt8] = []
         var total = 0
+
+        static func collect(_ stream: SubprocessOutputSequence, limit: Int) async throws -> Captured {
+            var captured = Captured()
+            for try await buffer in stream {
+                captured.total += buffer.count
+                let room = limit - captured.bytes.count
+                if room > 0 { buffer.withUnsafeBytes { captured.bytes.append(contentsOf: $0.prefix(room)) } }
+            }
+            return captured
+        }
     }
+
+    /// How much of standard error is kept: its first line stands in for a missing standard output.
+    static let errorLimit = 4096
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(
@@ -94,19 +108,16 @@ public struct ExecProbe: Probe {
 
         let status: TerminationStatus
         let captured: Captured
+        let errors: Captured
         do {
-            let result = try await run(configuration, input: .none, output: .sequence, error: .discarded) {
+            let result = try await run(configuration, input: .none, output: .sequence, error: .sequence) {
                 execution in
-                var captured = Captured()
-                for try await buffer in execution.standardOutput {
-                    captured.total += buffer.count
-                    let room = maxOutput - captured.bytes.count
-                    if room > 0 { buffer.withUnsafeBytes { captured.bytes.append(contentsOf: $0.prefix(room)) } }
-                }
-                return captured
+                async let errors = Captured.collect(execution.standardError, limit: Self.errorLimit)
+                let output = try await Captured.collect(execution.standardOutput, limit: maxOutput)
+                return (output, try await errors)
             }
             status = result.terminationStatus
-            captured = result.closureResult
+            (captured, errors) = result.closureResult
         } catch let error as SubprocessError where error.code == .executableNotFound {
             return .unknown("cannot run '\(program)': not found in PATH")
         } catch {
@@ -114,14 +125,19 @@ public struct ExecProbe: Probe {
             return .unknown("cannot run '\(program)': \(error)")
         }
         if Task.isCancelled { return .unknown("'\(program)' cancelled (timeout): plugin stopped") }
-        return Self.observation(program: program, status: status, captured: captured, maxOutput: maxOutput)
+        return Self.observation(
+            program: program, status: status, captured: captured, errors: errors, maxOutput: maxOutput)
     }
 
     private static func observation(
-        program: String, status: TerminationStatus, captured: Captured, maxOutput: Int
+        program: String, status: TerminationStatus, captured: Captured, errors: Captured, maxOutput: Int
     ) -> Observation {
         let output = PluginOutput(parsing: String(decoding: captured.bytes, as: UTF8.self))
         var message = output.text
+        if message.isEmpty {
+            let firstErrorLine = String(decoding: errors.bytes, as: UTF8.self).split(separator: "\n").first
+            if let firstErrorLine, !firstErrorLine.trimmed.isEmpty { message = "stderr: " + firstErrorLine.trimmed }
+        }
         let cut = captured.total > captured.bytes.count
         let exitCode: Int32
         switch status {

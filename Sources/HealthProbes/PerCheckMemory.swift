@@ -27,9 +27,9 @@ public final class PerCheckMemory<Value: Sendable>: Sendable {
     }
 
     /// Runs `body` on the remembered value of `key` (nil the first time) and keeps what it leaves there.
-    public func update<Result>(
-        _ key: String, now: ContinuousClock.Instant, _ body: (inout Value?) -> Result
-    ) -> Result {
+    public func update<Answer>(
+        _ key: String, now: ContinuousClock.Instant, _ body: (inout Value?) -> Answer
+    ) -> Answer {
         storage.withLock { storage in
             var value = storage.entries[key]?.value
             let result = body(&value)

@@ -88,7 +88,7 @@ struct ExecProbeTests {
         #expect(await Self.observe(tree, ["command": .stringList(["./check.sh"])]).outcome == .unknown)
     }
 
-    @Test("no output still gives a message")
+    @Test("no output still gives a message; standard error stands in for a missing standard output")
     func silent() async throws {
         let tree = try FixtureTree()
         defer { tree.remove() }
@@ -96,6 +96,26 @@ struct ExecProbeTests {
         let observation = await Self.observe(tree, ["command": .stringList([script])])
         #expect(observation.outcome == .failed)
         #expect(observation.message.contains("no output"))
+
+        let complaining = try tree.script("stderr.sh", "echo 'cannot connect to socket' >&2\nexit 3")
+        let unknown = await Self.observe(tree, ["command": .stringList([complaining])])
+        #expect(unknown.outcome == .unknown)
+        #expect(unknown.message == "stderr: cannot connect to socket")
+    }
+
+    @Test("a plugin that leaves a background child holding its output still finishes when it exits")
+    func backgroundChild() async throws {
+        let tree = try FixtureTree()
+        defer { tree.remove() }
+        let script = try tree.script(
+            "leaky.sh", "sleep 600 &\necho $! > \(tree.path("child.pid"))\necho 'LEAKY OK | x=1'\nexit 0")
+        let observation = await Self.observe(tree, ["command": .stringList([script])])
+        let childText = try? String(contentsOfFile: tree.path("child.pid"), encoding: .utf8)
+        let childPid = childText.flatMap { Int32($0.trimmed) }
+        if let childPid { kill(childPid, SIGKILL) }
+        #expect(observation.outcome == .passed, "\(observation.message)")
+        #expect(observation.message == "LEAKY OK")
+        #expect(observation.values["x"] == 1)
     }
 
     @Test("cancelling the run stops the plugin and its children")
