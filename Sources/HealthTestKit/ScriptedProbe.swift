@@ -1,3 +1,4 @@
+import Dispatch
 import HealthCore
 import Synchronization
 
@@ -14,7 +15,7 @@ public final class ScriptedProbe: Probe, Sendable {
         case answer(Observation)
         /// Sleeps on the real clock, honouring cancellation, then answers.
         case delay(Duration, Observation)
-        /// Never returns in time and ignores cancellation (busy-waits up to `limit` of real time, then answers).
+        /// Never returns in time and ignores cancellation: answers only after `limit` of real time.
         case hangIgnoringCancellation(limit: Duration)
     }
 
@@ -69,14 +70,12 @@ public final class ScriptedProbe: Probe, Sendable {
             }
             return observation
         case .hangIgnoringCancellation(let limit):
-            let clock = ContinuousClock()
-            let end = clock.now.advanced(by: limit)
-            while clock.now < end { usleep(1000) }
+            // A continuation resumed from a timer thread: deaf to task cancellation, without blocking a pool thread.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + limit.secondsValue) { continuation.resume() }
+            }
             return .passed("finally answered")
         }
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -221,9 +221,10 @@ struct SchedulerTests {
         let harness = SchedulerHarness()
         harness.scheduler.replace(
             makePlan(instances: makeInstances(1), interval: .seconds(60), splay: .zero, jitter: .seconds(10)))
+        // random returns bound/2 + 1 => every run is 1ns past its cadence point.
+        await harness.advance(by: .nanoseconds(1))
         #expect(await eventually { harness.sink.results.count == 1 })
-        // random returns bound/2 + 1 => +1ns past the cadence point: nothing at 60s, the run just after.
-        await harness.advance(by: .seconds(60))
+        await harness.advance(by: .seconds(60) - .nanoseconds(1))
         try await Task.sleep(for: .milliseconds(30))
         #expect(harness.sink.results.count == 1)
         await harness.advance(by: .milliseconds(1))
