@@ -1,4 +1,5 @@
 import HealthCore
+import Logging
 import Subprocess
 
 #if canImport(System)
@@ -119,12 +120,19 @@ public struct ExecProbe: Probe {
             status = result.terminationStatus
             (captured, errors) = result.closureResult
         } catch let error as SubprocessError where error.code == .executableNotFound {
+            request.logger.debug("exec plugin not found", metadata: ["program": "\(program)"])
             return .unknown("cannot run '\(program)': not found in PATH")
         } catch {
             if Task.isCancelled { return .unknown("'\(program)' cancelled (timeout): plugin stopped") }
             return .unknown("cannot run '\(program)': \(error)")
         }
         if Task.isCancelled { return .unknown("'\(program)' cancelled (timeout): plugin stopped") }
+        request.logger.debug(
+            "exec plugin finished",
+            metadata: [
+                "check": "\(request.checkName)", "target": "\(request.target.id)", "program": "\(program)",
+                "status": "\(status)", "output_bytes": "\(captured.total)",
+            ])
         return Self.observation(
             program: program, status: status, captured: captured, errors: errors, maxOutput: maxOutput)
     }
