@@ -67,12 +67,16 @@ public final class HealthDaemon: Sendable {
         ]
     }
 
-    /// Runs until SIGTERM or SIGINT (or until the calling task is cancelled).
-    public func run() async throws {
-        let group = ServiceGroup(
+    /// The daemon's services under one group: graceful shutdown on SIGTERM and SIGINT.
+    public func makeServiceGroup() -> ServiceGroup {
+        ServiceGroup(
             services: services(), gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
             logger: logger)
-        try await group.run()
+    }
+
+    /// Runs until SIGTERM or SIGINT (or until the calling task is cancelled).
+    public func run() async throws {
+        try await makeServiceGroup().run()
     }
 
     /// Saves the current state now.

@@ -1,0 +1,169 @@
+import Foundation
+import HealthCore
+import HealthEngine
+import HealthTestKit
+import Synchronization
+import Testing
+
+/// A wall clock the test moves by hand.
+final class TestWallClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    var now: Date { current.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    var function: @Sendable () -> Date { { self.now } }
+}
+
+@Suite("HealthState")
+struct HealthStateTests {
+    let node = NodeInfo(name: "node-a", availabilityZone: "ap-southeast-2a")
+
+    func plan(instances: [InstanceInfo]) -> Plan {
+        let registry = try! ProbeRegistry([ScriptedProbe.self])
+        let checks = [
+            CheckDefinition(name: "host", category: .system, probe: "test.scripted", target: .node),
+            CheckDefinition(name: "guest", category: .instance, probe: "test.scripted", target: .instance),
+            CheckDefinition(name: "disk", category: .ebs, probe: "test.scripted", target: .volume),
+        ]
+        return Plan.build(
+            checks: checks, registry: registry, node: node, instances: instances, runtimeDirectory: "/run/hive")
+    }
+
+    func job(_ plan: Plan, _ key: String) -> Job { plan.jobs.first { $0.key == key }! }
+
+    let instance = InstanceInfo(
+        id: "i-0a", state: .running, availabilityZone: "ap-southeast-2a",
+        launchTime: Date(timeIntervalSince1970: 1_800_000_000 - 3600), volumes: [VolumeInfo(id: "vol-1")])
+
+    @Test("failures turn the category impaired after the threshold, with one event per transition")
+    func impairment() throws {
+        let clock = TestWallClock()
+        let state = HealthState(node: node, wallClock: clock.function)
+        let plan = plan(instances: [instance])
+        state.apply(plan: plan)
+        var report = state.report()
+        let first = try #require(report.instances.first)
+        #expect(first.instance.status == .insufficientData, "launched an hour ago: past the grace period")
+        for _ in 0..<2 {
+            clock.advance(60)
+            state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("agent silent")))
+        }
+        state.record(JobResult(job: job(plan, "host/node-a"), observation: .passed("fine")))
+        state.record(JobResult(job: job(plan, "disk/vol-1"), observation: .passed("reads")))
+        report = state.report()
+        let health = try #require(report.instances.first)
+        #expect(health.instance.status == .impaired)
+        #expect(health.instance.impairedSince == Date(timeIntervalSince1970: 1_800_000_060))
+        #expect(health.system.status == .ok)
+        #expect(health.ebs.status == .ok)
+        #expect(report.node.system.status == .ok)
+        let events = state.drainEvents()
+        #expect(events.map(\.to) == [.failed, .passed, .passed])
+        #expect(events.first?.instanceID == "i-0a")
+        #expect(events.first?.from == .insufficientData)
+        #expect(state.drainEvents().isEmpty)
+    }
+
+    @Test("a node check failing impairs the system status of every instance")
+    func nodeChecksApplyToInstances() throws {
+        let clock = TestWallClock()
+        let other = InstanceInfo(id: "i-0b", state: .running)
+        let state = HealthState(
+            node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        let plan = plan(instances: [instance, other])
+        state.apply(plan: plan)
+        for _ in 0..<2 { state.record(JobResult(job: job(plan, "host/node-a"), observation: .failed("hot"))) }
+        let report = state.report()
+        #expect(report.node.system.status == .impaired)
+        #expect(report.instances.map(\.system.status) == [.impaired, .impaired])
+    }
+
+    @Test("a new instance is initializing inside its launch grace period")
+    func launchGrace() throws {
+        let clock = TestWallClock()
+        let fresh = InstanceInfo(id: "i-0c", state: .running, launchTime: clock.now)
+        let state = HealthState(node: node, wallClock: clock.function)
+        let plan = plan(instances: [fresh])
+        state.apply(plan: plan)
+        #expect(state.report().instances.first?.instance.status == .initializing)
+        #expect(state.report().instances.first?.ebs.status == .notApplicable, "no volumes")
+        clock.advance(301)
+        #expect(state.report().instances.first?.instance.status == .insufficientData)
+    }
+
+    @Test("failures inside a suppression window count as unknown, not failed")
+    func suppression() throws {
+        let clock = TestWallClock()
+        let state = HealthState(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        let plan = plan(instances: [instance])
+        state.apply(plan: plan)
+        state.suppress(instance: "i-0a", reason: "instance paused")
+        for _ in 0..<3 { state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("no answer"))) }
+        let guest = try #require(state.report().instances.first?.instance)
+        #expect(guest.status == .insufficientData)
+        #expect(guest.checks.first?.message.contains("suppressed (instance paused)") == true)
+        state.suppress(instance: "i-0a", reason: nil)
+        for _ in 0..<2 { state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("no answer"))) }
+        #expect(state.report().instances.first?.instance.status == .impaired)
+    }
+
+    @Test("restored state keeps statuses, counters and ImpairedSince once the plan is applied again")
+    func restore() throws {
+        let clock = TestWallClock()
+        let state = HealthState(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        let plan = plan(instances: [instance])
+        state.apply(plan: plan)
+        for _ in 0..<3 {
+            clock.advance(60)
+            state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("down")))
+        }
+        let saved = state.persistedState()
+        let data = try JSONEncoder().encode(saved)
+        let decoded = try JSONDecoder().decode(PersistedState.self, from: data)
+
+        clock.advance(600)
+        let restarted = HealthState(
+            node: node, settings: .init(launchGrace: .seconds(300)), restored: decoded, wallClock: clock.function)
+        #expect(restarted.report().instances.first?.instance.status == .impaired, "before the first plan")
+        restarted.apply(plan: plan)
+        let record = try #require(restarted.record(forKey: "guest/i-0a"))
+        #expect(record.state.consecutiveFailed == 3)
+        let guest = try #require(restarted.report().instances.first?.instance)
+        #expect(guest.status == .impaired, "a restart must not turn an impaired instance ok or initializing")
+        #expect(guest.impairedSince == Date(timeIntervalSince1970: 1_800_000_060))
+        restarted.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("down")))
+        #expect(restarted.record(forKey: "guest/i-0a")?.state.consecutiveFailed == 4)
+        #expect(restarted.report().instances.first?.instance.impairedSince == Date(timeIntervalSince1970: 1_800_000_060))
+    }
+
+    @Test("instances that leave the plan leave the report; stopped instances are not-applicable")
+    func planChanges() throws {
+        let state = HealthState(node: node)
+        state.apply(plan: plan(instances: [instance]))
+        #expect(state.report().instances.count == 1)
+        var stopped = instance
+        stopped.state = .stopped
+        state.apply(plan: plan(instances: [stopped]))
+        let health = try #require(state.report().instances.first)
+        #expect(health.system.status == .notApplicable)
+        #expect(health.instance.status == .notApplicable)
+        #expect(health.ebs.status == .notApplicable)
+        state.apply(plan: plan(instances: []))
+        #expect(state.report().instances.isEmpty)
+    }
+
+    @Test("pending events are bounded: the oldest are dropped and counted")
+    func boundedEvents() {
+        let clock = TestWallClock()
+        let state = HealthState(
+            node: node, settings: .init(launchGrace: .zero, maxPendingEvents: 3), wallClock: clock.function)
+        let plan = plan(instances: [instance])
+        state.apply(plan: plan)
+        let guest = job(plan, "guest/i-0a")
+        for index in 0..<10 {
+            state.record(JobResult(job: guest, observation: index % 2 == 0 ? .passed("up") : .failed("down")))
+            state.record(JobResult(job: guest, observation: index % 2 == 0 ? .passed("up") : .failed("down")))
+        }
+        #expect(state.drainEvents().count == 3)
+        #expect(state.droppedEvents > 0)
+    }
+}
