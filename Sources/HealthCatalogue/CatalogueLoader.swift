@@ -191,13 +191,21 @@ public struct CatalogueLoader: Sendable {
             throw CatalogueError(file: directory, line: 0, column: 0, key: "",
                                  message: "cannot list the directory: \(SourceText.reason(error))", code: .unreadable)
         }
-        return names.filter { name in
+        let files = names.filter { name in
             guard name.hasSuffix(".yaml") || name.hasSuffix(".yml"), !name.hasPrefix(".") else { return false }
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: "\(directory)/\(name)", isDirectory: &isDirectory)
                 && !isDirectory.boolValue
         }.sorted()
+        guard files.count <= fileLimit else {
+            throw CatalogueError(file: directory, line: 0, column: 0, key: "",
+                                 message: "\(files.count) YAML files, the limit is \(fileLimit)", code: .limit)
+        }
+        return files
     }
+
+    /// Files one catalogue directory may hold: keeps a runaway directory from taking the daemon's memory.
+    static let fileLimit = 1_000
 
     private static func environmentName(_ file: String) -> String {
         let base = file.split(separator: "/").last.map(String.init) ?? file

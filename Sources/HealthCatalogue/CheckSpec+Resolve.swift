@@ -11,6 +11,8 @@ extension CheckSpec {
             provenance[key] = located?.location.description ?? otherwise
         }
 
+        provenance["name"] = name.location.description
+        provenance["probe"] = probeLocation?.description ?? name.location.description
         let category = category?.value ?? descriptor.category
         origin(self.category, "category", otherwise: "default")
         let target = targetKind

@@ -4,6 +4,8 @@ import Yams
 /// One check as written (and as overridden), each setting with where it was set; defaults come later.
 struct CheckSpec {
     var name: Located<String>
+    /// Where `probe:` was written.
+    var probeLocation: SourceLocation?
     /// `checks[3]`, the prefix of this check's error keys.
     var key: String
     var descriptor: ProbeDescriptor
@@ -69,7 +71,9 @@ extension NodeReader {
         }
 
         var descriptor: ProbeDescriptor?
+        var probeLocation: SourceLocation?
         if let entry = values["probe"] {
+            probeLocation = location(entry.value)
             if let kind = string(entry.value, "\(key).probe") {
                 descriptor = registry.descriptor(kind: kind)
                 if descriptor == nil {
@@ -116,6 +120,7 @@ extension NodeReader {
         let targetKind = target?.value ?? descriptor.targets.first ?? .node
         var spec = CheckSpec(name: name, key: key, descriptor: descriptor, category: category, target: target)
         spec.apply(common)
+        spec.probeLocation = probeLocation
         spec.description = description
         if let entry = values["params"], !Self.isNull(entry.value) {
             spec.params = params(entry.value, key: "\(key).params", descriptor: descriptor, targetKind: targetKind)

@@ -27,8 +27,10 @@ struct SourceText {
     /// Reads `path`, refusing a file over the limit before reading it.
     static func read(path: String, displayName: String) throws(CatalogueError) -> SourceText {
         let attributes: [FileAttributeKey: Any]
+        // Configuration in /etc is often symlinked: the checks apply to what the link points at.
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
+            attributes = try FileManager.default.attributesOfItem(atPath: resolved)
         } catch {
             throw CatalogueError(file: displayName, line: 0, column: 0, key: "",
                                  message: "cannot read the file: \(Self.reason(error))", code: .unreadable)
@@ -38,7 +40,7 @@ struct SourceText {
                                  message: "not a regular file", code: .unreadable)
         }
         if let size = (attributes[.size] as? NSNumber)?.intValue { try checkSize(size, file: displayName) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        guard let handle = FileHandle(forReadingAtPath: resolved) else {
             throw CatalogueError(file: displayName, line: 0, column: 0, key: "",
                                  message: "cannot open the file", code: .unreadable)
         }

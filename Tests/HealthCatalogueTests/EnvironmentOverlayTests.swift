@@ -76,6 +76,8 @@ struct EnvironmentOverlayTests {
         #expect(provenance["when.instance.state"] == "\(directory.path)/10-checks.yaml:8:12")
         #expect(provenance["when.node.name"] == "\(overlay):7:12")
         #expect(provenance["category"] == "default")
+        #expect(provenance["probe"] == "\(directory.path)/10-checks.yaml:6:12")
+        #expect(provenance["name"] == "\(directory.path)/10-checks.yaml:5:11")
     }
 
     @Test("the environment defaults to hive.toml's [health] environment")

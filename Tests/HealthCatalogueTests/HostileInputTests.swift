@@ -159,6 +159,24 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a FIFO named like a checks file is refused without blocking; a symlinked file loads")
+    func specialFiles() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let target = try directory.write("elsewhere/real.yaml", "checks:\n  - {name: linked, probe: test.node}\n")
+        let checks = directory.path + "/checks.d"
+        try FileManager.default.createDirectory(atPath: checks, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: checks + "/10-linked.yaml", withDestinationPath: target)
+        #expect(mkfifo(checks + "/20-pipe.yaml", 0o600) == 0)
+        let loader = CatalogueLoader(registry: try testRegistry(), config: .defaults)
+        let (result, elapsed) = timed { loader.load(directory: checks, environment: nil) }
+        #expect(result.catalogue.checks.map(\.name) == ["linked"])
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.file == checks + "/20-pipe.yaml")
+        #expect(result.errors.first?.message == "not a regular file")
+        #expect(elapsed < Self.deadline)
+    }
+
     @Test("a huge number of bad entries keeps the error list bounded")
     func errorLimit() throws {
         let text = "checks:\n" + String(repeating: "  - 1\n", count: 5_000)
