@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+@Suite("hive-health probes, check, status, run")
+struct ReportingCommandTests {
+    @Test("probes --format json lists every kind with its parameters")
+    func probes() throws {
+        let result = try HiveHealthBinary.run(["probes", "--format", "json"])
+        #expect(result.status == 0)
+        let probes = try #require(try jsonObject(result.stdout) as? [[String: Any]])
+        let kinds = probes.compactMap { $0["kind"] as? String }
+        for kind in ["host.meminfo", "host.thermal", "host.edac", "qemu.process", "exec"] {
+            #expect(kinds.contains(kind), "\(kind) missing from \(kinds)")
+        }
+        let meminfo = try #require(probes.first { $0["kind"] as? String == "host.meminfo" })
+        #expect(meminfo["category"] as? String == "system")
+        #expect(meminfo["target"] as? String == "node")
+        let parameters = try #require(meminfo["parameters"] as? [[String: Any]])
+        let percent = try #require(parameters.first { $0["name"] as? String == "min_available_percent" })
+        #expect(percent["type"] as? String == "number")
+        #expect(percent["required"] as? Bool == false)
+        #expect(percent["default"] as? Double == 5)
+        #expect((percent["doc"] as? String)?.isEmpty == false)
+        let exec = try #require(probes.first { $0["kind"] as? String == "exec" })
+        let command = try #require((exec["parameters"] as? [[String: Any]])?.first { $0["name"] as? String == "command" })
+        #expect(command["required"] as? Bool == true)
+    }
+
+    @Test("check --format json reports the node's system category from the real /proc and /sys")
+    func checkRealHost() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let inventory = folder.url.appending(path: "instances.json")
+        try Data(#"{"vms": {}}"#.utf8).write(to: inventory)
+        let result = try HiveHealthBinary.run([
+            "check", "--format", "json", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
+            "--inventory", "file:\(inventory.path)", "--node", "node-test",
+        ])
+        let object = try #require(try jsonObject(result.stdout) as? [String: Any], "\(result.stdout)\(result.stderr)")
+        let node = try #require(object["node"] as? [String: Any])
+        #expect(node["name"] as? String == "node-test")
+        let system = try #require(node["system"] as? [String: Any])
+        let checks = try #require(system["checks"] as? [[String: Any]])
+        let names = Set(checks.compactMap { $0["name"] as? String })
+        #expect(names == ["host.memory", "host.thermal", "host.memory-errors"])
+        let memory = try #require(checks.first { $0["name"] as? String == "host.memory" })
+        #expect(memory["probe"] as? String == "host.meminfo")
+        #expect(memory["target"] as? String == "node-test")
+        #expect((memory["message"] as? String)?.contains("available") == true)
+        #expect(memory["observed_at"] is String)
+        #expect(system.keys.contains("impaired_since"))
+        let statuses = checks.compactMap { $0["status"] as? String }
+        let expected: Int32 = statuses.contains("failed") ? 1 : statuses.contains("insufficient-data") ? 3 : 0
+        #expect(result.status == expected)
+        #expect((object["instances"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("check reports an instance with its three categories; a dead QEMU fails qemu.process with exit 1")
+    func checkInstance() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let inventory = folder.url.appending(path: "instances.json")
+        let pidFile = folder.url.appending(path: "i-0feed.pid")
+        try Data("999999999\n".utf8).write(to: pidFile)
+        try Data(
+            """
+            {"vms": {"i-0feed": {"id": "i-0feed", "status": "running", "config": {"pid_file": "\(pidFile.path)"}}}}
+            """.utf8
+        ).write(to: inventory)
+        let result = try HiveHealthBinary.run([
+            "check", "--format", "json", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
+            "--inventory", "file:\(inventory.path)",
+        ])
+        #expect(result.status == 1)
+        let object = try #require(try jsonObject(result.stdout) as? [String: Any])
+        let instance = try #require((object["instances"] as? [[String: Any]])?.first)
+        #expect(instance["instance_id"] as? String == "i-0feed")
+        #expect(instance["state"] as? String == "running")
+        let guest = try #require(instance["instance"] as? [String: Any])
+        #expect(guest["status"] as? String == "impaired")
+        let ebs = try #require(instance["ebs"] as? [String: Any])
+        #expect(ebs["status"] as? String == "not-applicable")
+        let system = try #require(instance["system"] as? [String: Any])
+        #expect((system["checks"] as? [Any])?.count == 3, "node checks count in every instance's system category")
+
+        let table = try HiveHealthBinary.run([
+            "check", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
+            "--inventory", "file:\(inventory.path)",
+        ])
+        #expect(table.status == 1)
+        #expect(table.stdout.contains("i-0feed"))
+        #expect(table.stdout.contains("impaired"))
+    }
+
+    @Test("run with no arguments works on the built-in defaults; status reads its state; SIGTERM stops it cleanly")
+    func runAndStatus() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let state = folder.url.appending(path: "state")
+        let environment = ["STATE_DIRECTORY": state.path]
+        let process = try HiveHealthBinary.start(["run"], environment: environment, log: folder.url.appending(path: "run.log"))
+        defer { HiveHealthBinary.stop(process) }
+        // The first save comes within seconds (the checks themselves run at their splay within the interval).
+        let stateFile = state.appending(path: "state.json")
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        var report: [String: Any]?
+        while ContinuousClock.now < deadline, process.isRunning {
+            if FileManager.default.fileExists(atPath: stateFile.path) {
+                let status = try HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
+                if let object = try? jsonObject(status.stdout) as? [String: Any],
+                    let node = object["node"] as? [String: Any], let system = node["system"] as? [String: Any],
+                    let checks = system["checks"] as? [[String: Any]], !checks.isEmpty
+                {
+                    report = object
+                    break
+                }
+            }
+            usleep(200_000)
+        }
+        let log = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
+        let object = try #require(report, "no status within 60 s; daemon log:\n\(log)")
+        let node = try #require(object["node"] as? [String: Any])
+        let names = ((node["system"] as? [String: Any])?["checks"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(names?.contains("host.memory") == true)
+        #expect(HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
+    }
+
+    @Test("status without saved state explains what is missing")
+    func statusWithoutState() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let result = try HiveHealthBinary.run(["status", "--state-dir", folder.path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no saved state"))
+    }
+}
