@@ -250,3 +250,40 @@ struct SchedulerTests {
         #expect(probe.runs() == 0)
     }
 }
+
+@Suite("Scheduler against misbehaving probes")
+struct MisbehavingProbeTests {
+    @Test("garbage from a probe is bounded: a huge message is cut, non-finite values dropped, at most 64 values")
+    func garbageIsBounded() async throws {
+        let probe = ScriptedProbe()
+        var values: [String: Double] = ["nan": .nan, "inf": .infinity]
+        for index in 0..<1000 { values["v\(index)"] = Double(index) }
+        probe.set(.answer(Observation(outcome: .failed, message: String(repeating: "x", count: 1 << 20), values: values)))
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: RecordingSink(),
+            logger: Logger(label: "test"))
+        let results = await scheduler.runOnce(makePlan(instances: makeInstances(1)))
+        let observation = try #require(results.first?.observation)
+        #expect(observation.outcome == .failed)
+        #expect(observation.message.count <= 1001)
+        #expect(observation.values.count == 64)
+        #expect(observation.values.values.allSatisfy(\.isFinite))
+    }
+
+    @Test("a probe kind missing from the build is unknown with its name, and the other jobs still run")
+    func missingProbe() async throws {
+        let probe = ScriptedProbe()
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: RecordingSink(),
+            logger: Logger(label: "test"))
+        var plan = makePlan(instances: makeInstances(2))
+        let ghost = CheckDefinition(name: "ghost", category: .instance, probe: "no.such.kind", target: .instance)
+        plan.jobs.append(Job(check: ghost, target: plan.jobs[0].target, parameters: ProbeParameters()))
+        let results = await scheduler.runOnce(plan)
+        #expect(results.count == 3)
+        let unknown = try #require(results.first { $0.job.check.name == "ghost" })
+        #expect(unknown.observation.outcome == .unknown)
+        #expect(unknown.observation.message.contains("no.such.kind"))
+        #expect(results.filter { $0.observation.outcome == .passed }.count == 2)
+    }
+}
