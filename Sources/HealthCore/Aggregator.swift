@@ -55,7 +55,9 @@ public enum Aggregator {
 extension HealthReport {
     /// The `check` / `status` exit code: 0 all passed, 1 something failed, 3 only insufficient data.
     public var exitCode: Int32 {
-        let statuses = allChecks.map(\.status)
+        // Checks in a category that does not apply (stopped instance, switched off) do not count.
+        let categories = [node.system] + instances.flatMap { [$0.system, $0.instance, $0.ebs] }
+        let statuses = categories.filter { $0.status != .notApplicable }.flatMap(\.checks).map(\.status)
         if statuses.contains(.failed) { return 1 }
         if statuses.contains(.insufficientData) { return 3 }
         return 0

@@ -47,8 +47,9 @@ public struct Selector: Sendable, Hashable, Codable {
         self.negated = negated
     }
 
+    /// A target without the field (e.g. a missing label) matches no pattern, not even `*`.
     public func matches(_ fields: TargetFields) -> Bool {
-        let value = fields[field] ?? ""
+        guard let value = fields[field] else { return negated }
         let hit = patterns.contains { Glob.matches($0, value) }
         return negated ? !hit : hit
     }

@@ -52,9 +52,11 @@ public enum HealthDuration {
     public static func format(_ duration: Duration) -> String {
         let nanos = duration.nanoseconds
         if nanos == 0 { return "0s" }
+        if nanos < 0 { return "-" + format(.nanoseconds(nanos == .min ? .max : -nanos)) }
         if nanos % 1_000_000_000 != 0 {
             if nanos % 1_000_000 == 0 { return "\(nanos / 1_000_000)ms" }
-            return "\(Double(nanos) / 1e9)s"
+            if nanos % 1000 == 0 { return "\(nanos / 1000)us" }
+            return "\(nanos)ns"
         }
         var seconds = nanos / 1_000_000_000
         var text = ""

@@ -97,7 +97,11 @@ public struct ProbeEnvironment: Sendable {
     public var runtimeDirectory: String
     public var logger: Logger
 
-    public init(hostRoot: String = "/", runtimeDirectory: String = "/tmp", logger: Logger = Logger(label: "hive-health")) {
+    /// Without a `logger`, probes log nowhere (the daemon always passes its own).
+    public init(
+        hostRoot: String = "/", runtimeDirectory: String = "/tmp",
+        logger: Logger = Logger(label: "hive-health", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.hostRoot = hostRoot
         self.runtimeDirectory = runtimeDirectory
         self.logger = logger

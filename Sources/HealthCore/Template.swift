@@ -3,6 +3,7 @@ public struct Template: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Why a template could not be parsed or filled.
     public struct Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
         public var message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 

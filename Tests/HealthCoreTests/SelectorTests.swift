@@ -30,12 +30,14 @@ struct SelectorTests {
         #expect(notDev.matches(running))
     }
 
-    @Test("a field the target does not have reads as empty")
-    func missingFieldIsEmpty() {
+    @Test("a field the target does not have matches no pattern, not even * (only a negated selector)")
+    func missingFieldMatchesNothing() {
         let nodeFields = Fixture.fields(.node(Fixture.node))
         #expect(!Selector(field: "instance.state", patterns: ["running"]).matches(nodeFields))
         #expect(Selector(field: "instance.state", patterns: ["running"], negated: true).matches(nodeFields))
-        #expect(Selector(field: "instance.label.missing", patterns: [""]).matches(running))
+        #expect(!Selector(field: "instance.label.missing", patterns: [""]).matches(running))
+        #expect(!Selector(field: "instance.label.missing", patterns: ["*"]).matches(running))
+        #expect(Selector(field: "instance.label.missing", patterns: ["*"], negated: true).matches(running))
     }
 
     @Test("a check applies when every selector matches")

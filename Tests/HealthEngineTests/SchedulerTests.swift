@@ -267,7 +267,7 @@ struct MisbehavingProbeTests {
         #expect(observation.outcome == .failed)
         #expect(observation.message.count <= 1001)
         #expect(observation.values.count == 64)
-        #expect(observation.values.values.allSatisfy(\.isFinite))
+        #expect(observation.values.values.allSatisfy { $0.isFinite })
     }
 
     @Test("a probe kind missing from the build is unknown with its name, and the other jobs still run")
