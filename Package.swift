@@ -5,7 +5,7 @@ let package = Package(
     name: "HiveHealth",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "hive-health", targets: ["HiveHealthCLI"]),
+        .executable(name: "hive-health", targets: ["hive-health"]),
         .library(name: "HealthCore", targets: ["HealthCore"]),
         .library(name: "HealthCatalogue", targets: ["HealthCatalogue"]),
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
@@ -80,8 +80,9 @@ let package = Package(
             ],
             plugins: ["EmbeddedCataloguePlugin"]
         ),
+        // The `hive-health` command (its module is `hive_health`).
         .executableTarget(
-            name: "HiveHealthCLI",
+            name: "hive-health",
             dependencies: [
                 "HealthCore",
                 "HealthCatalogue",
@@ -93,7 +94,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            path: "Sources/HiveHealthCLI"
         ),
         // Test doubles shared by the test targets: a manual clock, scripted probes, fixture trees.
         .target(
@@ -117,7 +119,7 @@ let package = Package(
             capability: .command(
                 intent: .custom(verb: "lint-checks", description: "Validate checks.d against the probe registry")
             ),
-            dependencies: ["HiveHealthCLI"]
+            dependencies: ["hive-health"]
         ),
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
