@@ -41,6 +41,21 @@ struct TOMLConfigReader {
             do { try SourceText.checkSize(text.utf8.count, file: file) } catch { errors.append(error) }
             return config
         }
+        // TOMLKit hands the text to C++ as a C string: a NUL would silently cut the file short.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let (line, column) = SourceText.lineAndColumn(Array(text.utf8), offset: text.utf8.distance(
+                from: text.utf8.startIndex, to: nul))
+            errors.append(CatalogueError(file: file, line: line, column: column, key: "",
+                                         message: "NUL byte: hive.toml must be text", code: .encoding))
+            return config
+        }
+        do {
+            try TOMLPreScan.check(text)
+        } catch {
+            errors.append(CatalogueError(file: file, line: error.line, column: error.column, key: "",
+                                         message: "TOML syntax error: \(error.message)", code: .syntax))
+            return config
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

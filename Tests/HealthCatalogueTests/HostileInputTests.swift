@@ -75,6 +75,70 @@ struct HostileInputTests {
         #expect(elapsed < Self.deadline)
     }
 
+    @Test("long alias chains are walked without recursion, and too many aliases are refused")
+    func aliasChains() throws {
+        func chain(_ length: Int) -> String {
+            var text = "a0: &a0 [x]\n"
+            for level in 1..<length { text += "a\(level): &a\(level) [*a\(level - 1)]\n" }
+            return text + "checks:\n  - {name: deep, probe: test.instance, "
+                + "params: {pid_file: x, command: *a\(length - 1)}}\n"
+        }
+        // 300 links expand to about 45,000 nodes: within budget, so the unknown keys are reported (up to the cap).
+        let (short, shortElapsed) = try timed { try loadInMemory(["chain.yaml": chain(300)]) }
+        #expect(short.errors.first?.key == "a0")
+        #expect(short.errors.count == 201)
+        #expect(short.catalogue.checks.isEmpty)
+        #expect(shortElapsed < Self.deadline)
+        // 1,000 links expand to about 500,000 nodes: the budget stops the walk.
+        let (long, longElapsed) = try timed { try loadInMemory(["chain.yaml": chain(1_000)]) }
+        #expect(long.errors.count == 1)
+        #expect(long.errors.first?.message.contains("more than 100000 nodes") == true)
+        #expect(longElapsed < Self.deadline)
+
+        let many = "a: &a x\nb: [" + Array(repeating: "*a", count: 1_001).joined(separator: ", ") + "]\n"
+        let refused = try loadInMemory(["many.yaml": many])
+        #expect(refused.errors.first?.message == "more than 1000 YAML aliases")
+        #expect(refused.errors.first?.line == 2)
+    }
+
+    @Test("hostile hive.toml: deep arrays and garbage fail with a located error")
+    func hostileTOML() throws {
+        let deep = "[health]\nx = " + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let (_, deepErrors) = HealthConfig.check(deep, file: "hive.toml")
+        #expect(!deepErrors.isEmpty)
+        #expect(deepErrors.allSatisfy { $0.line >= 1 })
+        let (_, garbage) = HealthConfig.check("\u{0}\u{1}[[[health", file: "hive.toml")
+        #expect(garbage.first?.code == .encoding)
+        #expect(garbage.first?.line == 1)
+        let (_, syntax) = HealthConfig.check("[[[health\n", file: "hive.toml")
+        #expect(syntax.first?.code == .syntax)
+        let big = "# " + String(repeating: "x", count: 1_100_000)
+        let (_, bigErrors) = HealthConfig.check(big, file: "hive.toml")
+        #expect(bigErrors.first?.code == .tooLarge)
+    }
+
+    @Test("random TOML-like garbage never aborts the process")
+    func tomlFuzz() throws {
+        let pieces = [
+            "[", "]", "[[", "]]", "{", "}", "\"", "'", "=", ".", "a", "1", " ", "\n", "#", ",", "\\", "\"\"\"", "'''",
+            "health", "-", "\t", "true", "1979-05-27", "+", "_", "x = ", "[health]\n", "\r\n",
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var rejected = 0
+        for _ in 0..<3_000 {
+            var text = ""
+            for _ in 0..<(1 + next(24)) { text += pieces[next(pieces.count)] }
+            let (_, errors) = HealthConfig.check(text, file: "fuzz.toml")
+            if !errors.isEmpty { rejected += 1 }
+            #expect(errors.allSatisfy { $0.line >= 1 && $0.file == "fuzz.toml" }, "\(text.debugDescription)")
+        }
+        #expect(rejected > 0)
+    }
+
     @Test("aliases and collections used as mapping keys are refused before parsing")
     func aliasKeys() throws {
         let cases = [
