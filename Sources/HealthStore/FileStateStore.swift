@@ -95,7 +95,7 @@ public actor FileStateStore: StateStore {
 
     /// Renames a bad `state.json` to `state.json.corrupt-<timestamp>` so the evidence survives.
     private func moveAside(reason: String) {
-        let stamp = Timestamp.compact(Date())
+        let stamp = RFC3339.compact(Date())
         var target = "\(path).corrupt-\(stamp)"
         var attempt = 1
         while access(target, F_OK) == 0 {
@@ -119,7 +119,7 @@ public actor FileStateStore: StateStore {
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.rfc3339Milliseconds(date))
+            try container.encode(RFC3339.format(date))
         }
         return encoder
     }
@@ -129,7 +129,7 @@ public actor FileStateStore: StateStore {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
+            guard let date = RFC3339.parse(text) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 time: \(text)")
             }
             return date

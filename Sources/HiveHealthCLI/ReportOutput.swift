@@ -19,7 +19,7 @@ enum ReportOutput {
 
     static func table(_ report: HealthReport) -> String {
         var out = "NODE \(report.node.name)  system: \(report.node.system.status.rawValue)"
-        if let since = report.node.system.impairedSince { out += " since \(rfc3339(since))" }
+        if let since = report.node.system.impairedSince { out += " since \(RFC3339.format(since))" }
         out += "\n"
         var rows: [[String]] = [["INSTANCE", "STATE", "SYSTEM", "INSTANCE-STATUS", "EBS"]]
         for instance in report.instances {
@@ -59,10 +59,5 @@ enum ReportOutput {
                 index == count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
             }.joined()
         }.joined(separator: "\n") + "\n"
-    }
-
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: date)
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 
-/// RFC 3339 timestamps in UTC with milliseconds, so every `Date` in the state file round-trips to the millisecond.
-enum Timestamp {
+/// RFC 3339 timestamps: written in UTC with milliseconds (so a `Date` round-trips to the millisecond), read as Go
+/// and Hive write them (with or without fractions, `Z` or `±hh:mm`). Pure, no formatter objects, bounded input.
+public enum RFC3339 {
     /// `2026-01-02T03:04:05.678Z`.
-    static func rfc3339Milliseconds(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let parts = Parts(date)
         return String(
             format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.year, parts.month, parts.day, parts.hour,
@@ -11,15 +12,15 @@ enum Timestamp {
     }
 
     /// `20260102T030405.678Z`, for file names.
-    static func compact(_ date: Date) -> String {
+    public static func compact(_ date: Date) -> String {
         let parts = Parts(date)
         return String(
             format: "%04d%02d%02dT%02d%02d%02d.%03dZ", parts.year, parts.month, parts.day, parts.hour, parts.minute,
             parts.second, parts.millisecond)
     }
 
-    /// Parses RFC 3339 with or without fractional seconds, `Z` or `±hh:mm`.
-    static func parse(_ text: String) -> Date? {
+    /// Parses RFC 3339 with or without fractional seconds, `Z` or `±hh:mm`; nil for anything else.
+    public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes.count <= 64 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
@@ -32,7 +33,7 @@ enum Timestamp {
             return value
         }
         guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+            bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == UInt8(ascii: " "),
             bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
@@ -66,7 +67,8 @@ enum Timestamp {
             guard index + 1 == bytes.count else { return nil }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard index + 6 == bytes.count, bytes[index + 3] == UInt8(ascii: ":"),
-                let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6)
+                let hours = number(index + 1..<index + 3), let minutes = number(index + 4..<index + 6),
+                hours < 24, minutes < 60
             else { return nil }
             offset = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
         default:
