@@ -139,6 +139,28 @@ struct HostileInputTests {
         #expect(rejected > 0)
     }
 
+    @Test("random YAML-like garbage gives located errors, never a crash")
+    func yamlFuzz() throws {
+        let pieces = [
+            "[", "]", "{", "}", ": ", ":", "- ", "? ", "&a ", "*a", "&b ", "*b", "!!str ", "|", ">-", "\"", "'", "#",
+            "\n", "  ", "checks", "name", "probe", "test.node", ",", "---\n", "...\n", "%YAML 1.1\n", "\t", "\\",
+            "checks:\n  - ", "{{", "}}", "~", "<<: ", "\r\n", "é",
+        ]
+        var state: UInt64 = 0xD1B5_4A32_D192_ED03
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let loader = CatalogueLoader(registry: try testRegistry(), config: .defaults)
+        for _ in 0..<3_000 {
+            var text = ""
+            for _ in 0..<(1 + next(30)) { text += pieces[next(pieces.count)] }
+            let result = loader.load(files: [(name: "fuzz.yaml", contents: Array(text.utf8))], environmentFiles: [],
+                                     environment: nil)
+            #expect(result.errors.allSatisfy { $0.file == "fuzz.yaml" }, "\(text.debugDescription)")
+        }
+    }
+
     @Test("aliases and collections used as mapping keys are refused before parsing")
     func aliasKeys() throws {
         let cases = [
