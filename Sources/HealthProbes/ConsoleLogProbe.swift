@@ -5,6 +5,7 @@ import Musl
 #endif
 import Foundation
 import HealthCore
+import HealthQEMU
 
 /// `console.log`: reads the instance's serial console log from where the previous run stopped (a truncated or
 /// rotated file is read from its start) and looks for a kernel panic, and for a boot that never reaches its login or
@@ -27,6 +28,10 @@ public struct ConsoleLogProbe: Probe {
             ParameterSpec(
                 "boot_grace", .duration, default: .duration(.seconds(600)),
                 doc: "Failed when no boot marker appeared this long after launch (or after the log restarted)."),
+            ParameterSpec(
+                "serial_socket", .string, default: .string("{{instance.serial_socket}}"),
+                doc: "The serial console chardev socket: failed when it refuses connections; empty skips the check. "
+                    + "A missing socket is only noted."),
             ParameterSpec(
                 "max_read_bytes", .integer, default: .integer(1 << 20), range: 4096...67_108_864,
                 doc: "Read at most this much per run; a log growing faster is skipped ahead to its newest bytes."),
@@ -67,7 +72,9 @@ public struct ConsoleLogProbe: Probe {
         let bootMarkers: [String]
         let bootGrace: Duration
         let maxRead: Int
+        let serialSocket: String
         do {
+            serialSocket = (try parameters.string("serial_socket") ?? "").trimmed
             pathParameter = try parameters.string("path") ?? ""
             panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
             bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
@@ -138,6 +145,15 @@ public struct ConsoleLogProbe: Probe {
         memory.update(request.stateKey, now: .now) { $0 = saved }
 
         let values: [String: Double] = ["offset_bytes": Double(progress.offset), "skipped_bytes": Double(progress.skipped)]
+        if !serialSocket.isEmpty {
+            let socketPath = serialSocket.hasPrefix("/") ? serialSocket : environment.runtimeDirectory + "/" + serialSocket
+            if let problem = SocketReachability.check(path: socketPath), problem.code != .missing {
+                if problem.code == .refused {
+                    return .failed("serial console socket \(socketPath) refuses connections", values: values)
+                }
+                request.logger.debug("serial console socket", metadata: ["problem": "\(problem)"])
+            }
+        }
         if let panic = progress.panicLine {
             return .failed("kernel panic on the serial console: \(panic)", values: values)
         }

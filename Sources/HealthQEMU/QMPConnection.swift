@@ -96,6 +96,9 @@ public final class QMPConnection: Sendable {
         }
     }
 
+    /// How many ``events()`` streams are open.
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
     /// The last events received (at most ``recentEventLimit``), oldest first.
     public var recentEvents: [QMPEvent] { state.withLock { $0.recentEvents } }
 

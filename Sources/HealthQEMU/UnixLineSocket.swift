@@ -45,6 +45,12 @@ final class UnixLineSocket: Sendable {
         source.resume()
     }
 
+    /// Connects to `path` and closes at once.
+    static func probeConnect(_ path: String) throws(QEMUError) {
+        let fd = try connect(path)
+        _ = Glibc.close(fd)
+    }
+
     private static func connect(_ path: String) throws(QEMUError) -> Int32 {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)

@@ -22,6 +22,15 @@ struct QMPEventServiceTests {
             target: instance
             interval: 1h
             splay: 0s
+          - name: always-fails
+            probe: exec
+            target: instance
+            interval: 1h
+            splay: 0s
+            thresholds:
+              consecutive_failures: 3
+            params:
+              command: ["/bin/false"]
         """
 
     /// An inventory with one running instance whose health QMP socket is `telemetry`, launched an hour ago.
@@ -59,14 +68,27 @@ struct QMPEventServiceTests {
             daemon.state.record(forKey: "\(check)/i-qmp1")?.state.lastObservation?.message ?? ""
         }
 
-        #expect(await eventually(timeout: .seconds(20)) { instanceStatus() == .ok }, "\(message("qmp.status"))")
-        #expect(await eventually(timeout: .seconds(10)) { await QMPConnectionPool.shared.openSockets.contains(telemetry) })
+        // always-fails has failed once (of 3): the instance is not ok, but not impaired either.
+        #expect(await eventually(timeout: .seconds(20)) { message("qmp.status") == "running" }, "\(message("qmp.status"))")
+        #expect(await eventually(timeout: .seconds(20)) { message("qmp.events").contains("connected") })
+        // The event service has subscribed to the shared connection.
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                guard await QMPConnectionPool.shared.openSockets.contains(telemetry) else { return false }
+                let connection = try? await QMPConnectionPool.shared.connection(
+                    to: telemetry, timeout: .seconds(1), logger: Logger(label: "test"))
+                return (connection?.subscriberCount ?? 0) > 0
+            })
 
         // Hive's own monitor pauses the VM: the STOP event re-runs qmp.status at once, which is suppressed.
         let monitor = try await QMPConnection.connect(path: hive, timeout: .seconds(5), logger: Logger(label: "op"))
         defer { monitor.close() }
         _ = try await monitor.execute("stop", timeout: .seconds(5))
         #expect(await eventually(timeout: .seconds(5)) { message("qmp.status").contains("suppressed") })
+        // The STOP event re-ran every check of the instance; the failing one ran inside the suppression window.
+        #expect(
+            await eventually(timeout: .seconds(5)) { message("always-fails").contains("suppressed (paused by an operator)") },
+            "\(message("always-fails"))")
         #expect(instanceStatus() != .impaired)
         _ = try await monitor.execute("cont", timeout: .seconds(5))
         #expect(await eventually(timeout: .seconds(5)) { message("qmp.status") == "running" })

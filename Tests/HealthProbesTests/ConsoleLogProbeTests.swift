@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthProbes
+import HealthTestKit
 import Synchronization
 import Testing
 
@@ -108,5 +109,31 @@ struct ConsoleLogProbeTests {
             makeRequest(target: consoleTarget(tree.path("console.log"), launched: Date()), ["max_read_bytes": .integer(65536)]))
         #expect(observation.outcome == .passed)
         #expect((observation.values["skipped_bytes"] ?? 0) >= Double(8 << 20) - 65536)
+    }
+}
+
+@Suite("console.log serial socket")
+struct ConsoleSerialSocketTests {
+    @Test("a live QEMU serial chardev accepts; after kill -9 its stale socket refuses and the check fails")
+    func serialSocket() async throws {
+        let folder = try ShortTemporaryFolder()
+        defer { folder.remove() }
+        let serial = folder.file("serial.sock")
+        let qemu = try await QEMUFixtures.startQEMU(
+            qmp: folder.file("qmp.sock"), extra: ["-chardev", "socket,id=ser0,path=\(serial),server=on,wait=off"])
+        defer { qemu.stop() }
+        #expect(await waitForListener(serial))
+        try Data("host login: \n".utf8).write(to: URL(fileURLWithPath: folder.file("console.log")))
+        let probe = ConsoleLogProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path))
+        let target = Target.instance(
+            InstanceInfo(
+                id: "i-0ser", node: testNode.name, launchTime: Date(), serialSocket: serial,
+                consoleLogPath: folder.file("console.log")))
+        let live = await probe.observe(makeRequest(target: target))
+        #expect(live.outcome == .passed, "\(live.message)")
+        qemu.stop()
+        let dead = await probe.observe(makeRequest(target: target))
+        #expect(dead.outcome == .failed, "\(dead.message)")
+        #expect(dead.message.contains("refuses"))
     }
 }
