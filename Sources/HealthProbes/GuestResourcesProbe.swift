@@ -112,10 +112,15 @@ public struct GuestResourcesProbe: Probe {
         do throws(QEMUError) {
             let connection = try await pool.connection(to: settings.socket, timeout: budget, logger: request.logger)
             let stats = try await connection.execute("qom-get", arguments: arguments, timeout: budget)
+            // QEMU reports a figure it does not have as -1 or as 2^64 - 1.
+            func figure(_ name: String) -> Double {
+                guard let value = stats["stats"]?[name]?.number, value >= 0, value < 9e18 else { return -1 }
+                return value
+            }
             let lastUpdate = stats["last-update"]?.number ?? 0
-            let total = stats["stats"]?["stat-total-memory"]?.number ?? -1
-            let available = stats["stats"]?["stat-available-memory"]?.number ?? -1
-            let free = stats["stats"]?["stat-free-memory"]?.number ?? -1
+            let total = figure("stat-total-memory")
+            let available = figure("stat-available-memory")
+            let free = figure("stat-free-memory")
             guard lastUpdate > 0, total > 0 else {
                 _ = try await connection.execute(
                     "qom-set",

@@ -3,6 +3,7 @@ import HealthCore
 import HealthProbes
 import HealthQEMU
 import HealthTestKit
+import Logging
 import Testing
 
 /// A fake guest agent: echoes guest-sync, answers `replies[command]` (raw JSON), else an error.
@@ -82,6 +83,42 @@ struct GuestResourcesProbeTests {
             qmpRequest(target(qmp: folder.file("low.sock"), agent: folder.file("frozen.sock"))))
         #expect(suppressed.outcome == .unknown)
         #expect(suppressed.message.contains("suppressed (guest filesystems frozen)"))
+        await pool.closeAll()
+    }
+}
+
+@Suite("guest.resources on a real q35 QEMU")
+struct GuestResourcesRealQEMUTests {
+    @Test("q35 -S with a virtio-balloon: polling is switched on, no data yet is unknown; qmp.status is prelaunch")
+    func balloonOnRealQEMU() async throws {
+        let folder = try ShortTemporaryFolder()
+        defer { folder.remove() }
+        let socket = folder.file("qmp.sock")
+        let process = try ChildProcess(
+            "qemu-system-x86_64",
+            [
+                "-machine", "q35", "-S", "-accel", FileManager.default.isWritableFile(atPath: "/dev/kvm") ? "kvm" : "tcg",
+                "-nodefaults", "-display", "none", "-m", "128", "-device", "virtio-balloon,id=balloon0",
+                "-qmp", "unix:\(socket),server=on,wait=off",
+            ])
+        defer { process.stop() }
+        #expect(await waitForListener(socket))
+        let pool = QMPConnectionPool()
+        let environment = ProbeEnvironment(runtimeDirectory: folder.path)
+        let probe = GuestResourcesProbe(environment: environment, pool: pool)
+        let target = Target.instance(InstanceInfo(id: "i-0q35", node: testNode.name, qmpSocket: socket))
+        let first = await probe.observe(qmpRequest(target, timeout: .seconds(5)))
+        #expect(first.outcome == .unknown)
+        #expect(first.message.contains("polling switched on"), "\(first.message)")
+        let connection = try await pool.connection(to: socket, timeout: .seconds(5), logger: Logger(label: "test"))
+        let interval = try await connection.execute(
+            "qom-get",
+            arguments: ["path": .string("/machine/peripheral/balloon0"), "property": .string("guest-stats-polling-interval")],
+            timeout: .seconds(5))
+        #expect(interval.number == 10)
+        let status = await QMPStatusProbe(environment: environment, pool: pool).observe(qmpRequest(target))
+        #expect(status.outcome == .unknown)
+        #expect(status.message.contains("prelaunch"))
         await pool.closeAll()
     }
 }
