@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Foundation
 import HealthCore
 import HealthQEMU
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// `console.log`: reads the instance's serial console log from where the previous run stopped (a truncated or
 /// rotated file is read from its start) and looks for a kernel panic, and for a boot that never reaches its login or
@@ -101,9 +102,11 @@ public struct ConsoleLogProbe: Probe {
         let inode = UInt64(info.st_ino)
         let size = Int64(info.st_size)
 
-        var progress = memory.update(request.stateKey, now: .now) { $0 } ?? Progress(
-            device: device, inode: inode, offset: 0, partial: [], booted: false,
-            bootStart: launch ?? now, panicLine: nil, skipped: 0)
+        var progress =
+            memory.update(request.stateKey, now: .now) { $0 }
+            ?? Progress(
+                device: device, inode: inode, offset: 0, partial: [], booted: false,
+                bootStart: launch ?? now, panicLine: nil, skipped: 0)
         var restarted = false
         if progress.device != device || progress.inode != inode || size < progress.offset {
             // Rotated or truncated: a new log, most likely a new boot.
@@ -144,9 +147,12 @@ public struct ConsoleLogProbe: Probe {
         let saved = progress
         memory.update(request.stateKey, now: .now) { $0 = saved }
 
-        let values: [String: Double] = ["offset_bytes": Double(progress.offset), "skipped_bytes": Double(progress.skipped)]
+        let values: [String: Double] = [
+            "offset_bytes": Double(progress.offset), "skipped_bytes": Double(progress.skipped),
+        ]
         if !serialSocket.isEmpty {
-            let socketPath = serialSocket.hasPrefix("/") ? serialSocket : environment.runtimeDirectory + "/" + serialSocket
+            let socketPath =
+                serialSocket.hasPrefix("/") ? serialSocket : environment.runtimeDirectory + "/" + serialSocket
             if let problem = SocketReachability.check(path: socketPath), problem.code != .missing {
                 if problem.code == .refused {
                     return .failed("serial console socket \(socketPath) refuses connections", values: values)

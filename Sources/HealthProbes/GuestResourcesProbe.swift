@@ -139,7 +139,8 @@ public struct GuestResourcesProbe: Probe {
             let percent = usable / total * 100
             findings.values["memory_available_percent"] = percent
             findings.values["memory_available_bytes"] = usable
-            let text = "guest memory available \(ReadableUnits.decimal(percent, places: 1))% of "
+            let text =
+                "guest memory available \(ReadableUnits.decimal(percent, places: 1))% of "
                 + ReadableUnits.bytes(total)
             if percent < settings.minAvailable {
                 findings.problems.append(
@@ -196,7 +197,8 @@ public struct GuestResourcesProbe: Probe {
             }
             findings.values["filesystems"] = Double(checked)
             findings.values["filesystem_fullest_percent"] = fullest
-            findings.passed.append("\(checked) guest filesystems, fullest \(ReadableUnits.decimal(fullest, places: 1))%")
+            findings.passed.append(
+                "\(checked) guest filesystems, fullest \(ReadableUnits.decimal(fullest, places: 1))%")
         } catch {
             findings.notes.append("guest agent: \(error.message)")
         }

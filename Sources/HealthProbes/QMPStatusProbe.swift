@@ -64,7 +64,8 @@ public struct QMPStatusProbe: Probe {
         let status: QMPValue
         do throws(QEMUError) {
             let connection = try await pool.connection(to: socket, timeout: budget, logger: request.logger)
-            status = try await connection.execute("query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            status = try await connection.execute(
+                "query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
         } catch {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }
@@ -82,7 +83,9 @@ public struct QMPStatusProbe: Probe {
             return .passed("running", values: values)
         }
         if let reason = failedStates[state] { return .failed("\(state): \(reason)", values: values) }
-        if let reason = suppressedStates[state] { return .unknown("suppressed (\(reason)): status \(state)", values: values) }
+        if let reason = suppressedStates[state] {
+            return .unknown("suppressed (\(reason)): status \(state)", values: values)
+        }
         return .unknown("unrecognised run state '\(String(state.prefix(40)))'", values: values)
     }
 }

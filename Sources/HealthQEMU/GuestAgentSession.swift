@@ -52,7 +52,8 @@ public final class GuestAgentSession: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         let token = Int.random(in: 1...Int(Int32.max))
-        try await write(["execute": .string("guest-sync"), "arguments": .object(["id": .number(Double(token))])],
+        try await write(
+            ["execute": .string("guest-sync"), "arguments": .object(["id": .number(Double(token))])],
             timeout: timeout)
         var discarded = 0
         while discarded <= Self.maxStaleLines {

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Dispatch
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// A connected unix stream socket that reads newline-terminated lines without tying up a thread of the cooperative
 /// pool: the descriptor is non-blocking, a `DispatchSourceRead` on a private serial queue reads what is there, and

@@ -69,7 +69,8 @@ struct QMPEventServiceTests {
         }
 
         // always-fails has failed once (of 3): the instance is not ok, but not impaired either.
-        #expect(await eventually(timeout: .seconds(20)) { message("qmp.status") == "running" }, "\(message("qmp.status"))")
+        #expect(
+            await eventually(timeout: .seconds(20)) { message("qmp.status") == "running" }, "\(message("qmp.status"))")
         #expect(await eventually(timeout: .seconds(20)) { message("qmp.events").contains("connected") })
         // The event service has subscribed to the shared connection.
         #expect(
@@ -87,7 +88,9 @@ struct QMPEventServiceTests {
         #expect(await eventually(timeout: .seconds(5)) { message("qmp.status").contains("suppressed") })
         // The STOP event re-ran every check of the instance; the failing one ran inside the suppression window.
         #expect(
-            await eventually(timeout: .seconds(5)) { message("always-fails").contains("suppressed (paused by an operator)") },
+            await eventually(timeout: .seconds(5)) {
+                message("always-fails").contains("suppressed (paused by an operator)")
+            },
             "\(message("always-fails"))")
         #expect(instanceStatus() != .impaired)
         _ = try await monitor.execute("cont", timeout: .seconds(5))

@@ -106,7 +106,8 @@ struct ConsoleLogProbeTests {
         try tree.write("console.log", String(repeating: line, count: 8192))
         let probe = ConsoleLogProbe(environment: tree.environment)
         let observation = await probe.observe(
-            makeRequest(target: consoleTarget(tree.path("console.log"), launched: Date()), ["max_read_bytes": .integer(65536)]))
+            makeRequest(
+                target: consoleTarget(tree.path("console.log"), launched: Date()), ["max_read_bytes": .integer(65536)]))
         #expect(observation.outcome == .passed)
         #expect((observation.values["skipped_bytes"] ?? 0) >= Double(8 << 20) - 65536)
     }

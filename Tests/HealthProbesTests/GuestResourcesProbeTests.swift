@@ -66,8 +66,10 @@ struct GuestResourcesProbeTests {
             })
         let noData = try FakeUnixPeer(
             path: folder.file("nodata.sock"),
-            script: fakeQMP { id in #"{"return": {"stats": {"stat-total-memory": -1}, "last-update": 0}, "id": \#(id)}"# })
-        let frozen = try FakeUnixPeer(path: folder.file("frozen.sock"), script: fakeAgent(["guest-fsfreeze-status": #""frozen""#]))
+            script: fakeQMP { id in #"{"return": {"stats": {"stat-total-memory": -1}, "last-update": 0}, "id": \#(id)}"#
+            })
+        let frozen = try FakeUnixPeer(
+            path: folder.file("frozen.sock"), script: fakeAgent(["guest-fsfreeze-status": #""frozen""#]))
         let peers = [lowMemory, noData, frozen]
         defer { for peer in peers { peer.stop() } }
         let pool = QMPConnectionPool()
@@ -97,7 +99,8 @@ struct GuestResourcesRealQEMUTests {
         let process = try ChildProcess(
             "qemu-system-x86_64",
             [
-                "-machine", "q35", "-S", "-accel", FileManager.default.isWritableFile(atPath: "/dev/kvm") ? "kvm" : "tcg",
+                "-machine", "q35", "-S", "-accel",
+                FileManager.default.isWritableFile(atPath: "/dev/kvm") ? "kvm" : "tcg",
                 "-nodefaults", "-display", "none", "-m", "128", "-device", "virtio-balloon,id=balloon0",
                 "-qmp", "unix:\(socket),server=on,wait=off",
             ])
@@ -113,7 +116,9 @@ struct GuestResourcesRealQEMUTests {
         let connection = try await pool.connection(to: socket, timeout: .seconds(5), logger: Logger(label: "test"))
         let interval = try await connection.execute(
             "qom-get",
-            arguments: ["path": .string("/machine/peripheral/balloon0"), "property": .string("guest-stats-polling-interval")],
+            arguments: [
+                "path": .string("/machine/peripheral/balloon0"), "property": .string("guest-stats-polling-interval"),
+            ],
             timeout: .seconds(5))
         #expect(interval.number == 10)
         let status = await QMPStatusProbe(environment: environment, pool: pool).observe(qmpRequest(target))

@@ -207,7 +207,8 @@ struct GuestPingProbeTests {
         let clock = ContinuousClock()
         let start = clock.now
         let silent = await probe.observe(
-            qmpRequest(qemuTarget(agent: folder.file("mute.sock")), ["response_timeout": .duration(.milliseconds(300))]))
+            qmpRequest(qemuTarget(agent: folder.file("mute.sock")), ["response_timeout": .duration(.milliseconds(300))])
+        )
         #expect(silent.outcome == .failed)
         #expect(silent.message.contains("did not answer"))
         #expect(clock.now - start < .seconds(5), "bounded, no hang")

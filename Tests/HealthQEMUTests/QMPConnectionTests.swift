@@ -117,7 +117,8 @@ struct QMPConnectionTests {
         let folder = try ShortTemporaryFolder()
         defer { folder.remove() }
         do throws(QEMUError) {
-            _ = try await QMPConnection.connect(path: folder.file("none.sock"), timeout: .seconds(1), logger: testLogger)
+            _ = try await QMPConnection.connect(
+                path: folder.file("none.sock"), timeout: .seconds(1), logger: testLogger)
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .missing)
@@ -127,7 +128,8 @@ struct QMPConnectionTests {
         stale.stopKeepingFile()
         #expect(await eventually(timeout: .seconds(5)) { !stale.isListening })
         do throws(QEMUError) {
-            _ = try await QMPConnection.connect(path: folder.file("stale2.sock"), timeout: .seconds(1), logger: testLogger)
+            _ = try await QMPConnection.connect(
+                path: folder.file("stale2.sock"), timeout: .seconds(1), logger: testLogger)
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .refused, "\(error)")
