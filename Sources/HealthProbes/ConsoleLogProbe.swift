@@ -34,6 +34,10 @@ public struct ConsoleLogProbe: Probe {
                 doc: "The serial console chardev socket: failed when it refuses connections; empty skips the check. "
                     + "A missing socket is only noted."),
             ParameterSpec(
+                "vnc_socket", .string, default: .string(""),
+                doc: "The VM's VNC unix socket (-vnc unix:PATH), when it has one: failed when it refuses connections; "
+                    + "empty skips the check."),
+            ParameterSpec(
                 "max_read_bytes", .integer, default: .integer(1 << 20), range: 4096...67_108_864,
                 doc: "Read at most this much per run; a log growing faster is skipped ahead to its newest bytes."),
         ],
@@ -74,8 +78,10 @@ public struct ConsoleLogProbe: Probe {
         let bootGrace: Duration
         let maxRead: Int
         let serialSocket: String
+        let vncSocket: String
         do {
             serialSocket = (try parameters.string("serial_socket") ?? "").trimmed
+            vncSocket = (try parameters.string("vnc_socket") ?? "").trimmed
             pathParameter = try parameters.string("path") ?? ""
             panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
             bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
@@ -150,14 +156,13 @@ public struct ConsoleLogProbe: Probe {
         let values: [String: Double] = [
             "offset_bytes": Double(progress.offset), "skipped_bytes": Double(progress.skipped),
         ]
-        if !serialSocket.isEmpty {
-            let socketPath =
-                serialSocket.hasPrefix("/") ? serialSocket : environment.runtimeDirectory + "/" + serialSocket
+        for (what, socket) in [("serial console", serialSocket), ("VNC", vncSocket)] where !socket.isEmpty {
+            let socketPath = socket.hasPrefix("/") ? socket : environment.runtimeDirectory + "/" + socket
             if let problem = SocketReachability.check(path: socketPath), problem.code != .missing {
                 if problem.code == .refused {
-                    return .failed("serial console socket \(socketPath) refuses connections", values: values)
+                    return .failed("\(what) socket \(socketPath) refuses connections", values: values)
                 }
-                request.logger.debug("serial console socket", metadata: ["problem": "\(problem)"])
+                request.logger.debug("\(what) socket", metadata: ["problem": "\(problem)"])
             }
         }
         if let panic = progress.panicLine {

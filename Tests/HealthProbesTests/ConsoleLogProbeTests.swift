@@ -115,26 +115,33 @@ struct ConsoleLogProbeTests {
 
 @Suite("console.log serial socket")
 struct ConsoleSerialSocketTests {
-    @Test("a live QEMU serial chardev accepts; after kill -9 its stale socket refuses and the check fails")
+    @Test("a live QEMU serial chardev and VNC socket accept; after kill -9 the stale sockets refuse: failed")
     func serialSocket() async throws {
         let folder = try ShortTemporaryFolder()
         defer { folder.remove() }
         let serial = folder.file("serial.sock")
+        let vnc = folder.file("vnc.sock")
         let qemu = try await QEMUFixtures.startQEMU(
-            qmp: folder.file("qmp.sock"), extra: ["-chardev", "socket,id=ser0,path=\(serial),server=on,wait=off"])
+            qmp: folder.file("qmp.sock"),
+            extra: ["-chardev", "socket,id=ser0,path=\(serial),server=on,wait=off", "-vnc", "unix:\(vnc)"])
         defer { qemu.stop() }
         #expect(await waitForListener(serial))
+        #expect(await waitForListener(vnc))
         try Data("host login: \n".utf8).write(to: URL(fileURLWithPath: folder.file("console.log")))
         let probe = ConsoleLogProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path))
         let target = Target.instance(
             InstanceInfo(
                 id: "i-0ser", node: testNode.name, launchTime: Date(), serialSocket: serial,
                 consoleLogPath: folder.file("console.log")))
-        let live = await probe.observe(makeRequest(target: target))
+        let live = await probe.observe(makeRequest(target: target, ["vnc_socket": .string(vnc)]))
         #expect(live.outcome == .passed, "\(live.message)")
         qemu.stop()
         let dead = await probe.observe(makeRequest(target: target))
         #expect(dead.outcome == .failed, "\(dead.message)")
         #expect(dead.message.contains("refuses"))
+        let deadVNC = await probe.observe(
+            makeRequest(target: target, ["vnc_socket": .string(vnc), "serial_socket": .string("")]))
+        #expect(deadVNC.outcome == .failed, "\(deadVNC.message)")
+        #expect(deadVNC.message.contains("VNC"))
     }
 }
