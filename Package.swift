@@ -41,11 +41,17 @@ let package = Package(
             name: "HealthInventory",
             dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions.
+        .target(
+            name: "HealthQEMU",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
         // The built-in probes; the registry is generated at build time from these sources.
         .target(
             name: "HealthProbes",
             dependencies: [
                 "HealthCore",
+                "HealthQEMU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -74,6 +80,7 @@ let package = Package(
                 "HealthInventory",
                 "HealthStore",
                 "HealthEngine",
+                "HealthQEMU",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -126,10 +133,11 @@ let package = Package(
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
         .testTarget(
             name: "HealthDaemonTests",
-            dependencies: ["HealthDaemon", "HealthProbes", "HealthTestKit"]
+            dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthTestKit"]
         ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthTestKit"]),
     ]

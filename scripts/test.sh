@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 ensure_swift
 # Components the tests start for real (COMMAND=DEBIAN-PACKAGE). The foundation needs only coreutils and procps;
 # later work adds nats-server, qemu, nbdkit, openvswitch... here.
-ensure_packages sleep=coreutils ps=procps
+ensure_packages sleep=coreutils ps=procps qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

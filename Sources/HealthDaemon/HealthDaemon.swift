@@ -18,6 +18,10 @@ public final class HealthDaemon: Sendable {
         public var catalogueCheck: Duration = .seconds(5)
         public var persistence: Duration = .seconds(5)
         public var eventDrain: Duration = .seconds(1)
+        /// How often the QMP event service matches its connections to the running instances.
+        public var qmpWatchRefresh: Duration = .seconds(1)
+        /// The longest wait between reconnection attempts to a QMP socket that went away.
+        public var qmpMaxBackoff: Duration = .seconds(30)
         public init() {}
     }
 
@@ -64,6 +68,7 @@ public final class HealthDaemon: Sendable {
             TransitionLogService(daemon: self),
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
+            QMPEventService(daemon: self),
         ]
     }
 

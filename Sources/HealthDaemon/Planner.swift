@@ -41,6 +41,9 @@ public final class Planner: Sendable {
     /// The checks in force.
     public var checks: [CheckDefinition] { state.withLock { $0.checks ?? [] } }
 
+    /// The instances of the last inventory snapshot.
+    public var instances: [InstanceInfo] { state.withLock { $0.instances ?? [] } }
+
     /// Loads the catalogue when its files changed (or always, with `force`, as on SIGHUP).
     ///
     /// The first load keeps the good files and logs the bad ones. A later load with any error is refused as a

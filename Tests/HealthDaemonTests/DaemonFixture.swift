@@ -54,6 +54,7 @@ extension HealthDaemon.Timing {
         timing.catalogueCheck = .milliseconds(200)
         timing.persistence = .milliseconds(100)
         timing.eventDrain = .milliseconds(100)
+        timing.qmpWatchRefresh = .milliseconds(100)
         return timing
     }
 }

@@ -1,0 +1,209 @@
+import Foundation
+import HealthCore
+import HealthQEMU
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// `console.log`: reads the instance's serial console log from where the previous run stopped (a truncated or
+/// rotated file is read from its start) and looks for a kernel panic, and for a boot that never reaches its login or
+/// cloud-init marker within a grace period after launch. Patterns are plain substrings, configurable.
+public struct ConsoleLogProbe: Probe {
+    public static let descriptor = ProbeDescriptor(
+        kind: "console.log", category: .instance, targets: [.instance],
+        parameters: [
+            ParameterSpec(
+                "path", .string, default: .string("{{instance.console_log}}"),
+                doc: "The serial console log; a relative path is taken under the runtime directory."),
+            ParameterSpec(
+                "panic_patterns", .stringList,
+                default: .stringList(["Kernel panic - not syncing", "end Kernel panic"]),
+                doc: "A line containing any of these is a kernel panic: failed until the next boot marker."),
+            ParameterSpec(
+                "boot_markers", .stringList,
+                default: .stringList([" login: ", "Cloud-init v.", "reached target Multi-User System"]),
+                doc: "A line containing any of these means the guest booted; empty disables the stuck-boot check."),
+            ParameterSpec(
+                "boot_grace", .duration, default: .duration(.seconds(600)),
+                doc: "Failed when no boot marker appeared this long after launch (or after the log restarted)."),
+            ParameterSpec(
+                "serial_socket", .string, default: .string("{{instance.serial_socket}}"),
+                doc: "The serial console chardev socket: failed when it refuses connections; empty skips the check. "
+                    + "A missing socket is only noted."),
+            ParameterSpec(
+                "vnc_socket", .string, default: .string(""),
+                doc: "The VM's VNC unix socket (-vnc unix:PATH), when it has one: failed when it refuses connections; "
+                    + "empty skips the check."),
+            ParameterSpec(
+                "max_read_bytes", .integer, default: .integer(1 << 20), range: 4096...67_108_864,
+                doc: "Read at most this much per run; a log growing faster is skipped ahead to its newest bytes."),
+        ],
+        summary: "serial console log tail: kernel panic, stuck boot (patterns configurable)")
+
+    /// What is remembered of one instance's log between runs.
+    struct Progress: Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var offset: Int64
+        var partial: [UInt8]
+        var booted: Bool
+        var bootStart: Date
+        var panicLine: String?
+        var skipped: Int64
+    }
+
+    private let environment: ProbeEnvironment
+    private let memory = PerCheckMemory<Progress>()
+    private let wallClock: @Sendable () -> Date
+
+    public init(environment: ProbeEnvironment) {
+        self.init(environment: environment, wallClock: { Date() })
+    }
+
+    /// Creates the probe with a wall clock of its own, so tests can move past the boot grace period.
+    public init(environment: ProbeEnvironment, wallClock: @escaping @Sendable () -> Date) {
+        self.environment = environment
+        self.wallClock = wallClock
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let pathParameter: String
+        let panicPatterns: [String]
+        let bootMarkers: [String]
+        let bootGrace: Duration
+        let maxRead: Int
+        let serialSocket: String
+        let vncSocket: String
+        do {
+            serialSocket = (try parameters.string("serial_socket") ?? "").trimmed
+            vncSocket = (try parameters.string("vnc_socket") ?? "").trimmed
+            pathParameter = try parameters.string("path") ?? ""
+            panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
+            bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
+            bootGrace = try parameters.duration("boot_grace") ?? .seconds(600)
+            maxRead = try parameters.integer("max_read_bytes") ?? (1 << 20)
+        } catch {
+            return .unknown("\(error)")
+        }
+        guard !pathParameter.trimmed.isEmpty else {
+            return .unknown("no console log known for instance \(request.target.id)")
+        }
+        let path = pathParameter.hasPrefix("/") ? pathParameter : environment.runtimeDirectory + "/" + pathParameter
+        let now = wallClock()
+        let launch = request.target.instance?.launchTime
+
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            if code == ENOENT { return .unknown("no console log at \(path) yet") }
+            return .unknown("\(path): \(String(cString: strerror(code)))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return .unknown("\(path) is not a regular file") }
+        let device = UInt64(info.st_dev)
+        let inode = UInt64(info.st_ino)
+        let size = Int64(info.st_size)
+
+        var progress =
+            memory.update(request.stateKey, now: .now) { $0 }
+            ?? Progress(
+                device: device, inode: inode, offset: 0, partial: [], booted: false,
+                bootStart: launch ?? now, panicLine: nil, skipped: 0)
+        var restarted = false
+        if progress.device != device || progress.inode != inode || size < progress.offset {
+            // Rotated or truncated: a new log, most likely a new boot.
+            progress = Progress(
+                device: device, inode: inode, offset: 0, partial: [], booted: false,
+                bootStart: progress.offset == 0 ? progress.bootStart : now, panicLine: nil, skipped: 0)
+            restarted = true
+        }
+        if size - progress.offset > Int64(maxRead) {
+            progress.skipped += size - Int64(maxRead) - progress.offset
+            progress.offset = size - Int64(maxRead)
+            progress.partial = []
+        }
+        let bytes: [UInt8]
+        switch readRange(path, from: progress.offset, count: Int(size - progress.offset)) {
+        case .success(let data): bytes = data
+        case .failure(let problem): return .unknown(problem.message)
+        }
+        progress.offset += Int64(bytes.count)
+        var text = progress.partial + bytes
+        if let lastNewline = text.lastIndex(of: UInt8(ascii: "\n")) {
+            progress.partial = Array(text[(lastNewline + 1)...].prefix(65536))
+            text = Array(text[...lastNewline])
+        } else {
+            progress.partial = Array(text.prefix(65536))
+            text = []
+        }
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            let lineText = String(decoding: line.prefix(4096), as: UTF8.self)
+            if bootMarkers.contains(where: { lineText.contains($0) }) {
+                progress.booted = true
+                progress.panicLine = nil
+            }
+            if panicPatterns.contains(where: { lineText.contains($0) }) {
+                progress.panicLine = String(lineText.trimmed.prefix(200))
+            }
+        }
+        let saved = progress
+        memory.update(request.stateKey, now: .now) { $0 = saved }
+
+        let values: [String: Double] = [
+            "offset_bytes": Double(progress.offset), "skipped_bytes": Double(progress.skipped),
+        ]
+        for (what, socket) in [("serial console", serialSocket), ("VNC", vncSocket)] where !socket.isEmpty {
+            let socketPath = socket.hasPrefix("/") ? socket : environment.runtimeDirectory + "/" + socket
+            if let problem = SocketReachability.check(path: socketPath), problem.code != .missing {
+                if problem.code == .refused {
+                    return .failed("\(what) socket \(socketPath) refuses connections", values: values)
+                }
+                request.logger.debug("\(what) socket", metadata: ["problem": "\(problem)"])
+            }
+        }
+        if let panic = progress.panicLine {
+            return .failed("kernel panic on the serial console: \(panic)", values: values)
+        }
+        let restartText = restarted ? " (log restarted)" : ""
+        if !bootMarkers.isEmpty, !progress.booted {
+            let waited = now.timeIntervalSince(progress.bootStart)
+            if waited > bootGrace.seconds {
+                return .failed(
+                    "stuck boot: no boot marker on the serial console \(Int(waited)) s after launch "
+                        + "(grace \(HealthDuration.format(bootGrace)))\(restartText)", values: values)
+            }
+            return .passed("booting: no boot marker yet, \(Int(waited)) s after launch\(restartText)", values: values)
+        }
+        return .passed("console log clean\(restartText)", values: values)
+    }
+
+    private func readRange(_ path: String, from offset: Int64, count: Int) -> Result<[UInt8], ReadProblem> {
+        guard count > 0 else { return .success([]) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return .failure(ReadProblem("\(path): \(String(cString: strerror(errno)))")) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                return .failure(ReadProblem("\(path): \(String(cString: strerror(errno)))"))
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        return .success(Array(buffer.prefix(filled)))
+    }
+
+    private struct ReadProblem: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
+}

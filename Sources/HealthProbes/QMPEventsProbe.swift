@@ -1,0 +1,101 @@
+import Foundation
+import HealthCore
+import HealthQEMU
+
+/// `qmp.events`: the push side of QMP. The daemon's event service keeps the instance's monitor connection open and
+/// re-runs this check the moment QEMU reports `SHUTDOWN`, `STOP`/`RESUME`, `GUEST_PANICKED`, `BLOCK_IO_ERROR` or the
+/// socket closes; the check then reads what the shared connection saw.
+///
+/// Fails when the monitor is gone (QEMU exited), the guest panicked or shut down, or a block device reported an
+/// I/O error within `io_error_window`. Shipped with `consecutive_failures: 1`: a closed monitor socket that refuses
+/// reconnection is decisive, so a dead QEMU is impaired within seconds.
+public struct QMPEventsProbe: Probe {
+    public static let descriptor = ProbeDescriptor(
+        kind: "qmp.events", category: .instance, targets: [.instance],
+        parameters: [
+            QMPProbeSupport.socketParameter,
+            ParameterSpec(
+                "io_error_window", .duration, default: .duration(.seconds(300)),
+                doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received."),
+        ],
+        timeoutClass: .qmp,
+        summary: "push: QMP events (SHUTDOWN, STOP, GUEST_PANICKED, BLOCK_IO_ERROR, socket closed) re-evaluate at once")
+
+    /// Events that make the daemon re-run an instance's checks at once.
+    public static let triggeringEvents: Set<String> = [
+        "SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "BLOCK_IO_ERROR", "RESET", "POWERDOWN", "MIGRATION",
+    ]
+
+    private let environment: ProbeEnvironment
+    private let pool: QMPConnectionPool
+
+    public init(environment: ProbeEnvironment) {
+        self.init(environment: environment, pool: .shared)
+    }
+
+    /// Creates the probe with a connection pool of its own (tests).
+    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
+        self.environment = environment
+        self.pool = pool
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let socket: String
+        let ioErrorWindow: Duration
+        do {
+            socket = try QMPProbeSupport.socketPath(
+                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
+                what: "QMP"
+            ).get()
+            ioErrorWindow = try parameters.duration("io_error_window") ?? .seconds(300)
+        } catch {
+            return .unknown("\(error)")
+        }
+        let connection: QMPConnection
+        do throws(QEMUError) {
+            connection = try await pool.connection(
+                to: socket, timeout: QMPProbeSupport.budget(request), logger: request.logger)
+        } catch {
+            return QMPProbeSupport.observation(for: error, socket: socket)
+        }
+        return Self.judge(connection.recentEvents, connectedAt: connection.connectedAt, ioErrorWindow: ioErrorWindow)
+    }
+
+    /// The verdict on the events a connection saw, newest last.
+    static func judge(_ events: [QMPEvent], connectedAt: Date, ioErrorWindow: Duration, now: Date = Date())
+        -> Observation
+    {
+        // What happened since the guest last (re)started: RESET and RESUME end a panic or a shutdown.
+        let sinceStart = events.reversed().prefix { $0.name != "RESET" && $0.name != "RESUME" }
+        if let panic = sinceStart.first(where: { $0.name == "GUEST_PANICKED" }) {
+            let action = panic.data["action"]?.string.map { " (action \($0))" } ?? ""
+            return .failed("GUEST_PANICKED\(action) at \(RFC3339Text.format(panic.receivedAt))")
+        }
+        if let shutdown = sinceStart.first(where: { $0.name == "SHUTDOWN" }) {
+            let reason = shutdown.data["reason"]?.string.map { " (\($0))" } ?? ""
+            return .failed("SHUTDOWN\(reason) at \(RFC3339Text.format(shutdown.receivedAt))")
+        }
+        let window = ioErrorWindow.seconds
+        if let ioError = events.last(where: {
+            $0.name == "BLOCK_IO_ERROR" && now.timeIntervalSince($0.receivedAt) <= window
+        }) {
+            let device = ioError.data["device"]?.string ?? ioError.data["node-name"]?.string ?? "?"
+            let reason = ioError.data["reason"]?.string ?? ioError.data["operation"]?.string ?? ""
+            return .failed(
+                "BLOCK_IO_ERROR on \(device)\(reason.isEmpty ? "" : ": " + reason) at "
+                    + RFC3339Text.format(ioError.receivedAt))
+        }
+        let last = events.last.map { ", last event \($0.name)" } ?? ""
+        return .passed(
+            "QMP event stream connected since \(RFC3339Text.format(connectedAt)), \(events.count) events\(last)")
+    }
+}
+
+/// RFC 3339 text of a time, for messages.
+enum RFC3339Text {
+    static func format(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+}

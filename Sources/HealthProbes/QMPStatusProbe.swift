@@ -1,0 +1,91 @@
+import HealthCore
+import HealthQEMU
+
+/// `qmp.status`: QMP `query-status` of the instance's QEMU. `running` passes; `internal-error`, `guest-panicked`,
+/// `shutdown`, `io-error` and `watchdog` fail; a pause by an operator or a migration is a suppression window
+/// (unknown, with the reason), never a failure.
+public struct QMPStatusProbe: Probe {
+    public static let descriptor = ProbeDescriptor(
+        kind: "qmp.status", category: .instance, targets: [.instance],
+        parameters: [QMPProbeSupport.socketParameter], timeoutClass: .qmp,
+        summary: "QMP query-status: running passes, internal-error/guest-panicked/shutdown fail, paused is suppressed")
+
+    /// Run states in which the VM does not run by design for a while: a suppression window, with its reason.
+    static let suppressedStates: [String: String] = [
+        "paused": "paused by an operator",
+        "inmigrate": "incoming migration",
+        "postmigrate": "migrated away",
+        "finish-migrate": "finishing a migration",
+        "prelaunch": "not started yet (prelaunch)",
+        "save-vm": "saving a snapshot",
+        "restore-vm": "restoring a snapshot",
+        "suspended": "suspended by the guest",
+        "debug": "stopped in a debugger",
+        "colo": "COLO fault tolerance",
+    ]
+
+    /// Run states that are an unhealthy instance.
+    static let failedStates: [String: String] = [
+        "internal-error": "QEMU hit an internal error",
+        "guest-panicked": "the guest kernel panicked",
+        "shutdown": "the guest shut down",
+        "io-error": "stopped on a disk I/O error",
+        "watchdog": "stopped by the watchdog",
+    ]
+
+    private let environment: ProbeEnvironment
+    private let pool: QMPConnectionPool
+
+    public init(environment: ProbeEnvironment) {
+        self.init(environment: environment, pool: .shared)
+    }
+
+    /// Creates the probe with a connection pool of its own (tests).
+    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
+        self.environment = environment
+        self.pool = pool
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let socket: String
+        do {
+            socket = try QMPProbeSupport.socketPath(
+                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
+                what: "QMP"
+            ).get()
+        } catch {
+            return .unknown("\(error)")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let budget = QMPProbeSupport.budget(request)
+        let status: QMPValue
+        do throws(QEMUError) {
+            let connection = try await pool.connection(to: socket, timeout: budget, logger: request.logger)
+            status = try await connection.execute(
+                "query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+        } catch {
+            return QMPProbeSupport.observation(for: error, socket: socket)
+        }
+        let values = ["latency_seconds": (clock.now - start).seconds]
+        return Self.judge(status, values: values)
+    }
+
+    static func judge(_ status: QMPValue, values: [String: Double]) -> Observation {
+        guard let state = status["status"]?.string else {
+            return .unknown("query-status answered without a status: \(String(status.json.prefix(120)))")
+        }
+        let running = status["running"]?.bool
+        if state == "running" {
+            if running == false { return .unknown("status running but running=false") }
+            return .passed("running", values: values)
+        }
+        if let reason = failedStates[state] { return .failed("\(state): \(reason)", values: values) }
+        if let reason = suppressedStates[state] {
+            return .unknown("suppressed (\(reason)): status \(state)", values: values)
+        }
+        return .unknown("unrecognised run state '\(String(state.prefix(40)))'", values: values)
+    }
+}

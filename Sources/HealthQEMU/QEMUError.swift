@@ -1,0 +1,45 @@
+/// Why talking to a QEMU monitor or guest agent socket did not work.
+///
+/// A peer that cannot be reached, answers garbage or never answers is an error of the connection; whether that is a
+/// failing instance or an unknown result is the probe's decision (see ``Code/meansPeerIsGone``).
+public struct QEMUError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kinds of trouble, extensible without breaking callers.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// The socket file does not exist.
+        public static let missing = Code("missing")
+        /// Nobody listens on the socket (connection refused).
+        public static let refused = Code("refused")
+        /// The peer closed the connection.
+        public static let closed = Code("closed")
+        /// The peer did not answer in time.
+        public static let timeout = Code("timeout")
+        /// The peer sent a line longer than the limit.
+        public static let lineTooLong = Code("line too long")
+        /// The peer sent something that is not the protocol (not JSON, wrong shape, too deep).
+        public static let protocolViolation = Code("protocol violation")
+        /// The command was answered with a QMP error.
+        public static let commandFailed = Code("command failed")
+        /// A system call failed (socket, connect, read, write).
+        public static let system = Code("system")
+        /// The caller's task was cancelled.
+        public static let cancelled = Code("cancelled")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// The socket is gone or refuses connections, or the peer hung up: the process behind it has most likely exited.
+    public var meansPeerIsGone: Bool { code == .missing || code == .refused || code == .closed }
+}

@@ -1,0 +1,59 @@
+import Logging
+
+/// One shared ``QMPConnection`` per monitor socket, reconnected when it closes.
+///
+/// QEMU serves one client per QMP socket, so every probe run and the event watcher of an instance go through the
+/// same connection. Callers that ask while a connection is being made wait for that attempt instead of starting
+/// another one.
+public actor QMPConnectionPool {
+    /// The pool of the process: probes and the daemon's event service share it.
+    public static let shared = QMPConnectionPool()
+
+    private var connections: [String: QMPConnection] = [:]
+    private var connecting: [String: Task<Result<QMPConnection, QEMUError>, Never>] = [:]
+
+    public init() {}
+
+    /// The open connection to `path`, made now (within `timeout`) when there is none.
+    public func connection(to path: String, timeout: Duration, logger: Logger) async throws(QEMUError)
+        -> QMPConnection
+    {
+        if let existing = connections[path] {
+            if existing.isOpen { return existing }
+            connections[path] = nil
+        }
+        let attempt: Task<Result<QMPConnection, QEMUError>, Never>
+        if let running = connecting[path] {
+            attempt = running
+        } else {
+            attempt = Task {
+                do throws(QEMUError) {
+                    return .success(try await QMPConnection.connect(path: path, timeout: timeout, logger: logger))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            connecting[path] = attempt
+        }
+        let result = await attempt.value
+        if connecting[path] == attempt { connecting[path] = nil }
+        if case .success(let connection) = result, connections[path] == nil || connections[path]?.isOpen == false {
+            connections[path] = connection
+        }
+        return try result.get()
+    }
+
+    /// Closes and forgets the connection to `path` (an instance that went away).
+    public func close(_ path: String) {
+        connections.removeValue(forKey: path)?.close()
+    }
+
+    /// Closes every connection.
+    public func closeAll() {
+        for connection in connections.values { connection.close() }
+        connections = [:]
+    }
+
+    /// The sockets with an open connection.
+    public var openSockets: [String] { connections.filter { $0.value.isOpen }.map(\.key).sorted() }
+}
