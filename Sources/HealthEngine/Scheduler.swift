@@ -108,7 +108,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         driver.apply(plan: plan, now: clock.now, immediately: true)
         await driver.loop()
         let results = collector.results
-        let order = Dictionary(uniqueKeysWithValues: plan.jobs.enumerated().map { ($1.key, $0) })
+        let order = Dictionary(plan.jobs.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         return results.sorted { (order[$0.job.key] ?? 0) < (order[$1.job.key] ?? 0) }
     }
 
@@ -133,26 +133,62 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
     private struct Running {
         var run: UInt64
         var task: Task<Void, Never>?
-        var deadline: C.Instant
         var started: C.Instant
     }
 
     private struct Event {
         enum Kind { case due, deadline }
         var at: C.Instant
-        var key: String
+        var slot: Int
         var kind: Kind
         var token: UInt64
     }
 
+    /// A FIFO of slot indices that can also take an urgent entry at the front.
+    private struct SlotQueue {
+        private var items: [Int] = []
+        private var head = 0
+
+        var isEmpty: Bool { head == items.count }
+
+        mutating func append(_ slot: Int) { items.append(slot) }
+
+        mutating func prepend(_ slot: Int) {
+            if head > 0 {
+                head -= 1
+                items[head] = slot
+            } else {
+                items.insert(slot, at: 0)
+            }
+        }
+
+        mutating func popFirst() -> Int? {
+            guard head < items.count else { return nil }
+            defer {
+                head += 1
+                if head > 1024, head * 2 > items.count {
+                    items.removeFirst(head)
+                    head = 0
+                }
+            }
+            return items[head]
+        }
+    }
+
+    /// All scheduling state, owned by the loop: slots in an array (stable indices, no copies on update), a timeline
+    /// of due times and deadlines, and one ready queue per probe kind so a kind at its cap costs nothing to skip.
     private struct Driver {
         let scheduler: Scheduler
         let oneShot: Bool
         let sink: any ResultSink
         var node = NodeInfo(name: "")
-        var slots: [String: Slot] = [:]
+        var slots: [Slot?] = []
+        var index: [String: Int] = [:]
+        var free: [Int] = []
         var timeline = EventHeap<Event>(by: { $0.at < $1.at })
-        var ready: [String] = []
+        var ready: [String: SlotQueue] = [:]
+        /// Kinds with a non-empty ready queue, in the order they get their turn.
+        var readyKinds: [String] = []
         var running = 0
         var runningByKind: [String: Int] = [:]
         var nextRun: UInt64 = 0
@@ -171,14 +207,13 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             while !Task.isCancelled {
                 let now = clock.now
                 for message in scheduler.inbox.take() { handle(message, now: now) }
-                expireRuns(now: now)
-                collectDue(now: now)
+                processTimeline(now: now)
                 startReady(now: now)
                 publishStatistics()
                 if oneShot, remainingOnce == 0 { break }
                 await scheduler.inbox.wait(until: timeline.min?.at, clock: clock)
             }
-            for slot in slots.values { slot.running?.task?.cancel() }
+            for slot in slots { slot?.running?.task?.cancel() }
         }
 
         mutating func handle(_ message: SchedulerInbox.Message, now: C.Instant) {
@@ -186,62 +221,74 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             case .plan(let plan):
                 apply(plan: plan, now: now, immediately: false)
             case .trigger(let predicate, let reason):
-                for (key, slot) in slots where slot.running == nil && !slot.queued && predicate(slot.job) {
-                    scheduler.logger.debug("run now", metadata: ["job": "\(key)", "reason": "\(reason)"])
-                    slots[key]?.queued = true
-                    ready.insert(key, at: 0)
+                for position in slots.indices {
+                    guard let slot = slots[position], slot.running == nil, !slot.queued, predicate(slot.job) else {
+                        continue
+                    }
+                    scheduler.logger.debug("run now", metadata: ["job": "\(slot.job.key)", "reason": "\(reason)"])
+                    enqueue(position, urgent: true)
                 }
-            case .completed(let key, let run, var observation, let elapsed):
-                guard var slot = slots[key], let current = slot.running, current.run == run else {
+            case .completed(let position, let run, var observation, let elapsed):
+                guard position < slots.count, let current = slots[position]?.running, current.run == run else {
                     scheduler.statistics.withLock { $0.lateResults += 1 }
                     return
                 }
-                slot.running = nil
-                slots[key] = slot
-                release(slot.job)
+                slots[position]?.running = nil
+                let job = slots[position]!.job
+                release(job)
                 observation = Self.sanitized(observation)
                 observation.duration = elapsed.seconds
-                finish(slot.job, JobResult(job: slot.job, observation: observation))
+                finish(position, JobResult(job: job, observation: observation))
             }
         }
 
         mutating func apply(plan: Plan, now: C.Instant, immediately: Bool) {
             node = plan.node
-            var keep = Set<String>()
+            var keep = Set<Int>()
             keep.reserveCapacity(plan.jobs.count)
             for job in plan.jobs {
-                keep.insert(job.key)
-                if var slot = slots[job.key] {
-                    let cadenceChanged = slot.job.check.interval != job.check.interval
-                        || slot.job.check.splay != job.check.splay
-                    slot.job = job
-                    slots[job.key] = slot
-                    if cadenceChanged { schedule(job.key, baseDue: now.advanced(by: job.splayOffset), now: now) }
+                if let position = index[job.key], let existing = slots[position] {
+                    keep.insert(position)
+                    let cadenceChanged = existing.job.check.interval != job.check.interval
+                        || existing.job.check.splay != job.check.splay
+                    slots[position]?.job = job
+                    if cadenceChanged { schedule(position, baseDue: now.advanced(by: job.splayOffset), now: now) }
+                    continue
+                }
+                let position: Int
+                if let reused = free.popLast() {
+                    position = reused
+                    slots[position] = Slot(job: job, baseDue: now)
                 } else {
-                    slots[job.key] = Slot(job: job, baseDue: now)
-                    if immediately {
-                        slots[job.key]?.queued = true
-                        ready.append(job.key)
-                        remainingOnce += 1
-                    } else {
-                        schedule(job.key, baseDue: now.advanced(by: job.splayOffset), now: now)
-                    }
+                    position = slots.count
+                    slots.append(Slot(job: job, baseDue: now))
+                }
+                index[job.key] = position
+                keep.insert(position)
+                if immediately {
+                    enqueue(position, urgent: false)
+                    remainingOnce += 1
+                } else {
+                    schedule(position, baseDue: now.advanced(by: job.splayOffset), now: now)
                 }
             }
-            for (key, slot) in slots where !keep.contains(key) {
-                if slot.running != nil {
-                    slot.running?.task?.cancel()
+            for position in slots.indices where !keep.contains(position) {
+                guard let slot = slots[position] else { continue }
+                if let running = slot.running {
+                    running.task?.cancel()
                     release(slot.job)
                 }
-                slots[key] = nil
+                index[slot.job.key] = nil
+                slots[position] = nil
+                free.append(position)
             }
-            if ready.contains(where: { slots[$0] == nil }) { ready.removeAll { slots[$0] == nil } }
+            // Timeline and ready entries of removed slots are dropped lazily: their tokens no longer match.
         }
 
         /// Sets a job's next due time to `baseDue` (plus jitter), skipping cadence points already past.
-        mutating func schedule(_ key: String, baseDue: C.Instant, now: C.Instant) {
-            guard var slot = slots[key] else { return }
-            let interval = slot.job.check.interval
+        mutating func schedule(_ position: Int, baseDue: C.Instant, now: C.Instant) {
+            guard let interval = slots[position]?.job.check.interval, let jitter = slots[position]?.job.check.jitter
+            else { return }
             var base = baseDue
             if (base < now) && (interval > .zero) {
                 let behind = base.duration(to: now)
@@ -250,92 +297,105 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 if base < now { base = base.advanced(by: interval) }
             }
             var due = base
-            let jitter = slot.job.check.jitter.nanoseconds
-            if jitter > 0 {
-                due = due.advanced(by: .nanoseconds(scheduler.random(2 * jitter + 1) - jitter))
+            let spread = jitter.nanoseconds
+            if spread > 0 {
+                due = due.advanced(by: .nanoseconds(scheduler.random(2 * spread + 1) - spread))
                 if due < now { due = now }
             }
             nextToken += 1
-            slot.baseDue = base
-            slot.dueToken = nextToken
-            slots[key] = slot
-            timeline.insert(Event(at: due, key: key, kind: .due, token: nextToken))
+            slots[position]?.baseDue = base
+            slots[position]?.dueToken = nextToken
+            timeline.insert(Event(at: due, slot: position, kind: .due, token: nextToken))
         }
 
-        mutating func collectDue(now: C.Instant) {
+        mutating func enqueue(_ position: Int, urgent: Bool) {
+            guard let kind = slots[position]?.job.check.probe else { return }
+            slots[position]?.queued = true
+            if ready[kind]?.isEmpty ?? true {
+                if !readyKinds.contains(kind) { readyKinds.append(kind) }
+            }
+            if urgent { ready[kind, default: SlotQueue()].prepend(position) } else {
+                ready[kind, default: SlotQueue()].append(position)
+            }
+        }
+
+        /// Due runs go to the ready queues; runs past their deadline are given up.
+        mutating func processTimeline(now: C.Instant) {
             while let event = timeline.min, event.at <= now {
                 _ = timeline.popMin()
-                guard var slot = slots[event.key] else { continue }
+                guard event.slot < slots.count, let slot = slots[event.slot] else { continue }
                 switch event.kind {
                 case .deadline:
-                    continue  // handled by expireRuns
+                    guard let running = slot.running, running.run == event.token else { continue }
+                    expire(event.slot, running: running, now: now)
                 case .due:
                     guard slot.dueToken == event.token else { continue }
                     let nextBase = slot.baseDue.advanced(by: slot.job.check.interval)
                     if slot.running != nil || slot.queued {
                         scheduler.statistics.withLock { $0.skippedOverlaps += 1 }
                     } else {
-                        slot.queued = true
-                        slots[event.key] = slot
-                        ready.append(event.key)
+                        enqueue(event.slot, urgent: false)
                     }
-                    schedule(event.key, baseDue: nextBase, now: now)
+                    schedule(event.slot, baseDue: nextBase, now: now)
                 }
             }
         }
 
-        mutating func expireRuns(now: C.Instant) {
-            for (key, slot) in slots {
-                guard let running = slot.running, running.deadline <= now else { continue }
-                running.task?.cancel()
-                slots[key]?.running = nil
-                release(slot.job)
-                scheduler.statistics.withLock { $0.timedOut += 1 }
-                var observation = Observation.unknown(
-                    "\(slot.job.check.probe) did not answer within \(HealthDuration.format(slot.job.check.timeout)); "
-                        + "run abandoned")
-                observation.duration = running.started.duration(to: now).seconds
-                finish(slot.job, JobResult(job: slot.job, observation: observation, timedOut: true))
-            }
+        mutating func expire(_ position: Int, running: Running, now: C.Instant) {
+            running.task?.cancel()
+            slots[position]?.running = nil
+            guard let job = slots[position]?.job else { return }
+            release(job)
+            scheduler.statistics.withLock { $0.timedOut += 1 }
+            var observation = Observation.unknown(
+                "\(job.check.probe) did not answer within \(HealthDuration.format(job.check.timeout)); run abandoned")
+            observation.duration = running.started.duration(to: now).seconds
+            finish(position, JobResult(job: job, observation: observation, timedOut: true))
         }
 
+        /// Starts ready runs, kinds taking turns, until the global cap is reached; a kind at its cap waits.
         mutating func startReady(now: C.Instant) {
-            guard !ready.isEmpty else { return }
-            var waiting: [String] = []
-            var index = 0
-            while index < ready.count {
-                let key = ready[index]
-                index += 1
-                guard var slot = slots[key] else { continue }
-                if running >= scheduler.limits.global {
-                    waiting.append(key)
-                    continue
-                }
-                let kind = slot.job.check.probe
+            var turn = 0
+            var idleTurns = 0
+            while running < scheduler.limits.global, !readyKinds.isEmpty, idleTurns < readyKinds.count {
+                if turn >= readyKinds.count { turn = 0 }
+                let kind = readyKinds[turn]
                 if let cap = scheduler.limits.perKind[kind], runningByKind[kind, default: 0] >= cap {
-                    waiting.append(key)
+                    turn += 1
+                    idleTurns += 1
                     continue
                 }
-                slot.queued = false
-                slots[key] = slot
-                start(key, slot: slot, now: now)
+                guard let position = ready[kind]?.popFirst() else {
+                    readyKinds.remove(at: turn)
+                    ready[kind] = nil
+                    continue
+                }
+                // Entries of removed or already started slots are stale: skip them.
+                guard slots[position]?.queued == true, slots[position]?.job.check.probe == kind else { continue }
+                idleTurns = 0
+                slots[position]?.queued = false
+                start(position, now: now)
+                turn += 1
             }
-            ready = waiting
         }
 
-        mutating func start(_ key: String, slot: Slot, now: C.Instant) {
+        mutating func start(_ position: Int, now: C.Instant) {
+            guard let slot = slots[position] else { return }
             let job = slot.job
             let lag = slot.baseDue < now ? slot.baseDue.duration(to: now).seconds : 0
+            let oneShot = oneShot
             scheduler.statistics.withLock {
                 $0.started += 1
                 if !oneShot { $0.maxStartLag = max($0.maxStartLag, lag) }
             }
             if let error = job.parameterError {
-                finish(job, JobResult(job: job, observation: .unknown(error)))
+                finish(position, JobResult(job: job, observation: .unknown(error)))
                 return
             }
             guard let probe = scheduler.probes[job.check.probe] else {
-                finish(job, JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
+                finish(
+                    position,
+                    JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
                 return
             }
             nextRun += 1
@@ -345,17 +405,14 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 timeout: job.check.timeout, logger: scheduler.logger)
             let inbox = scheduler.inbox
             let clock = scheduler.clock
-            let started = now
             running += 1
             runningByKind[job.check.probe, default: 0] += 1
-            let deadline = now.advanced(by: job.check.timeout)
-            slots[key]?.running = Running(run: run, task: nil, deadline: deadline, started: started)
-            timeline.insert(Event(at: deadline, key: key, kind: .deadline, token: run))
+            timeline.insert(Event(at: now.advanced(by: job.check.timeout), slot: position, kind: .deadline, token: run))
             let task = Task {
                 let observation = await probe.observe(request)
-                inbox.post(.completed(key: key, run: run, observation: observation, elapsed: started.duration(to: clock.now)))
+                inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: now.duration(to: clock.now)))
             }
-            slots[key]?.running?.task = task
+            slots[position]?.running = Running(run: run, task: task, started: now)
         }
 
         mutating func release(_ job: Job) {
@@ -363,17 +420,17 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             runningByKind[job.check.probe, default: 1] -= 1
         }
 
-        mutating func finish(_ job: Job, _ result: JobResult) {
+        mutating func finish(_ position: Int, _ result: JobResult) {
             scheduler.statistics.withLock { $0.completed += 1 }
             sink.record(result)
-            if oneShot, slots[job.key]?.ranOnce == false {
-                slots[job.key]?.ranOnce = true
+            if oneShot, slots[position]?.ranOnce == false {
+                slots[position]?.ranOnce = true
                 remainingOnce -= 1
             }
         }
 
         func publishStatistics() {
-            let jobs = slots.count
+            let jobs = index.count
             let running = running
             scheduler.statistics.withLock {
                 $0.jobs = jobs

@@ -5,7 +5,7 @@ import Synchronization
 /// a message or a deadline, whichever comes first.
 final class SchedulerInbox: Sendable {
     enum Message: Sendable {
-        case completed(key: String, run: UInt64, observation: Observation, elapsed: Duration)
+        case completed(slot: Int, run: UInt64, observation: Observation, elapsed: Duration)
         case plan(Plan)
         case trigger(@Sendable (Job) -> Bool, reason: String)
     }
