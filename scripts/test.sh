@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 ensure_swift
 # Components the tests start for real (COMMAND=DEBIAN-PACKAGE). The foundation needs only coreutils and procps;
-# later work adds nats-server, qemu, nbdkit, openvswitch... here.
-ensure_packages sleep=coreutils ps=procps
+# NATS adds nats-server and libnats-dev (libnats-dev is a library: checked with dpkg, the "command" never exists).
+# Later work adds qemu, nbdkit, openvswitch... here.
+ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -2,6 +2,7 @@ import Foundation
 import HealthCatalogue
 import HealthCore
 import HealthEngine
+import HealthNATS
 import Logging
 
 /// `hive-health check`: every check run once, now, on the real machine; thresholds do not apply.
@@ -23,7 +24,16 @@ public struct OneShotCheck: Sendable {
 
     public func run() async throws -> Outcome {
         let catalogue = setup.loadCatalogue()
-        let inventory = try setup.makeInventory(logger: logger)
+        var connection: NATSConnection?
+        if setup.inventory == .hiveKV, let configuration = setup.natsConfiguration {
+            do {
+                connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+            } catch {
+                throw SetupError("cannot read the inventory (hive-kv): \(error)")
+            }
+        }
+        defer { connection?.close() }
+        let inventory = try setup.makeInventory(logger: logger, connection: connection)
         let snapshot: InventorySnapshotSummary
         do {
             let taken = try await inventory.snapshot()
