@@ -61,6 +61,11 @@ let package = Package(
                 "CNATS", "HealthCore", "HealthEngine", "HealthInventory", .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.
+        .executableTarget(
+            name: "NATSLoopCheck",
+            dependencies: ["CNATS", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
         // The embedded state store: one local file, replaced atomically.
         .target(
             name: "HealthStore",

@@ -128,7 +128,8 @@ struct TOMLConfigReader {
     }
 
     private static let natsKeys: Set<String> = [
-        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_timeout", "outbox_limit",
+        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "heartbeat_timeout",
+        "outbox_limit",
     ]
 
     private mutating func readNATS(_ table: TOMLTable) {
@@ -145,6 +146,9 @@ struct TOMLConfigReader {
         if let value = duration(table, "status_interval", path, positive: true) { config.nats.statusInterval = value }
         if let value = duration(table, "metrics_interval", path, positive: true) {
             config.nats.metricsInterval = value
+        }
+        if let value = duration(table, "heartbeat_interval", path, positive: true) {
+            config.nats.heartbeatInterval = value
         }
         if let value = duration(table, "heartbeat_timeout", path, positive: true) {
             config.nats.heartbeatTimeout = value

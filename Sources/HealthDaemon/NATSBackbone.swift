@@ -104,6 +104,31 @@ struct NATSStatusService: Service {
             group.addTask {
                 await every(config.metricsInterval) { publisher.publishMetrics(state.report()) }
             }
+            if let bucket = nats.stateStore?.bucket {
+                group.addTask {
+                    let heartbeat = AgentHeartbeat(node: daemon.setup.node.name)
+                    await heartbeat.write(to: bucket, logger: daemon.logger)
+                    await every(config.heartbeatInterval) { await heartbeat.write(to: bucket, logger: daemon.logger) }
+                }
+            }
+        }
+    }
+}
+
+/// The agent's own heartbeat: `agent.<node>` in the status bucket, `{"node": ..., "timestamp": RFC 3339}` (the shape
+/// of Hive's `heartbeat.<node>`), written every `[health.nats] heartbeat_interval`.
+struct AgentHeartbeat: Sendable {
+    let node: String
+
+    var key: String { "agent.\(node)" }
+
+    func write(to bucket: NATSKeyValue, logger: Logger) async {
+        let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
+        let value = "{\"node\":\"\(node)\",\"timestamp\":\"\(timestamp)\",\"agent\":\"hive-health\"}"
+        do {
+            try await bucket.put(key, value: Array(value.utf8))
+        } catch {
+            logger.debug("NATS: heartbeat not written: \(error)")
         }
     }
 }

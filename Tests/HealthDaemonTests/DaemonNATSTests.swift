@@ -137,6 +137,10 @@ struct DaemonNATSTests {
         // The KV store has the instance's record.
         let bucket = try await client.keyValue("spinifex-health-status")
         #expect(await eventually(timeout: .seconds(5)) { (try? await bucket.get("instance.i-0abc")) != nil })
+        let heartbeat = try #require(try await bucket.get("agent.node-test"))
+        let beat = try #require(try JSONSerialization.jsonObject(with: Data(heartbeat.value)) as? [String: Any])
+        #expect(beat["node"] as? String == "node-test")
+        #expect(beat["timestamp"] is String)
 
         await group.triggerGracefulShutdown()
         try await running.value
@@ -183,5 +187,39 @@ struct DaemonNATSTests {
         #expect(sameMillisecond(second.state.report().instances.first?.instance.impairedSince, since))
         await group2.triggerGracefulShutdown()
         try await running2.value
+    }
+
+    @Test("instances written into hive-instance-state join and leave the plan without a restart")
+    func hiveKVInventoryFollowsHive() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.write(Self.checks, to: "checks.yaml")
+        var setup = try natsSetup(fixture, server: server)
+        setup.inventory = .hiveKV
+        let client = try await client(server)
+        defer { client.close() }
+        let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
+        func vms(_ ids: [String]) -> [UInt8] {
+            let records = ids.map { "\"\($0)\": {\"id\": \"\($0)\", \"status\": \"running\"}" }
+            return Array("{\"vms\": {\(records.joined(separator: ", "))}}".utf8)
+        }
+        try await hive.put("node.node-test", value: vms(["i-0aaa"]))
+        try await hive.put("node.other-node", value: vms(["i-0other"]))
+
+        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+        let group = daemon.makeServiceGroup()
+        let running = Task { try await group.run() }
+        func ids() -> [String] { daemon.state.report().instances.map(\.instanceID) }
+        #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0aaa"] })
+        try await hive.put("node.node-test", value: vms(["i-0aaa", "i-0bbb"]))
+        #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0aaa", "i-0bbb"] })
+        // A malformed record is skipped; the others stay.
+        try await hive.put(
+            "node.node-test", value: Array("{\"vms\": {\"i-0bbb\": {\"id\": \"i-0bbb\", \"status\": \"running\"}, \"i-0bad\": 7}}".utf8))
+        #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0bbb"] })
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }
