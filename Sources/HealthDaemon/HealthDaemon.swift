@@ -26,6 +26,7 @@ public final class HealthDaemon: Sendable {
     public let state: HealthState
     public let scheduler: Scheduler<ContinuousClock>
     public let planner: Planner
+    let inventory: any InventorySource
     public let store: any StateStore
     /// Set when NATS is configured (``DaemonSetup/natsConfiguration``).
     public let nats: NATSBackbone?
@@ -60,10 +61,11 @@ public final class HealthDaemon: Sendable {
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: state, logger: logger)
         self.scheduler = scheduler
-        self.planner = Planner(
-            setup: setup, inventory: try setup.makeInventory(logger: logger, connection: nats?.connection),
-            healthState: state, logger: logger
-        ) { plan in scheduler.replace(plan) }
+        let inventory = try setup.makeInventory(logger: logger, connection: nats?.connection)
+        self.inventory = inventory
+        self.planner = Planner(setup: setup, inventory: inventory, healthState: state, logger: logger) { plan in
+            scheduler.replace(plan)
+        }
     }
 
     /// The services in start order; the group stops them in reverse, so the final save comes last.
@@ -123,6 +125,13 @@ struct PlannerService: Service {
             }
             group.addTask {
                 await every(daemon.timing.inventoryRefresh) { await planner.refreshInventory() }
+            }
+            if let hiveKV = daemon.inventory as? HiveKVInventory {
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        await hiveKV.watchChanges { await planner.refreshInventory() }
+                    }
+                }
             }
             group.addTask {
                 let hangups = await UnixSignalsSequence(trapping: .sighup)

@@ -208,7 +208,10 @@ struct DaemonNATSTests {
         try await hive.put("node.node-test", value: vms(["i-0aaa"]))
         try await hive.put("node.other-node", value: vms(["i-0other"]))
 
-        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+        // The periodic refresh is far away: only the KV watch can bring changes in time.
+        var timing = HealthDaemon.Timing.fast
+        timing.inventoryRefresh = .seconds(120)
+        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: timing)
         let group = daemon.makeServiceGroup()
         let running = Task { try await group.run() }
         func ids() -> [String] { daemon.state.report().instances.map(\.instanceID) }

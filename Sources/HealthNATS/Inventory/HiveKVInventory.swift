@@ -31,6 +31,30 @@ public final class HiveKVInventory: InventorySource {
     public var key: String { "node.\(node.name)" }
 
     public func snapshot() async throws -> InventorySnapshot {
+        guard let entry = try await openBucket().get(key) else { return InventorySnapshot() }
+        return FileInventory.parse(entry.value, node: node, layout: layout)
+    }
+
+    /// Calls `changed` each time Hive writes or deletes this node's key, until the task is cancelled; a watch that
+    /// ends (NATS down, bucket missing) is started again after a second. The caller then takes a snapshot, so
+    /// instances join and leave the plan at once instead of at the next periodic refresh.
+    public func watchChanges(_ changed: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            if let watch = try? await openBucket().watch(key) {
+                await withTaskCancellationHandler {
+                    for await change in watch {
+                        if case .caughtUp = change { continue }
+                        await changed()
+                    }
+                } onCancel: {
+                    watch.stop()
+                }
+            }
+            guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
+        }
+    }
+
+    private func openBucket() async throws(NATSError) -> NATSKeyValue {
         let bucket: NATSKeyValue
         if let opened = self.bucket.withLock({ $0 }) {
             bucket = opened
@@ -38,7 +62,6 @@ public final class HiveKVInventory: InventorySource {
             bucket = try await connection.keyValue(bucketName)
             self.bucket.withLock { $0 = bucket }
         }
-        guard let entry = try await bucket.get(key) else { return InventorySnapshot() }
-        return FileInventory.parse(entry.value, node: node, layout: layout)
+        return bucket
     }
 }
