@@ -21,5 +21,7 @@ if grep -E "^${root}/(Sources|Tests|Plugins)/[^:]+:[0-9]+:[0-9]+: warning:" "$lo
     grep -E "^${root}/(Sources|Tests|Plugins)/[^:]+:[0-9]+:[0-9]+: warning:" "$log" | sort -u >&2
     exit 1
 fi
+echo "== NATSLoopCheck with AddressSanitizer (the leak test of the NATS layer runs it)"
+swift build --sanitize=address --product NATSLoopCheck --build-path .build-asan 2>&1 | tail -n 3
 echo "== swift test"
 swift test --skip-build "$@"

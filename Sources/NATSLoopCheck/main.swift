@@ -12,6 +12,8 @@ guard arguments.count >= 2 else {
     exit(2)
 }
 let rounds = arguments.count >= 3 ? Int(arguments[2]) ?? 20 : 20
+// `leak` as the third argument leaks one libnats message on purpose: proves the leak detector is watching.
+let leakOnPurpose = arguments.count >= 4 && arguments[3] == "leak"
 let logger = Logger(label: "loop-check")
 
 func loop() async throws {
@@ -49,6 +51,13 @@ do {
     FileHandle.standardError.write(Data("loop failed: \(error)\n".utf8))
     exit(1)
 }
+@inline(never) func leakMessages() {
+    for _ in 0..<64 {
+        var message: OpaquePointer?
+        _ = natsMsg_Create(&message, "leak", nil, "x", 1)
+    }
+}
+if leakOnPurpose { leakMessages() }
 // Lets libnats' own threads and caches go, so only our leaks remain.
 _ = nats_CloseAndWait(5000)
 print("ok")
