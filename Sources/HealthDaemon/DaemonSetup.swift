@@ -161,8 +161,11 @@ public struct DaemonSetup: Sendable {
     /// Subject and bucket names under `[health.nats] prefix`.
     public var subjects: HealthSubjects { HealthSubjects(prefix: config.nats.prefix) }
 
-    public func probeEnvironment(logger: Logger) -> ProbeEnvironment {
-        ProbeEnvironment(hostRoot: hostRoot, runtimeDirectory: layout.directory, logger: logger)
+    /// What probes get; with a NATS `connection` they can read Hive's KV buckets (`node.heartbeat`).
+    public func probeEnvironment(logger: Logger, connection: NATSConnection? = nil) -> ProbeEnvironment {
+        ProbeEnvironment(
+            hostRoot: hostRoot, runtimeDirectory: layout.directory, logger: logger,
+            keyValues: connection.map { NATSKeyValueReader(connection: $0) }, bucketPrefix: config.nats.prefix)
     }
 
     public var concurrencyLimits: ConcurrencyLimits {

@@ -57,7 +57,8 @@ public final class HealthDaemon: Sendable {
         }
         let state = HealthState(node: setup.node, settings: setup.stateSettings, restored: restored)
         self.state = state
-        let probes = setup.registry.instantiate(environment: setup.probeEnvironment(logger: logger))
+        let probes = setup.registry.instantiate(
+            environment: setup.probeEnvironment(logger: logger, connection: nats?.connection))
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: state, logger: logger)
         self.scheduler = scheduler

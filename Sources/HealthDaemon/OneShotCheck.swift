@@ -25,11 +25,14 @@ public struct OneShotCheck: Sendable {
     public func run() async throws -> Outcome {
         let catalogue = setup.loadCatalogue()
         var connection: NATSConnection?
-        if setup.inventory == .hiveKV, let configuration = setup.natsConfiguration {
+        if let configuration = setup.natsConfiguration {
             do {
                 connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
             } catch {
-                throw SetupError("cannot read the inventory (hive-kv): \(error)")
+                guard setup.inventory != .hiveKV else {
+                    throw SetupError("cannot read the inventory (hive-kv): \(error)")
+                }
+                logger.warning("NATS \(configuration.url): \(error); checks that read Hive's KV are unknown")
             }
         }
         defer { connection?.close() }
@@ -42,7 +45,8 @@ public struct OneShotCheck: Sendable {
             throw SetupError("cannot read the inventory (\(setup.inventory)): \(error)")
         }
         let plan = setup.plan(checks: catalogue.catalogue.checks, instances: snapshot.instances)
-        let probes = setup.registry.instantiate(environment: setup.probeEnvironment(logger: logger))
+        let probes = setup.registry.instantiate(
+            environment: setup.probeEnvironment(logger: logger, connection: connection))
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: DiscardingSink(),
             logger: logger)

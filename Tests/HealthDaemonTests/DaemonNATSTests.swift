@@ -25,13 +25,17 @@ struct DaemonNATSTests {
 
     let logger = Logger(label: "test")
 
-    func natsSetup(_ fixture: DaemonFixture, server: NATSServerProcess, prefix: String = "hive") throws -> DaemonSetup {
+    func natsSetup(
+        _ fixture: DaemonFixture, server: NATSServerProcess, prefix: String = "hive", launchGrace: String = "5m"
+    ) throws -> DaemonSetup {
         let toml = """
             node = "node-test"
             [nodes.node-test]
             az = "ap-southeast-2a"
             [nodes.node-test.nats]
             host = "127.0.0.1:\(server.port)"
+            [health]
+            launch_grace_period = "\(launchGrace)"
             [health.nats]
             prefix = "\(prefix)"
             status_interval = "1s"
@@ -222,6 +226,55 @@ struct DaemonNATSTests {
         try await hive.put(
             "node.node-test", value: Array("{\"vms\": {\"i-0bbb\": {\"id\": \"i-0bbb\", \"status\": \"running\"}, \"i-0bad\": 7}}".utf8))
         #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0bbb"] })
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test("a node whose heartbeat stops has every instance's system status impaired; a fresh heartbeat clears it")
+    func silentNodeImpairsSystemStatus() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.write(
+            """
+            checks:
+              - name: node.heartbeat
+                probe: node.heartbeat
+                target: node
+                interval: 200ms
+                splay: 50ms
+                thresholds: {consecutive_failures: 2}
+                params: {max_age: 2s}
+            """, to: "checks.yaml")
+        try fixture.writeInventory(ids: ["i-0abc"])
+        // Node checks have a launch grace from the daemon's start; none here, so the first failures decide.
+        let setup = try natsSetup(fixture, server: server, launchGrace: "0s")
+        let client = try await client(server)
+        defer { client.close() }
+        let cluster = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
+        func beat(secondsAgo: Double) async throws {
+            let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(
+                Date().addingTimeInterval(-secondsAgo))
+            try await cluster.put("heartbeat.node-test", value: Array("{\"node\":\"node-test\",\"timestamp\":\"\(stamp)\"}".utf8))
+        }
+        try await beat(secondsAgo: 0)
+        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+        let group = daemon.makeServiceGroup()
+        let running = Task { try await group.run() }
+        func system() -> SummaryStatus? { daemon.state.report().instances.first?.system.status }
+        #expect(await eventually(timeout: .seconds(10)) { system() == .ok })
+        // Hive on this node stops writing: after max_age plus two runs, impaired.
+        #expect(
+            await eventually(timeout: .seconds(15)) { system() == .impaired },
+            "\(String(describing: daemon.state.report().instances.first?.system))")
+        let message = daemon.state.report().instances.first?.system.checks.first?.message ?? ""
+        #expect(message.contains("silent"))
+        try await beat(secondsAgo: 0)
+        #expect(await eventually(timeout: .seconds(10)) { system() == .ok })
+        // A heartbeat with a bad timestamp: unknown (insufficient data), not impaired, not a crash.
+        try await cluster.put("heartbeat.node-test", value: Array("{\"timestamp\":\"not a time\"}".utf8))
+        #expect(await eventually(timeout: .seconds(10)) { system() == .insufficientData })
         await group.triggerGracefulShutdown()
         try await running.value
     }

@@ -7,10 +7,10 @@ struct RegistryTests {
     @Test("the generated registry lists exactly the built-in probes and has no duplicate kinds")
     func kinds() throws {
         let kinds = HealthProbesRegistry.probeTypes.map { $0.descriptor.kind }.sorted()
-        #expect(kinds == ["exec", "host.edac", "host.meminfo", "host.thermal", "qemu.process"])
+        #expect(kinds == ["exec", "host.edac", "host.meminfo", "host.thermal", "node.heartbeat", "qemu.process"])
         let registry = try ProbeRegistry(HealthProbesRegistry.probeTypes)
         #expect(registry.kinds == kinds)
-        #expect(registry.instantiate(environment: ProbeEnvironment()).count == 5)
+        #expect(registry.instantiate(environment: ProbeEnvironment()).count == 6)
     }
 
     @Test("every parameter has documentation, and defaults match their declared type")
