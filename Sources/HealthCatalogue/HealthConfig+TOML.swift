@@ -128,8 +128,7 @@ struct TOMLConfigReader {
     }
 
     private static let natsKeys: Set<String> = [
-        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "heartbeat_timeout",
-        "outbox_limit",
+        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "outbox_limit",
     ]
 
     private mutating func readNATS(_ table: TOMLTable) {
@@ -149,9 +148,6 @@ struct TOMLConfigReader {
         }
         if let value = duration(table, "heartbeat_interval", path, positive: true) {
             config.nats.heartbeatInterval = value
-        }
-        if let value = duration(table, "heartbeat_timeout", path, positive: true) {
-            config.nats.heartbeatTimeout = value
         }
         if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
     }

@@ -70,8 +70,6 @@ public struct HealthConfig: Sendable, Hashable {
         public var metricsInterval: Duration = .seconds(60)
         /// The agent writes its own heartbeat (`agent.<node>` in the status bucket) this often.
         public var heartbeatInterval: Duration = .seconds(10)
-        /// A node whose heartbeat is older than this is down.
-        public var heartbeatTimeout: Duration = .seconds(30)
         /// Outgoing messages kept while NATS is unreachable; past this the oldest are dropped (and counted).
         public var outboxLimit = 10_000
 

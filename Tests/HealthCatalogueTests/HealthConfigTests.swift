@@ -133,7 +133,6 @@ struct HealthConfigTests {
             status_interval = "30s"
             metrics_interval = "2m"
             heartbeat_interval = "5s"
-            heartbeat_timeout = "45s"
             outbox_limit = 500
             """
         let config = try HealthConfig.parse(text, file: "hive.toml")
@@ -142,7 +141,6 @@ struct HealthConfigTests {
         #expect(config.nats.statusInterval == .seconds(30))
         #expect(config.nats.metricsInterval == .seconds(120))
         #expect(config.nats.heartbeatInterval == .seconds(5))
-        #expect(config.nats.heartbeatTimeout == .seconds(45))
         #expect(config.nats.outboxLimit == 500)
         #expect(config.currentNode?.natsHost == "10.0.0.1:4222")
         #expect(config.currentNode?.natsToken == "tok")
