@@ -114,6 +114,10 @@ public struct ProbeEnvironment: Sendable {
         self.bucketPrefix = bucketPrefix
     }
 
+    /// Request/reply to Hive's services: the NATS side of ``keyValues`` when it offers it (the daemon's does); nil
+    /// without NATS.
+    public var requester: (any MessageRequester)? { keyValues as? any MessageRequester }
+
     /// `path` (absolute, e.g. `/proc/meminfo`) under ``hostRoot``.
     public func hostPath(_ path: String) -> String {
         if hostRoot == "/" || hostRoot.isEmpty { return path }

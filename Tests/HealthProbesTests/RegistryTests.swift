@@ -7,10 +7,14 @@ struct RegistryTests {
     @Test("the generated registry lists exactly the built-in probes and has no duplicate kinds")
     func kinds() throws {
         let kinds = HealthProbesRegistry.probeTypes.map { $0.descriptor.kind }.sorted()
-        #expect(kinds == ["exec", "host.edac", "host.meminfo", "host.thermal", "node.heartbeat", "qemu.process"])
+        #expect(
+            kinds == [
+                "exec", "host.edac", "host.meminfo", "host.thermal", "node.heartbeat", "qemu.process",
+                "viperblock.service", "viperblock.volume",
+            ])
         let registry = try ProbeRegistry(HealthProbesRegistry.probeTypes)
         #expect(registry.kinds == kinds)
-        #expect(registry.instantiate(environment: ProbeEnvironment()).count == 6)
+        #expect(registry.instantiate(environment: ProbeEnvironment()).count == 8)
     }
 
     @Test("every parameter has documentation, and defaults match their declared type")

@@ -1,8 +1,9 @@
 import HealthCore
 import Synchronization
 
-/// ``KeyValueReader`` on JetStream KV: buckets are opened on first use and kept.
-public final class NATSKeyValueReader: KeyValueReader {
+/// ``KeyValueReader`` on JetStream KV (buckets opened on first use and kept), and ``MessageRequester`` on the same
+/// connection: what probes reach Hive's services with.
+public final class NATSKeyValueReader: KeyValueReader, MessageRequester {
     private let connection: NATSConnection
     private let buckets = Mutex<[String: NATSKeyValue]>([:])
 
@@ -17,5 +18,9 @@ public final class NATSKeyValueReader: KeyValueReader {
             buckets.withLock { $0[name] = bucket }
         }
         return try await bucket.get(key)?.value
+    }
+
+    public func request(subject: String, payload: [UInt8], timeout: Duration) async throws -> [UInt8] {
+        try await connection.request(subject, payload: payload, timeout: timeout).payload
     }
 }
