@@ -58,7 +58,8 @@ let package = Package(
         .target(
             name: "HealthNATS",
             dependencies: [
-                "CNATS", "HealthCore", "HealthEngine", "HealthInventory", .product(name: "Logging", package: "swift-log"),
+                "CNATS", "HealthCore", "HealthEngine", "HealthInventory",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.

@@ -10,7 +10,8 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// `hive-health run`: the scheduler, the planner, persistence, the transition log (and with NATS, the publishers) as services of one
+/// `hive-health run`: the scheduler, the planner, persistence, the transition log (and with NATS, the publishers)
+/// as services of one
 /// `ServiceGroup`, with graceful shutdown on SIGTERM/SIGINT and a catalogue reload on SIGHUP.
 public final class HealthDaemon: Sendable {
     /// How often the daemon looks for changes.

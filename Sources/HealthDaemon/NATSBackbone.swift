@@ -35,7 +35,8 @@ public struct NATSBackbone: Sendable {
                     connection: connection, subjects: subjects, node: setup.node.name, logger: logger)
             } catch {
                 if ContinuousClock.now >= deadline {
-                    logger.error("NATS: cannot open \(subjects.statusBucket): \(error); keeping state in the local file")
+                    logger.error(
+                        "NATS: cannot open \(subjects.statusBucket): \(error); keeping state in the local file")
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(250))

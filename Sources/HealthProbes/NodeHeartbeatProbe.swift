@@ -62,7 +62,8 @@ public struct NodeHeartbeatProbe: Probe {
         let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
         let values = ["heartbeat_age_seconds": age]
         if age > limit {
-            return .failed("\(node) silent for \(Int(age)) s (last heartbeat \(timestamp), limit \(maxAge))", values: values)
+            return .failed(
+                "\(node) silent for \(Int(age)) s (last heartbeat \(timestamp), limit \(maxAge))", values: values)
         }
         return .passed("\(node) heartbeat \(String(format: "%.1f", age)) s ago", values: values)
     }
@@ -94,8 +95,8 @@ public struct NodeHeartbeatProbe: Probe {
         if let dot = text.firstIndex(of: ".") {
             let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
             let rest = text[text.index(after: dot)...].dropFirst(digits.count)
-            normalized = String(text[..<dot]) + "." + String(digits.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
-                + rest
+            let millis = String(digits.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
+            normalized = String(text[..<dot]) + "." + millis + rest
         }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(normalized) { return date }
         return try? Date.ISO8601FormatStyle().parse(normalized)

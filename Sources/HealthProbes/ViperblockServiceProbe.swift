@@ -33,7 +33,9 @@ public struct ViperblockServiceProbe: Probe {
         } catch {
             return .unknown("\(error)")
         }
-        guard let requester = environment.requester else { return .unknown("no NATS configured: cannot ask \(subject)") }
+        guard let requester = environment.requester else {
+            return .unknown("no NATS configured: cannot ask \(subject)")
+        }
         let started = ContinuousClock.now
         do {
             // A little under the run's timeout, so the answer (or its absence) is ours to report.

@@ -39,7 +39,9 @@ public struct ViperblockVolumeProbe: Probe {
         } catch {
             return .unknown("\(error)")
         }
-        guard let requester = environment.requester else { return .unknown("no NATS configured: cannot ask \(subject)") }
+        guard let requester = environment.requester else {
+            return .unknown("no NATS configured: cannot ask \(subject)")
+        }
         let body = (try? JSONSerialization.data(withJSONObject: ["id": volume])) ?? Data()
         let reply: [UInt8]
         do {

@@ -69,7 +69,8 @@ extension NATSConnection {
     }
 
     /// Publishes to a JetStream stream and waits for the server's acknowledgement. `messageID` becomes the
-    /// `Nats-Msg-Id` header, so a repeat inside the stream's duplicate window is stored once (``JetStreamAck/duplicate``).
+    /// `Nats-Msg-Id` header, so a repeat inside the stream's duplicate window is stored once
+    /// (``JetStreamAck/duplicate``).
     public func publishJetStream(
         _ subject: String, payload: [UInt8], messageID: String?
     ) async throws(NATSError) -> JetStreamAck {
@@ -96,7 +97,8 @@ extension NATSConnection {
             }
             defer { jsPubAck_Destroy(ack) }
             let stream = ack.pointee.Stream.map { String(cString: $0) } ?? ""
-            return .success(JetStreamAck(stream: stream, sequence: ack.pointee.Sequence, duplicate: ack.pointee.Duplicate))
+            return .success(
+                JetStreamAck(stream: stream, sequence: ack.pointee.Sequence, duplicate: ack.pointee.Duplicate))
         }
         return try result.get()
     }

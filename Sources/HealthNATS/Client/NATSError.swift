@@ -52,7 +52,8 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
             case NATS_NO_RESPONDERS: .noResponders
             case NATS_NOT_FOUND: .notFound
             case NATS_CONNECTION_CLOSED: .closed
-            case NATS_NO_SERVER, NATS_NOT_YET_CONNECTED, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION: .notConnected
+            case NATS_NO_SERVER, NATS_NOT_YET_CONNECTED, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION:
+                .notConnected
             case NATS_INVALID_ARG, NATS_INVALID_SUBJECT, NATS_MAX_PAYLOAD: .invalidArgument
             default: .other
             }

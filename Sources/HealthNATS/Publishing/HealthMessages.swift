@@ -26,7 +26,8 @@ public struct StatusMessage: Sendable, Hashable, Codable {
     }
 
     public static func node(_ health: NodeHealth, reason: Reason, at: Date) -> StatusMessage {
-        StatusMessage(kind: "node", reason: reason, node: health.name, publishedAt: at, instance: nil, nodeStatus: health)
+        StatusMessage(
+            kind: "node", reason: reason, node: health.name, publishedAt: at, instance: nil, nodeStatus: health)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -103,7 +104,9 @@ public struct MetricsMessage: Sendable, Hashable, Codable {
             all.contains(.impaired) ? 1 : (instance.system.status == .ok && instance.instance.status == .ok ? 0 : nil)
         if let combined {
             data.append(
-                Datum(metricName: "StatusCheckFailed", dimensions: dimensions, timestamp: at, value: combined, unit: "Count"))
+                Datum(
+                    metricName: "StatusCheckFailed", dimensions: dimensions, timestamp: at, value: combined,
+                    unit: "Count"))
         }
         return MetricsMessage(namespace: namespace, node: node, metricData: data)
     }
