@@ -164,7 +164,10 @@ struct DaemonNATSTests {
         #expect(first.store is KeyValueStateStore)
         let group = first.makeServiceGroup()
         let running = Task { try await group.run() }
-        #expect(await eventually(timeout: .seconds(20)) { first.state.report().instances.first?.instance.status == .impaired })
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                first.state.report().instances.first?.instance.status == .impaired
+            })
         let since = try #require(first.state.report().instances.first?.instance.impairedSince)
         await group.triggerGracefulShutdown()
         try await running.value
@@ -224,7 +227,8 @@ struct DaemonNATSTests {
         #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0aaa", "i-0bbb"] })
         // A malformed record is skipped; the others stay.
         try await hive.put(
-            "node.node-test", value: Array("{\"vms\": {\"i-0bbb\": {\"id\": \"i-0bbb\", \"status\": \"running\"}, \"i-0bad\": 7}}".utf8))
+            "node.node-test",
+            value: Array(#"{"vms": {"i-0bbb": {"id": "i-0bbb", "status": "running"}, "i-0bad": 7}}"#.utf8))
         #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0bbb"] })
         await group.triggerGracefulShutdown()
         try await running.value
@@ -256,7 +260,8 @@ struct DaemonNATSTests {
         func beat(secondsAgo: Double) async throws {
             let stamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(
                 Date().addingTimeInterval(-secondsAgo))
-            try await cluster.put("heartbeat.node-test", value: Array("{\"node\":\"node-test\",\"timestamp\":\"\(stamp)\"}".utf8))
+            try await cluster.put(
+                "heartbeat.node-test", value: Array(#"{"node":"node-test","timestamp":"\#(stamp)"}"#.utf8))
         }
         try await beat(secondsAgo: 0)
         let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)

@@ -41,11 +41,14 @@ struct NATSCommandTests {
         try await hive.put("node.node-cli", value: Array("{\"vms\": {}}".utf8))
 
         let process = try HiveHealthBinary.start(
-            ["run", "--config", config.path, "--checks", checks.path, "--state-dir", folder.url.appending(path: "s").path],
+            [
+                "run", "--config", config.path, "--checks", checks.path,
+                "--state-dir", folder.url.appending(path: "s").path,
+            ],
             log: folder.url.appending(path: "run.log"))
         defer { HiveHealthBinary.stop(process) }
         try await hive.put(
-            "node.node-cli", value: Array("{\"vms\": {\"i-0cli\": {\"id\": \"i-0cli\", \"status\": \"running\"}}}".utf8))
+            "node.node-cli", value: Array(#"{"vms": {"i-0cli": {"id": "i-0cli", "status": "running"}}}"#.utf8))
 
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         var instanceIDs: [String] = []
