@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "HealthCatalogue", targets: ["HealthCatalogue"]),
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
+        .library(name: "HealthNATS", targets: ["HealthNATS"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -57,6 +58,21 @@ let package = Package(
             ],
             plugins: ["ProbeRegistryPlugin"]
         ),
+        // libnats (Debian libnats-dev) for Swift.
+        .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // NATS for the daemon: a Sendable connection over libnats (publish, subscribe, request, JetStream, KV).
+        .target(
+            name: "HealthNATS",
+            dependencies: [
+                "CNATS", "HealthCore", "HealthEngine", "HealthInventory",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.
+        .executableTarget(
+            name: "NATSLoopCheck",
+            dependencies: ["CNATS", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
         // The embedded state store: one local file, replaced atomically.
         .target(
             name: "HealthStore",
@@ -81,6 +97,7 @@ let package = Package(
                 "HealthStore",
                 "HealthEngine",
                 "HealthQEMU",
+                "HealthNATS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -98,6 +115,7 @@ let package = Package(
                 "HealthStore",
                 "HealthDaemon",
                 "HealthProbes",
+                "HealthNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,12 +152,16 @@ let package = Package(
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthNATSTests",
+            dependencies: ["HealthNATS", "HealthCore", "HealthEngine", "HealthTestKit"]
+        ),
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
         .testTarget(
             name: "HealthDaemonTests",
-            dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthTestKit"]
+            dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
         ),
-        .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthTestKit"]),
+        .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]
 )
 

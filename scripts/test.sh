@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 ensure_swift
 # Components the tests start for real (COMMAND=DEBIAN-PACKAGE). The foundation needs only coreutils and procps;
-# later work adds nats-server, qemu, nbdkit, openvswitch... here.
-ensure_packages sleep=coreutils ps=procps qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent
+# NATS: nats-server and libnats-dev (a library: checked with dpkg, the "command" never exists); QEMU: the emulator,
+# qemu-img and the guest agent. Later work adds nbdkit, openvswitch... here.
+ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
+    qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -20,5 +22,7 @@ if grep -E "^${root}/(Sources|Tests|Plugins)/[^:]+:[0-9]+:[0-9]+: warning:" "$lo
     grep -E "^${root}/(Sources|Tests|Plugins)/[^:]+:[0-9]+:[0-9]+: warning:" "$log" | sort -u >&2
     exit 1
 fi
+echo "== NATSLoopCheck with AddressSanitizer (the leak test of the NATS layer runs it)"
+swift build --sanitize=address --product NATSLoopCheck --build-path .build-asan 2>&1 | tail -n 3
 echo "== swift test"
 swift test --skip-build "$@"

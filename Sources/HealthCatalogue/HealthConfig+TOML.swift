@@ -104,6 +104,7 @@ struct TOMLConfigReader {
         "enabled", "check_interval", "system_check_enabled", "instance_check_enabled", "ebs_check_enabled",
         "recovery_enabled", "checks_dir", "environment", "state_dir", "runtime_dir", "host_root",
         "launch_grace_period", "max_concurrency", "probe_concurrency", "thresholds", "api", "inventory",
+        "nats",
     ]
     private static let thresholdKeys: Set<String> = [
         "network_timeout", "qmp_timeout", "ebs_timeout", "consecutive_failures", "consecutive_successes",
@@ -138,6 +139,32 @@ struct TOMLConfigReader {
         if let table = table(health, "thresholds", path) { readThresholds(table) }
         if let table = table(health, "api", path) { readAPI(table) }
         if let table = table(health, "inventory", path) { readInventory(table) }
+        if let table = table(health, "nats", path) { readNATS(table) }
+    }
+
+    private static let natsKeys: Set<String> = [
+        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "outbox_limit",
+    ]
+
+    private mutating func readNATS(_ table: TOMLTable) {
+        let path = ["health", "nats"]
+        checkKeys(table, allowed: Self.natsKeys, path: path)
+        if let value = bool(table, "enabled", path) { config.nats.enabled = value }
+        if let value = string(table, "prefix", path) {
+            if value.isEmpty || value.contains(where: { " .*>\t".contains($0) }) {
+                fail(path + ["prefix"], "a prefix is one subject token (like hive or spinifex), got '\(value)'")
+            } else {
+                config.nats.prefix = value
+            }
+        }
+        if let value = duration(table, "status_interval", path, positive: true) { config.nats.statusInterval = value }
+        if let value = duration(table, "metrics_interval", path, positive: true) {
+            config.nats.metricsInterval = value
+        }
+        if let value = duration(table, "heartbeat_interval", path, positive: true) {
+            config.nats.heartbeatInterval = value
+        }
+        if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
     }
 
     private mutating func readThresholds(_ table: TOMLTable) {

@@ -58,6 +58,24 @@ public struct HealthConfig: Sendable, Hashable {
         public init() {}
     }
 
+    /// `[health.nats]`: what hive-health does on NATS when this node's `[nodes.<node>.nats] host` is set.
+    public struct NATSConfig: Sendable, Hashable {
+        /// `false` keeps hive-health off NATS even when the node has a NATS host.
+        public var enabled = true
+        /// The first token of every subject and bucket name hive-health uses (`hive` or `spinifex`).
+        public var prefix = "hive"
+        /// A full status snapshot of every instance is published this often (changes go out at once).
+        public var statusInterval: Duration = .seconds(60)
+        /// CloudWatch-shaped datapoints are published this often.
+        public var metricsInterval: Duration = .seconds(60)
+        /// The agent writes its own heartbeat (`agent.<node>` in the status bucket) this often.
+        public var heartbeatInterval: Duration = .seconds(10)
+        /// Outgoing messages kept while NATS is unreachable; past this the oldest are dropped (and counted).
+        public var outboxLimit = 10_000
+
+        public init() {}
+    }
+
     /// Top-level `node`: the node this daemon runs on.
     public var node: String?
     /// `[nodes.<name>]` tables by name.
@@ -97,6 +115,7 @@ public struct HealthConfig: Sendable, Hashable {
 
     public var api = APIConfig()
     public var inventory = InventoryConfig()
+    public var nats = NATSConfig()
 
     /// The file this configuration was read from, for provenance; nil for ``defaults``.
     public var source: String?

@@ -96,16 +96,27 @@ public struct ProbeEnvironment: Sendable {
     /// Hive's runtime directory (sockets, pid files, console logs).
     public var runtimeDirectory: String
     public var logger: Logger
+    /// Hive's KV buckets (JetStream KV); nil when the daemon runs without NATS.
+    public var keyValues: (any KeyValueReader)?
+    /// The first part of Hive's bucket names (`hive` or `spinifex`, `[health.nats] prefix`).
+    public var bucketPrefix: String
 
     /// Without a `logger`, probes log nowhere (the daemon always passes its own).
     public init(
         hostRoot: String = "/", runtimeDirectory: String = "/tmp",
-        logger: Logger = Logger(label: "hive-health", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = Logger(label: "hive-health", factory: { _ in SwiftLogNoOpLogHandler() }),
+        keyValues: (any KeyValueReader)? = nil, bucketPrefix: String = "hive"
     ) {
         self.hostRoot = hostRoot
         self.runtimeDirectory = runtimeDirectory
         self.logger = logger
+        self.keyValues = keyValues
+        self.bucketPrefix = bucketPrefix
     }
+
+    /// Request/reply to Hive's services: the NATS side of ``keyValues`` when it offers it (the daemon's does); nil
+    /// without NATS.
+    public var requester: (any MessageRequester)? { keyValues as? any MessageRequester }
 
     /// `path` (absolute, e.g. `/proc/meminfo`) under ``hostRoot``.
     public func hostPath(_ path: String) -> String {

@@ -3,6 +3,7 @@ import HealthCatalogue
 import HealthCore
 import HealthEngine
 import HealthInventory
+import HealthNATS
 import HealthStore
 import Logging
 
@@ -139,18 +140,32 @@ public struct DaemonSetup: Sendable {
         }
     }
 
-    /// The inventory source; `hive-kv` needs NATS, which this build does not have yet.
-    public func makeInventory(logger: Logger) throws -> any InventorySource {
-        guard let source = inventory.makeLocalSource(node: node, layout: layout, logger: logger) else {
+    /// The inventory source; `hive-kv` needs NATS (`connection`, made from ``natsConfiguration``).
+    public func makeInventory(logger: Logger, connection: NATSConnection? = nil) throws -> any InventorySource {
+        if let source = inventory.makeLocalSource(node: node, layout: layout, logger: logger) { return source }
+        guard let connection else {
             throw SetupError(
-                "inventory source \(inventory) needs NATS, which this build does not support yet; "
-                    + "use --inventory file:PATH or qemu-scan")
+                "inventory source \(inventory) needs NATS: set [nodes.\(node.name).nats] host in hive.toml, "
+                    + "or use --inventory file:PATH or qemu-scan")
         }
-        return source
+        return HiveKVInventory(connection: connection, subjects: subjects, node: node, layout: layout, logger: logger)
     }
 
-    public func probeEnvironment(logger: Logger) -> ProbeEnvironment {
-        ProbeEnvironment(hostRoot: hostRoot, runtimeDirectory: layout.directory, logger: logger)
+    /// How to reach NATS: this node's `[nodes.<node>.nats] host` and `acl.token`, unless `[health.nats] enabled` is
+    /// false. Nil means hive-health runs without NATS (file state store, nothing published).
+    public var natsConfiguration: NATSConfiguration? {
+        guard config.nats.enabled, let host = config.nodes[node.name]?.natsHost, !host.isEmpty else { return nil }
+        return NATSConfiguration(host: host, token: config.nodes[node.name]?.natsToken)
+    }
+
+    /// Subject and bucket names under `[health.nats] prefix`.
+    public var subjects: HealthSubjects { HealthSubjects(prefix: config.nats.prefix) }
+
+    /// What probes get; with a NATS `connection` they can read Hive's KV buckets (`node.heartbeat`).
+    public func probeEnvironment(logger: Logger, connection: NATSConnection? = nil) -> ProbeEnvironment {
+        ProbeEnvironment(
+            hostRoot: hostRoot, runtimeDirectory: layout.directory, logger: logger,
+            keyValues: connection.map { NATSKeyValueReader(connection: $0) }, bucketPrefix: config.nats.prefix)
     }
 
     public var concurrencyLimits: ConcurrencyLimits {

@@ -3,13 +3,15 @@ import HealthCatalogue
 import HealthCore
 import HealthEngine
 import HealthInventory
+import HealthNATS
 import HealthStore
 import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// `hive-health run`: the scheduler, the planner, persistence and the transition log as services of one
+/// `hive-health run`: the scheduler, the planner, persistence, the transition log (and with NATS, the publishers)
+/// as services of one
 /// `ServiceGroup`, with graceful shutdown on SIGTERM/SIGINT and a catalogue reload on SIGHUP.
 public final class HealthDaemon: Sendable {
     /// How often the daemon looks for changes.
@@ -29,16 +31,24 @@ public final class HealthDaemon: Sendable {
     public let state: HealthState
     public let scheduler: Scheduler<ContinuousClock>
     public let planner: Planner
+    let inventory: any InventorySource
     public let store: any StateStore
+    /// Set when NATS is configured (``DaemonSetup/natsConfiguration``).
+    public let nats: NATSBackbone?
     let timing: Timing
     let logger: Logger
 
     /// Restores the last saved state from the store, so statuses, counters and ImpairedSince carry over.
+    ///
+    /// With NATS configured, the state lives in JetStream KV (when the bucket cannot be reached at start, in the
+    /// local file, said in the log) and status, events and metrics are published.
     public init(setup: DaemonSetup, logger: Logger, timing: Timing = Timing(), store: (any StateStore)? = nil) async throws {
         self.setup = setup
         self.logger = logger
         self.timing = timing
-        let store = store ?? FileStateStore(directory: setup.stateDirectory, logger: logger)
+        let nats = try await NATSBackbone.start(setup: setup, logger: logger)
+        self.nats = nats
+        let store = store ?? nats?.stateStore ?? FileStateStore(directory: setup.stateDirectory, logger: logger)
         self.store = store
         let restored: PersistedState?
         do {
@@ -52,24 +62,32 @@ public final class HealthDaemon: Sendable {
         }
         let state = HealthState(node: setup.node, settings: setup.stateSettings, restored: restored)
         self.state = state
-        let probes = setup.registry.instantiate(environment: setup.probeEnvironment(logger: logger))
+        let probes = setup.registry.instantiate(
+            environment: setup.probeEnvironment(logger: logger, connection: nats?.connection))
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: state, logger: logger)
         self.scheduler = scheduler
-        self.planner = Planner(
-            setup: setup, inventory: try setup.makeInventory(logger: logger), healthState: state, logger: logger
-        ) { plan in scheduler.replace(plan) }
+        let inventory = try setup.makeInventory(logger: logger, connection: nats?.connection)
+        self.inventory = inventory
+        self.planner = Planner(setup: setup, inventory: inventory, healthState: state, logger: logger) { plan in
+            scheduler.replace(plan)
+        }
     }
 
     /// The services in start order; the group stops them in reverse, so the final save comes last.
     public func services() -> [any Service] {
-        [
-            PersistenceService(daemon: self),
+        // Stopped in reverse: the NATS sender goes last, after the final save (which may be on JetStream KV).
+        var services: [any Service] = []
+        if let nats { services.append(NATSSenderService(daemon: self, nats: nats)) }
+        services.append(PersistenceService(daemon: self))
+        if let nats { services.append(NATSStatusService(daemon: self, nats: nats)) }
+        services += [
             TransitionLogService(daemon: self),
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
         ]
+        return services
     }
 
     /// The daemon's services under one group: graceful shutdown on SIGTERM and SIGINT.
@@ -115,6 +133,13 @@ struct PlannerService: Service {
             group.addTask {
                 await every(daemon.timing.inventoryRefresh) { await planner.refreshInventory() }
             }
+            if let hiveKV = daemon.inventory as? HiveKVInventory {
+                group.addTask {
+                    await cancelWhenGracefulShutdown {
+                        await hiveKV.watchChanges { await planner.refreshInventory() }
+                    }
+                }
+            }
             group.addTask {
                 let hangups = await UnixSignalsSequence(trapping: .sighup)
                 for await _ in hangups.cancelOnGracefulShutdown() {
@@ -150,7 +175,9 @@ struct TransitionLogService: Service {
         log(daemon.state.drainEvents())
     }
 
+    /// One drain feeds both the log and, with NATS, the events publisher.
     private func log(_ events: [HealthEvent]) {
+        daemon.nats?.publisher.publish(events: events)
         for event in events {
             let level: Logger.Level = event.to == .failed ? .warning : .info
             daemon.logger.log(

@@ -2,6 +2,7 @@ import Foundation
 import HealthCatalogue
 import HealthCore
 import HealthEngine
+import HealthNATS
 import Logging
 
 /// `hive-health check`: every check run once, now, on the real machine; thresholds do not apply.
@@ -23,7 +24,19 @@ public struct OneShotCheck: Sendable {
 
     public func run() async throws -> Outcome {
         let catalogue = setup.loadCatalogue()
-        let inventory = try setup.makeInventory(logger: logger)
+        var connection: NATSConnection?
+        if let configuration = setup.natsConfiguration {
+            do {
+                connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+            } catch {
+                guard setup.inventory != .hiveKV else {
+                    throw SetupError("cannot read the inventory (hive-kv): \(error)")
+                }
+                logger.warning("NATS \(configuration.url): \(error); checks that read Hive's KV are unknown")
+            }
+        }
+        defer { connection?.close() }
+        let inventory = try setup.makeInventory(logger: logger, connection: connection)
         let snapshot: InventorySnapshotSummary
         do {
             let taken = try await inventory.snapshot()
@@ -32,7 +45,8 @@ public struct OneShotCheck: Sendable {
             throw SetupError("cannot read the inventory (\(setup.inventory)): \(error)")
         }
         let plan = setup.plan(checks: catalogue.catalogue.checks, instances: snapshot.instances)
-        let probes = setup.registry.instantiate(environment: setup.probeEnvironment(logger: logger))
+        let probes = setup.registry.instantiate(
+            environment: setup.probeEnvironment(logger: logger, connection: connection))
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: DiscardingSink(),
             logger: logger)

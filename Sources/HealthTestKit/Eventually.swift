@@ -14,3 +14,15 @@ public func eventually(
     }
     return try await condition()
 }
+
+/// Runs `body`; if it is still running after `timeout`, calls `onExpiry` once (which should make `body` end, e.g. by
+/// ending the sequence it iterates). Bounds loops over sequences that might never deliver.
+public func withDeadline<T>(
+    _ timeout: Duration, onExpiry: @escaping @Sendable () -> Void, _ body: () async throws -> T
+) async rethrows -> T {
+    let timer = Task {
+        if (try? await Task.sleep(for: timeout)) != nil { onExpiry() }
+    }
+    defer { timer.cancel() }
+    return try await body()
+}

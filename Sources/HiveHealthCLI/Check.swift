@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HealthCore
 import HealthDaemon
+import HealthNATS
 
 /// `hive-health check`: one cycle now.
 struct Check: AsyncParsableCommand {
@@ -44,10 +45,17 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let setup = try options.resolve()
-        let store = FileStateStoreFactory.make(directory: setup.stateDirectory, logger: options.makeLogger())
-        guard let state = try await store.load() else {
+        let loaded: (state: PersistedState?, source: String)
+        do {
+            loaded = try await StatusStore.load(setup: setup, logger: options.makeLogger())
+        } catch let error as SetupError {
+            throw ValidationError(error.message)
+        } catch let error as NATSError {
+            throw ValidationError("\(error)")
+        }
+        guard let state = loaded.state else {
             throw ValidationError(
-                "no saved state in \(setup.stateDirectory): is `hive-health run` running with this --state-dir?")
+                "no saved state in \(loaded.source): is `hive-health run` running for node \(setup.node.name)?")
         }
         try ReportOutput.print(state.report, format: format)
         let code = state.report.exitCode

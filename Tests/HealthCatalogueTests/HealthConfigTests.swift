@@ -121,6 +121,34 @@ struct HealthConfigTests {
         #expect(config.enabledCategories.isEmpty)
     }
 
+    @Test("[health.nats] keys are read; a prefix with a dot or a wildcard is refused")
+    func natsSection() throws {
+        let text = """
+            node = "n1"
+            [nodes.n1.nats]
+            host = "10.0.0.1:4222"
+            acl.token = "tok"
+            [health.nats]
+            prefix = "spinifex"
+            status_interval = "30s"
+            metrics_interval = "2m"
+            heartbeat_interval = "5s"
+            outbox_limit = 500
+            """
+        let config = try HealthConfig.parse(text, file: "hive.toml")
+        #expect(config.nats.enabled)
+        #expect(config.nats.prefix == "spinifex")
+        #expect(config.nats.statusInterval == .seconds(30))
+        #expect(config.nats.metricsInterval == .seconds(120))
+        #expect(config.nats.heartbeatInterval == .seconds(5))
+        #expect(config.nats.outboxLimit == 500)
+        #expect(config.currentNode?.natsHost == "10.0.0.1:4222")
+        #expect(config.currentNode?.natsToken == "tok")
+        #expect(HealthConfig.defaults.nats.prefix == "hive")
+        #expect(throws: CatalogueError.self) { try HealthConfig.parse("[health.nats]\nprefix = \"a.b\"\n", file: "t") }
+        #expect(throws: CatalogueError.self) { try HealthConfig.parse("[health.nats]\nprefx = \"a\"\n", file: "t") }
+    }
+
     @Test("an unknown key inside [health] is an error naming file, line, column and key")
     func unknownKey() throws {
         let text = "node = \"a\"\n\n[health]\nenabled = true\n  check_intervall = \"30s\"\n"

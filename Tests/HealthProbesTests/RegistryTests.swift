@@ -8,7 +8,8 @@ struct RegistryTests {
     func kinds() throws {
         let kinds = HealthProbesRegistry.probeTypes.map { $0.descriptor.kind }.sorted()
         let expected: Set<String> = [
-            "exec", "host.edac", "host.meminfo", "host.thermal", "noop", "qemu.process",
+            "exec", "host.edac", "host.meminfo", "host.thermal", "noop", "qemu.process", "node.heartbeat",
+            "viperblock.service", "viperblock.volume",
             "qmp.status", "qmp.events", "qmp.guest-ping", "console.log", "guest.resources",
         ]
         #expect(expected.isSubset(of: Set(kinds)), "missing: \(expected.subtracting(kinds))")

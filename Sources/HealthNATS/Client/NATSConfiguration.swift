@@ -1,0 +1,44 @@
+import Foundation
+
+/// How to reach NATS: from hive.toml `[nodes.<node>.nats]` (`host`, `acl.token`) plus connection behaviour.
+public struct NATSConfiguration: Sendable, Hashable {
+    /// `nats://host:port` (a bare `host:port`, as Hive writes it, is accepted by ``init(host:token:)``).
+    public var url: String
+    public var token: String?
+    /// The connection name the server shows (`connz`).
+    public var name = "hive-health"
+    /// How long one connection attempt may take.
+    public var connectTimeout: Duration = .seconds(2)
+    /// Reconnect delays grow from this, doubling per attempt...
+    public var reconnectBase: Duration = .milliseconds(100)
+    /// ...up to this; attempts never stop while the connection is not closed.
+    public var reconnectMax: Duration = .seconds(5)
+    /// Bytes libnats keeps for plain publishes made while disconnected (JetStream publishes need the server).
+    public var reconnectBufferBytes = 8 * 1024 * 1024
+    public var pingInterval: Duration = .seconds(10)
+    /// JetStream API and KV operations wait this long for the server.
+    public var jetStreamTimeout: Duration = .seconds(5)
+    /// Messages a subscription's handler may have pending inside libnats before libnats drops (and counts) more.
+    public var pendingMessagesLimit = 65_536
+
+    public init(url: String, token: String? = nil) {
+        self.url = url
+        self.token = token
+    }
+
+    /// From hive.toml's `[nodes.<node>.nats] host` (`host:port`, or a `nats://` URL) and `acl.token`.
+    public init(host: String, token: String?) {
+        let trimmed = host.trimmingCharacters(in: .whitespaces)
+        let url = trimmed.contains("://") ? trimmed : "nats://" + trimmed
+        self.init(url: url, token: token.flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds (rounded down, at least 1 for a positive duration).
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let millis = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return millis == 0 && self > .zero ? 1 : millis
+    }
+}

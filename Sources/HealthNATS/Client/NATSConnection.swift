@@ -1,0 +1,186 @@
+import CNATS
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// A message received on a subscription or as a reply; the payload is copied out of libnats.
+public struct NATSMessage: Sendable, Hashable {
+    public var subject: String
+    /// Where a reply goes, when the sender expects one.
+    public var replyTo: String?
+    public var payload: [UInt8]
+
+    public init(subject: String, replyTo: String? = nil, payload: [UInt8]) {
+        self.subject = subject
+        self.replyTo = replyTo
+        self.payload = payload
+    }
+
+    /// The payload as UTF-8 text (invalid bytes replaced).
+    public var text: String { String(decoding: payload, as: UTF8.self) }
+}
+
+/// A connection to NATS (libnats underneath) that reconnects by itself with exponential backoff.
+///
+/// Thread safety: libnats connections, JetStream contexts and KV stores are safe to use from many threads at once,
+/// so every method may be called from any task. Calls that wait for the server (``request(_:payload:timeout:)``,
+/// JetStream and KV operations) run on a private dispatch queue, never on the cooperative pool.
+///
+/// Lifetime: ``close()`` closes the connection (later operations fail with ``NATSError/Code/closed``); the C handles
+/// are freed exactly once, in `deinit`, when nothing (subscription, KV bucket) uses the connection any more.
+public final class NATSConnection: Sendable {
+    public let configuration: NATSConfiguration
+    let handles: Handles
+    let logger: Logger
+    private let closed = Atomic<Bool>(false)
+
+    /// The C handles. `@unchecked Sendable`: libnats documents `natsConnection` and `jsCtx` as thread-safe, the
+    /// pointers never change after init, and they are destroyed only in `deinit` of the owning connection.
+    final class Handles: @unchecked Sendable {
+        let connection: OpaquePointer
+        let jetStream: OpaquePointer
+
+        init(connection: OpaquePointer, jetStream: OpaquePointer) {
+            self.connection = connection
+            self.jetStream = jetStream
+        }
+
+        deinit {
+            jsCtx_Destroy(jetStream)
+            natsConnection_Destroy(connection)
+        }
+    }
+
+    /// Where calls that wait for the server run, so they never block the cooperative thread pool.
+    static let blockingQueue = DispatchQueue(label: "hive-health.nats", attributes: .concurrent)
+
+    /// Connects to `configuration.url`. When the server cannot be reached now, the connection is still returned and
+    /// keeps trying in the background (with backoff), unless `requireServer` is set.
+    public static func connect(
+        _ configuration: NATSConfiguration, requireServer: Bool = false, logger: Logger
+    ) async throws(NATSError) -> NATSConnection {
+        let result = await blocking { () -> Result<Handles, NATSError> in
+            Result { () throws(NATSError) in try makeHandles(configuration, retry: !requireServer) }
+        }
+        let handles = try result.get()
+        logger.debug("NATS connection created", metadata: ["url": "\(configuration.url)"])
+        return NATSConnection(configuration: configuration, handles: handles, logger: logger)
+    }
+
+    private init(configuration: NATSConfiguration, handles: Handles, logger: Logger) {
+        self.configuration = configuration
+        self.handles = handles
+        self.logger = logger
+    }
+
+    private static func makeHandles(_ configuration: NATSConfiguration, retry: Bool) throws(NATSError) -> Handles {
+        var options: OpaquePointer?
+        try NATSError.check(natsOptions_Create(&options), "options")
+        guard let options else { throw NATSError(code: .other, message: "options: no memory") }
+        defer { natsOptions_Destroy(options) }
+        try NATSError.check(natsOptions_SetURL(options, configuration.url), "url \(configuration.url)")
+        if let token = configuration.token {
+            try NATSError.check(natsOptions_SetToken(options, token), "token")
+        }
+        try NATSError.check(natsOptions_SetName(options, configuration.name), "name")
+        try NATSError.check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "timeout")
+        try NATSError.check(natsOptions_SetAllowReconnect(options, true), "reconnect")
+        try NATSError.check(natsOptions_SetMaxReconnect(options, -1), "reconnect")
+        try NATSError.check(
+            hh_nats_options_set_backoff(
+                options, configuration.reconnectBase.milliseconds, configuration.reconnectMax.milliseconds),
+            "reconnect backoff")
+        try NATSError.check(
+            natsOptions_SetReconnectBufSize(options, Int32(clamping: configuration.reconnectBufferBytes)),
+            "reconnect buffer")
+        try NATSError.check(
+            natsOptions_SetPingInterval(options, configuration.pingInterval.milliseconds), "ping interval")
+        try NATSError.check(natsOptions_SetMaxPingsOut(options, 2), "pings")
+        if retry {
+            // With a callback, a failed first connect returns NATS_NOT_YET_CONNECTED and keeps trying in libnats.
+            try NATSError.check(
+                natsOptions_SetRetryOnFailedConnect(options, true, { _, _ in }, nil), "retry on failed connect")
+        }
+        var connection: OpaquePointer?
+        let status = natsConnection_Connect(&connection, options)
+        guard status == NATS_OK || (retry && status == NATS_NOT_YET_CONNECTED), let connection else {
+            if let connection { natsConnection_Destroy(connection) }
+            throw NATSError.from(status, "connect \(configuration.url)")
+        }
+        var jsOptions = jsOptions()
+        jsOptions_Init(&jsOptions)
+        jsOptions.Wait = configuration.jetStreamTimeout.milliseconds
+        var jetStream: OpaquePointer?
+        let jsStatus = natsConnection_JetStream(&jetStream, connection, &jsOptions)
+        guard jsStatus == NATS_OK, let jetStream else {
+            natsConnection_Destroy(connection)
+            throw NATSError.from(jsStatus, "jetstream context")
+        }
+        return Handles(connection: connection, jetStream: jetStream)
+    }
+
+    /// Whether the connection is up right now (it may be reconnecting).
+    public var isConnected: Bool { natsConnection_Status(handles.connection) == NATS_CONN_STATUS_CONNECTED }
+
+    /// Closes the connection: subscriptions end, later operations fail. Safe to call more than once.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        natsConnection_Close(handles.connection)
+    }
+
+    /// Publishes `payload` on `subject` (buffered by libnats while reconnecting, up to its reconnect buffer).
+    public func publish(_ subject: String, payload: [UInt8]) throws(NATSError) {
+        let status = payload.withUnsafeBytes { bytes in
+            natsConnection_Publish(handles.connection, subject, bytes.baseAddress, Int32(clamping: bytes.count))
+        }
+        try NATSError.check(status, "publish \(subject)")
+    }
+
+    /// Sends everything buffered to the server and waits for it to acknowledge, up to `timeout`.
+    public func flush(timeout: Duration = .seconds(5)) async throws(NATSError) {
+        let connection = handles
+        let status = await Self.blocking { natsConnection_FlushTimeout(connection.connection, timeout.milliseconds) }
+        try NATSError.check(status, "flush")
+    }
+
+    /// Sends a request and waits up to `timeout` for the first reply. No subscriber: ``NATSError/Code/noResponders``.
+    public func request(_ subject: String, payload: [UInt8], timeout: Duration) async throws(NATSError) -> NATSMessage {
+        let connection = handles
+        let result = await Self.blocking { () -> Result<NATSMessage, NATSError> in
+            var reply: OpaquePointer?
+            let status = payload.withUnsafeBytes { bytes in
+                natsConnection_Request(
+                    &reply, connection.connection, subject, bytes.baseAddress, Int32(clamping: bytes.count),
+                    timeout.milliseconds)
+            }
+            guard status == NATS_OK, let reply else { return .failure(NATSError.from(status, "request \(subject)")) }
+            defer { natsMsg_Destroy(reply) }
+            return .success(NATSMessage(copying: reply))
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the blocking queue and waits for it without holding a cooperative thread.
+    static func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            blockingQueue.async { continuation.resume(returning: body()) }
+        }
+    }
+}
+
+extension NATSMessage {
+    /// Copies subject, reply subject and payload out of a libnats message (which the caller still owns).
+    init(copying message: OpaquePointer) {
+        let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+        let reply = natsMsg_GetReply(message).map { String(cString: $0) }
+        let count = Int(natsMsg_GetDataLength(message))
+        var payload: [UInt8] = []
+        if count > 0, let data = natsMsg_GetData(message) {
+            payload = data.withMemoryRebound(to: UInt8.self, capacity: count) {
+                Array(UnsafeBufferPointer(start: $0, count: count))
+            }
+        }
+        self.init(subject: subject, replyTo: reply, payload: payload)
+    }
+}

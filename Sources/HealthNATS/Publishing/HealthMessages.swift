@@ -1,0 +1,141 @@
+import Foundation
+import HealthCore
+
+/// One message on `<prefix>.health.status`: the full status of one instance (or of the node itself).
+public struct StatusMessage: Sendable, Hashable, Codable {
+    /// Why it was sent.
+    public enum Reason: String, Sendable, Hashable, Codable {
+        /// Something in this instance's status changed.
+        case change
+        /// The periodic full snapshot.
+        case snapshot
+    }
+
+    /// `instance` or `node`.
+    public var kind: String
+    public var reason: Reason
+    public var node: String
+    public var publishedAt: Date
+    /// Set when ``kind`` is `instance`.
+    public var instance: InstanceHealth?
+    /// The node's own system category, when ``kind`` is `node`.
+    public var nodeStatus: NodeHealth?
+
+    public static func instance(_ health: InstanceHealth, node: String, reason: Reason, at: Date) -> StatusMessage {
+        StatusMessage(kind: "instance", reason: reason, node: node, publishedAt: at, instance: health, nodeStatus: nil)
+    }
+
+    public static func node(_ health: NodeHealth, reason: Reason, at: Date) -> StatusMessage {
+        StatusMessage(
+            kind: "node", reason: reason, node: health.name, publishedAt: at, instance: nil, nodeStatus: health)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, reason, node, instance
+        case publishedAt = "published_at"
+        case nodeStatus = "node_status"
+    }
+}
+
+/// One message on `<prefix>.health.metrics`: CloudWatch `PutMetricData`-shaped datapoints for one instance.
+public struct MetricsMessage: Sendable, Hashable, Codable {
+    /// A CloudWatch dimension.
+    public struct Dimension: Sendable, Hashable, Codable {
+        public var name: String
+        public var value: String
+        enum CodingKeys: String, CodingKey {
+            case name = "Name"
+            case value = "Value"
+        }
+    }
+
+    /// A CloudWatch datapoint.
+    public struct Datum: Sendable, Hashable, Codable {
+        public var metricName: String
+        public var dimensions: [Dimension]
+        public var timestamp: Date
+        public var value: Double
+        public var unit: String
+        enum CodingKeys: String, CodingKey {
+            case metricName = "MetricName"
+            case dimensions = "Dimensions"
+            case timestamp = "Timestamp"
+            case value = "Value"
+            case unit = "Unit"
+        }
+    }
+
+    public static let namespace = "AWS/EC2"
+
+    public var namespace: String
+    public var node: String
+    public var metricData: [Datum]
+
+    enum CodingKeys: String, CodingKey {
+        case namespace = "Namespace"
+        case node = "Node"
+        case metricData = "MetricData"
+    }
+
+    /// The datapoints of one instance: 1 for an impaired category, 0 for ok; a category with no verdict
+    /// (insufficient data, initializing, not applicable) has no datapoint, as in CloudWatch.
+    /// `StatusCheckFailed` is 1 when any category is impaired, 0 when system and instance are ok.
+    public static func datapoints(for instance: InstanceHealth, node: String, at: Date) -> MetricsMessage {
+        let dimensions = [Dimension(name: "InstanceId", value: instance.instanceID)]
+        func value(_ status: SummaryStatus) -> Double? {
+            switch status {
+            case .impaired: 1
+            case .ok: 0
+            case .insufficientData, .initializing, .notApplicable: nil
+            }
+        }
+        var data: [Datum] = []
+        let categories: [(String, CategoryStatus)] = [
+            ("StatusCheckFailed_System", instance.system), ("StatusCheckFailed_Instance", instance.instance),
+            ("StatusCheckFailed_AttachedEBS", instance.ebs),
+        ]
+        for (name, category) in categories {
+            if let value = value(category.status) {
+                data.append(Datum(metricName: name, dimensions: dimensions, timestamp: at, value: value, unit: "Count"))
+            }
+        }
+        let all = [instance.system.status, instance.instance.status, instance.ebs.status]
+        let combined: Double? =
+            all.contains(.impaired) ? 1 : (instance.system.status == .ok && instance.instance.status == .ok ? 0 : nil)
+        if let combined {
+            data.append(
+                Datum(
+                    metricName: "StatusCheckFailed", dimensions: dimensions, timestamp: at, value: combined,
+                    unit: "Count"))
+        }
+        return MetricsMessage(namespace: namespace, node: node, metricData: data)
+    }
+}
+
+extension JSONEncoder {
+    /// The encoder of every message hive-health publishes: RFC 3339 UTC dates with milliseconds, sorted keys.
+    public static var healthMessages: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what ``JSONEncoder/healthMessages`` writes (RFC 3339 with or without fractional seconds).
+    public static var healthMessages: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date: \(text)")
+        }
+        return decoder
+    }
+}

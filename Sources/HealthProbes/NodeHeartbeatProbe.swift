@@ -1,0 +1,104 @@
+import Foundation
+import HealthCore
+
+/// `node.heartbeat`: the age of a node's heartbeat in Hive's `<prefix>-cluster-state` KV bucket
+/// (`heartbeat.<node>`, `{"node": ..., "timestamp": RFC 3339}`, written every 10 s by each Hive daemon).
+///
+/// Older than `max_age` (or missing) is failed: as a node-level system check, it makes system status impaired for
+/// every instance on the node. A record that is not JSON or has no valid timestamp is unknown, with the reason.
+/// Without NATS there is nothing to read: unknown.
+public struct NodeHeartbeatProbe: Probe {
+    public static let descriptor = ProbeDescriptor(
+        kind: "node.heartbeat", category: .system, targets: [.node],
+        parameters: [
+            ParameterSpec(
+                "node", .string, default: .string("{{node.name}}"),
+                doc: "The node whose heartbeat is read (key heartbeat.<node>)."),
+            ParameterSpec(
+                "bucket", .string, default: .string(""),
+                doc: "The KV bucket; empty means <prefix>-cluster-state ([health.nats] prefix)."),
+            ParameterSpec(
+                "max_age", .duration, default: .duration(.seconds(30)),
+                doc: "Failed when the heartbeat is older than this."),
+        ],
+        summary: "age of the node's heartbeat in Hive's cluster-state KV bucket vs a maximum (needs NATS)")
+
+    private let environment: ProbeEnvironment
+
+    public init(environment: ProbeEnvironment) {
+        self.environment = environment
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let node: String
+        let bucket: String
+        let maxAge: Duration
+        do {
+            node = try parameters.string("node") ?? request.node.name
+            let configured = try parameters.string("bucket") ?? ""
+            bucket = configured.isEmpty ? "\(environment.bucketPrefix)-cluster-state" : configured
+            maxAge = try parameters.duration("max_age") ?? .seconds(30)
+        } catch {
+            return .unknown("\(error)")
+        }
+        guard let reader = environment.keyValues else {
+            return .unknown("no NATS configured: cannot read \(bucket) heartbeat.\(node)")
+        }
+        let value: [UInt8]?
+        do {
+            value = try await reader.value(bucket: bucket, key: "heartbeat.\(node)")
+        } catch {
+            return .unknown("cannot read \(bucket) heartbeat.\(node): \(error)")
+        }
+        guard let value else { return .failed("no heartbeat from \(node) in \(bucket)") }
+        let timestamp: Date
+        switch Self.timestamp(of: value) {
+        case .failure(let problem): return .unknown("heartbeat.\(node): \(problem.reason)")
+        case .success(let date): timestamp = date
+        }
+        let age = Date().timeIntervalSince(timestamp)
+        let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+        let values = ["heartbeat_age_seconds": age]
+        if age > limit {
+            return .failed(
+                "\(node) silent for \(Int(age)) s (last heartbeat \(timestamp), limit \(maxAge))", values: values)
+        }
+        return .passed("\(node) heartbeat \(String(format: "%.1f", age)) s ago", values: values)
+    }
+
+    struct Problem: Error {
+        var reason: String
+    }
+
+    /// The `timestamp` field of a heartbeat record: RFC 3339, any number of fractional digits, any offset.
+    static func timestamp(of record: [UInt8]) -> Result<Date, Problem> {
+        guard record.count <= 64 * 1024 else { return .failure(Problem(reason: "record larger than 64 KiB")) }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(record)) as? [String: Any] else {
+            return .failure(Problem(reason: "not a JSON object"))
+        }
+        guard let text = object["timestamp"] as? String else {
+            return .failure(Problem(reason: "no timestamp string"))
+        }
+        guard let date = parseRFC3339(text) else {
+            return .failure(Problem(reason: "bad timestamp '\(text.prefix(64))'"))
+        }
+        return .success(date)
+    }
+
+    /// RFC 3339 with any number of fractional digits (Go writes nanoseconds) and any offset; nil when invalid.
+    public static func parseRFC3339(_ text: String) -> Date? {
+        guard text.utf8.count <= 64 else { return nil }
+        // Go writes nanoseconds; Foundation's parser takes up to milliseconds reliably.
+        var normalized = text
+        if let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+            let rest = text[text.index(after: dot)...].dropFirst(digits.count)
+            let millis = String(digits.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
+            normalized = String(text[..<dot]) + "." + millis + rest
+        }
+        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(normalized) { return date }
+        return try? Date.ISO8601FormatStyle().parse(normalized)
+    }
+}

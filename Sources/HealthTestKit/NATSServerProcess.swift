@@ -1,0 +1,131 @@
+import Foundation
+
+/// A real `nats-server -js` for tests: started as a child process on a free loopback port with its store in a
+/// temporary directory, stopped by pid (SIGTERM, then SIGKILL after a deadline) — also from `deinit`.
+public final class NATSServerProcess: @unchecked Sendable {
+    // `@unchecked Sendable`: the mutable process reference is only touched under `lock`.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let port: Int
+    public let storeDirectory: URL
+    public let token: String?
+    private let lock = NSLock()
+    private var process: Process?
+    private let logFile: URL
+
+    /// `nats://127.0.0.1:<port>`.
+    public var url: String { "nats://127.0.0.1:\(port)" }
+
+    /// Starts a server and waits (up to 10 s) until its port accepts connections.
+    public init(token: String? = nil) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "nats-test-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.storeDirectory = directory
+        self.logFile = directory.appendingPathComponent("server.log")
+        self.token = token
+        self.port = try Self.freePort()
+        try start()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: storeDirectory)
+    }
+
+    /// The `nats-server` executable, from PATH or /usr/sbin (Debian installs it there).
+    public static func executable() throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/usr/local/bin"] {
+            let candidate = directory + "/nats-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw Failure(description: "nats-server not found (apt-get install nats-server; scripts/test.sh does it)")
+    }
+
+    /// Starts the server again on the same port and store (after ``stop()``).
+    public func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        var arguments = ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", storeDirectory.path, "-l", logFile.path]
+        if let token { arguments += ["--auth", token] }
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { self.process = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if !process.isRunning {
+                let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+                throw Failure(description: "nats-server exited with \(process.terminationStatus): \(log.suffix(500))")
+            }
+            if Self.accepts(port: port) { return }
+            usleep(20_000)
+        }
+        stop()
+        throw Failure(description: "nats-server did not accept connections on port \(port) within 10 s")
+    }
+
+    /// Stops the server by its pid: SIGTERM, and SIGKILL when it has not exited within 5 s.
+    public func stop() {
+        let process = lock.withLock { () -> Process? in
+            defer { self.process = nil }
+            return self.process
+        }
+        guard let process, process.isRunning else { return }
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning, Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    public func kill9() {
+        let process = lock.withLock { () -> Process? in
+            defer { self.process = nil }
+            return self.process
+        }
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw Failure(description: "bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
