@@ -112,13 +112,14 @@ public final class HealthState: ResultSink, Sendable {
         let now = wallClock()
         inner.withLock { inner in
             let key = result.job.key
-            guard var record = inner.records[key] else { return }
+            guard inner.records[key] != nil else { return }
             let instanceID = result.job.instanceID
             let grace = inGrace(instanceID: instanceID, inner: inner, now: now)
-            let transition = record.state.record(
-                result.observation, at: now, thresholds: result.job.check.thresholds,
-                suppression: instanceID.flatMap { inner.suppressions[$0] }, inLaunchGrace: grace)
-            inner.records[key] = record
+            let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
+            // Mutated in place: a copy would make the history array copy itself on every result.
+            let transition = inner.records[key]!.state.record(
+                result.observation, at: now, thresholds: result.job.check.thresholds, suppression: suppression,
+                inLaunchGrace: grace)
             inner.generation &+= 1
             guard let transition else { return }
             inner.events.append(

@@ -194,6 +194,8 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         var nextRun: UInt64 = 0
         var nextToken: UInt64 = 0
         var remainingOnce = 0
+        /// Counted here and published once per loop turn: one lock per turn, not several per run.
+        var counters = SchedulerStatistics()
 
         init(scheduler: Scheduler, oneShot: Bool, oneShotSink: (any ResultSink)? = nil) {
             self.scheduler = scheduler
@@ -230,7 +232,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 }
             case .completed(let position, let run, var observation, let elapsed):
                 guard position < slots.count, let current = slots[position]?.running, current.run == run else {
-                    scheduler.statistics.withLock { $0.lateResults += 1 }
+                    counters.lateResults += 1
                     return
                 }
                 slots[position]?.running = nil
@@ -332,7 +334,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     guard slot.dueToken == event.token else { continue }
                     let nextBase = slot.baseDue.advanced(by: slot.job.check.interval)
                     if slot.running != nil || slot.queued {
-                        scheduler.statistics.withLock { $0.skippedOverlaps += 1 }
+                        counters.skippedOverlaps += 1
                     } else {
                         enqueue(event.slot, urgent: false)
                     }
@@ -346,7 +348,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             slots[position]?.running = nil
             guard let job = slots[position]?.job else { return }
             release(job)
-            scheduler.statistics.withLock { $0.timedOut += 1 }
+            counters.timedOut += 1
             var observation = Observation.unknown(
                 "\(job.check.probe) did not answer within \(HealthDuration.format(job.check.timeout)); run abandoned")
             observation.duration = running.started.duration(to: now).seconds
@@ -383,11 +385,8 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             guard let slot = slots[position] else { return }
             let job = slot.job
             let lag = slot.baseDue < now ? slot.baseDue.duration(to: now).seconds : 0
-            let oneShot = oneShot
-            scheduler.statistics.withLock {
-                $0.started += 1
-                if !oneShot { $0.maxStartLag = max($0.maxStartLag, lag) }
-            }
+            counters.started += 1
+            if !oneShot { counters.maxStartLag = max(counters.maxStartLag, lag) }
             if let error = job.parameterError {
                 finish(position, JobResult(job: job, observation: .unknown(error)))
                 return
@@ -421,7 +420,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         mutating func finish(_ position: Int, _ result: JobResult) {
-            scheduler.statistics.withLock { $0.completed += 1 }
+            counters.completed += 1
             sink.record(result)
             if oneShot, slots[position]?.ranOnce == false {
                 slots[position]?.ranOnce = true
@@ -429,13 +428,11 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        func publishStatistics() {
-            let jobs = index.count
-            let running = running
-            scheduler.statistics.withLock {
-                $0.jobs = jobs
-                $0.running = running
-            }
+        mutating func publishStatistics() {
+            counters.jobs = index.count
+            counters.running = running
+            let snapshot = counters
+            scheduler.statistics.withLock { $0 = snapshot }
         }
 
         /// Bounds what a probe hands back: a message of at most 1,000 characters, finite values, at most 64 of them.
