@@ -113,6 +113,73 @@ public struct CheckState: Sendable, Hashable, Codable {
     }
 }
 
+extension CheckState {
+    enum CodingKeys: String, CodingKey {
+        case decided, consecutivePassed, consecutiveFailed, consecutiveUnknown, history, flapping, failingSince
+        case impairedSince, lastObservation, lastObservedAt, lastTransitionAt, runs
+    }
+
+    /// The history is written as one short string (`"ppfu"`): a state file of 100,000 jobs stays small and quick.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(decided, forKey: .decided)
+        try c.encode(consecutivePassed, forKey: .consecutivePassed)
+        try c.encode(consecutiveFailed, forKey: .consecutiveFailed)
+        try c.encode(consecutiveUnknown, forKey: .consecutiveUnknown)
+        try c.encode(String(history.map(\.letter)), forKey: .history)
+        try c.encode(flapping, forKey: .flapping)
+        try c.encodeIfPresent(failingSince, forKey: .failingSince)
+        try c.encodeIfPresent(impairedSince, forKey: .impairedSince)
+        try c.encodeIfPresent(lastObservation, forKey: .lastObservation)
+        try c.encodeIfPresent(lastObservedAt, forKey: .lastObservedAt)
+        try c.encodeIfPresent(lastTransitionAt, forKey: .lastTransitionAt)
+        try c.encode(runs, forKey: .runs)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        decided = try c.decodeIfPresent(DetailStatus.self, forKey: .decided)
+        consecutivePassed = try c.decodeIfPresent(Int.self, forKey: .consecutivePassed) ?? 0
+        consecutiveFailed = try c.decodeIfPresent(Int.self, forKey: .consecutiveFailed) ?? 0
+        consecutiveUnknown = try c.decodeIfPresent(Int.self, forKey: .consecutiveUnknown) ?? 0
+        // Also reads the array form written by earlier builds.
+        if let letters = try? c.decodeIfPresent(String.self, forKey: .history) {
+            history = letters.compactMap(Observation.Outcome.init(letter:))
+        } else {
+            history = try c.decodeIfPresent([Observation.Outcome].self, forKey: .history) ?? []
+        }
+        if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
+        flapping = try c.decodeIfPresent(Bool.self, forKey: .flapping) ?? false
+        failingSince = try c.decodeIfPresent(Date.self, forKey: .failingSince)
+        impairedSince = try c.decodeIfPresent(Date.self, forKey: .impairedSince)
+        lastObservation = try c.decodeIfPresent(Observation.self, forKey: .lastObservation)
+        lastObservedAt = try c.decodeIfPresent(Date.self, forKey: .lastObservedAt)
+        lastTransitionAt = try c.decodeIfPresent(Date.self, forKey: .lastTransitionAt)
+        runs = try c.decodeIfPresent(Int.self, forKey: .runs) ?? 0
+    }
+}
+
+extension Observation.Outcome {
+    /// One letter per outcome for compact histories: `p`, `f`, `u`.
+    public var letter: Character {
+        switch self {
+        case .passed: "p"
+        case .failed: "f"
+        case .unknown: "u"
+        }
+    }
+
+    public init?(letter: Character) {
+        switch letter {
+        case "p": self = .passed
+        case "f": self = .failed
+        case "u": self = .unknown
+        default: return nil
+        }
+    }
+}
+
 /// A change of a check's status (or of its flapping flag), with the observation that caused it.
 public struct CheckTransition: Sendable, Hashable, Codable {
     public var from: DetailStatus

@@ -19,6 +19,8 @@ public final class HealthDaemon: Sendable {
         public var inventoryRefresh: Duration = .seconds(10)
         public var catalogueCheck: Duration = .seconds(5)
         public var persistence: Duration = .seconds(5)
+        /// When only counters changed, save at most this often.
+        public var counterPersistence: Duration = .seconds(60)
         public var eventDrain: Duration = .seconds(1)
         /// How often the QMP event service matches its connections to the running instances.
         public var qmpWatchRefresh: Duration = .seconds(1)
@@ -155,12 +157,17 @@ struct PersistenceService: Service {
     let daemon: HealthDaemon
 
     func run() async throws {
-        let saved = Mutex<UInt64?>(nil)
+        // Status changes are saved within `persistence`; counters alone (every result moves them) only every
+        // `counterPersistence`: saving a large fleet's full state every few seconds would cost more than checking it.
+        let saved = Mutex<(status: UInt64?, all: UInt64?, at: ContinuousClock.Instant)>((nil, nil, .now))
         await every(daemon.timing.persistence) {
-            let generation = daemon.state.generation
-            guard generation != saved.withLock({ $0 }) else { return }
+            let status = daemon.state.statusGeneration
+            let all = daemon.state.generation
+            let last = saved.withLock { $0 }
+            let countersDue = all != last.all && last.at.duration(to: .now) >= daemon.timing.counterPersistence
+            guard status != last.status || countersDue else { return }
             await daemon.save()
-            saved.withLock { $0 = generation }
+            saved.withLock { $0 = (status, all, .now) }
         }
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
         await daemon.save()

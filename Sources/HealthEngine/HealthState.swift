@@ -37,6 +37,7 @@ public final class HealthState: ResultSink, Sendable {
         var events: [HealthEvent] = []
         var droppedEvents = 0
         var generation: UInt64 = 0
+        var statusGeneration: UInt64 = 0
         var planned = false
     }
 
@@ -65,6 +66,9 @@ public final class HealthState: ResultSink, Sendable {
 
     /// Bumped on every change of status, plan or events: publishers compare it to know when to write.
     public var generation: UInt64 { inner.withLock { $0.generation } }
+
+    /// Bumped only when a status, flapping flag or the plan changed (not on every result): what must be saved soon.
+    public var statusGeneration: UInt64 { inner.withLock { $0.statusGeneration } }
 
     /// Adopts a new plan: records of jobs that stay are kept; restored records are adopted by the jobs they belong
     /// to; records of jobs that left are dropped.
@@ -97,6 +101,7 @@ public final class HealthState: ResultSink, Sendable {
             inner.records = records
             inner.planned = true
             inner.generation &+= 1
+            inner.statusGeneration &+= 1
         }
     }
 
@@ -122,6 +127,7 @@ public final class HealthState: ResultSink, Sendable {
                 inLaunchGrace: grace)
             inner.generation &+= 1
             guard let transition else { return }
+            inner.statusGeneration &+= 1
             inner.events.append(
                 HealthEvent(
                     node: inner.node.name, instanceID: instanceID, category: result.job.check.category,

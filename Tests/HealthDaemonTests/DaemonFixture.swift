@@ -53,6 +53,7 @@ extension HealthDaemon.Timing {
         timing.inventoryRefresh = .milliseconds(200)
         timing.catalogueCheck = .milliseconds(200)
         timing.persistence = .milliseconds(100)
+        timing.counterPersistence = .milliseconds(500)
         timing.eventDrain = .milliseconds(100)
         timing.qmpWatchRefresh = .milliseconds(100)
         return timing

@@ -209,8 +209,14 @@ struct QemuScanInventoryTests {
         }
         let started = Date()
         let source = QemuScanInventory(node: node, layout: layout, logger: logger)
-        let snapshot = try await source.snapshot()
-        let instance = try #require(snapshot.instances.first { $0.id == "qemu-\(pid)" })
+        // Until the child has exec'd, /proc shows the parent's command line: scan until it is there (bounded).
+        var found: InstanceInfo?
+        let deadline = Date().addingTimeInterval(10)
+        while found == nil, Date() < deadline {
+            found = try await source.snapshot().instances.first { $0.id == "qemu-\(pid)" }
+            if found == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let instance = try #require(found)
         #expect(instance.state == .running)
         #expect(instance.qmpSocket == "/run/user/0/qmp-qemu-\(pid).sock")
         let launch = try #require(instance.launchTime)
