@@ -47,12 +47,22 @@ let package = Package(
             name: "HealthQEMU",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
+        // libatasmart (Debian libatasmart-dev) for Swift: SMART data of ATA disks.
+        .systemLibrary(
+            name: "CAtaSmart", path: "Sources/CAtaSmart", pkgConfig: "libatasmart",
+            providers: [.apt(["libatasmart-dev"])]),
+        // Storage below the probes: an NBD client, SMART, block devices, socket owners (no probe logic).
+        .target(
+            name: "HealthStorage",
+            dependencies: ["CAtaSmart", .product(name: "Logging", package: "swift-log")]
+        ),
         // The built-in probes; the registry is generated at build time from these sources.
         .target(
             name: "HealthProbes",
             dependencies: [
                 "HealthCore",
                 "HealthQEMU",
+                "HealthStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -72,6 +82,11 @@ let package = Package(
         .executableTarget(
             name: "NATSLoopCheck",
             dependencies: ["CNATS", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
+        // nbd.export's client timed over many runs, for scripts/bench-nbd.sh.
+        .executableTarget(
+            name: "NBDLatency",
+            dependencies: ["HealthStorage", .product(name: "Logging", package: "swift-log")]
         ),
         // The embedded state store: one local file, replaced atomically.
         .target(
@@ -151,6 +166,7 @@ let package = Package(
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
         .testTarget(
             name: "HealthNATSTests",

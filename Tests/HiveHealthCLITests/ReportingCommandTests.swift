@@ -42,7 +42,7 @@ struct ReportingCommandTests {
         let system = try #require(node["system"] as? [String: Any])
         let checks = try #require(system["checks"] as? [[String: Any]])
         let names = Set(checks.compactMap { $0["name"] as? String })
-        #expect(names == ["host.memory", "host.thermal", "host.memory-errors"])
+        #expect(names == ["host.memory", "host.thermal", "host.memory-errors", "host.smart"])
         let memory = try #require(checks.first { $0["name"] as? String == "host.memory" })
         #expect(memory["probe"] as? String == "host.meminfo")
         #expect(memory["target"] as? String == "node-test")
@@ -81,7 +81,7 @@ struct ReportingCommandTests {
         let ebs = try #require(instance["ebs"] as? [String: Any])
         #expect(ebs["status"] as? String == "not-applicable")
         let system = try #require(instance["system"] as? [String: Any])
-        #expect((system["checks"] as? [Any])?.count == 3, "node checks count in every instance's system category")
+        #expect((system["checks"] as? [Any])?.count == 4, "node checks count in every instance's system category")
 
         let table = try HiveHealthBinary.run([
             "check", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,

@@ -1,0 +1,67 @@
+import Foundation
+
+/// Who serves a unix socket: the listening sockets bound to a path (`/proc/net/unix`) and the processes holding
+/// them (`/proc/<pid>/fd/* -> socket:[inode]`). Reads are bounded; `procRoot` is `/proc` or a fixture tree.
+public enum UnixSocketOwners {
+    /// The most of `/proc/net/unix` read.
+    public static let maxTableBytes = 16 << 20
+    /// The most processes and descriptors per process looked at.
+    public static let maxProcesses = 65536
+    public static let maxDescriptorsPerProcess = 65536
+
+    /// A process serving a socket.
+    public struct Owner: Sendable, Hashable {
+        public var pid: Int32
+        /// `/proc/<pid>/comm`, e.g. `nbdkit`.
+        public var command: String
+    }
+
+    /// The inodes of the sockets listening on `path` (nobody listens: empty).
+    public static func listeningInodes(path: String, procRoot: String = "/proc") -> Set<UInt64> {
+        guard let table = readBounded(procRoot + "/net/unix", limit: maxTableBytes) else { return [] }
+        var inodes: Set<UInt64> = []
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+            guard fields.count == 8, fields[7] == path,
+                let flags = UInt32(fields[3], radix: 16), flags & 0x10000 != 0,
+                let inode = UInt64(fields[6])
+            else { continue }
+            inodes.insert(inode)
+        }
+        return inodes
+    }
+
+    /// The processes holding any of `inodes` open; stops once every inode has an owner.
+    public static func owners(of inodes: Set<UInt64>, procRoot: String = "/proc") -> [Owner] {
+        guard !inodes.isEmpty else { return [] }
+        let wanted = Set(inodes.map { "socket:[\($0)]" })
+        var found: [Owner] = []
+        var seen: Set<String> = []
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? []
+        for entry in entries.prefix(maxProcesses) {
+            guard let pid = Int32(entry) else { continue }
+            let folder = procRoot + "/" + entry + "/fd"
+            guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for descriptor in descriptors.prefix(maxDescriptorsPerProcess) {
+                let link = folder + "/" + descriptor
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link),
+                    wanted.contains(target)
+                else { continue }
+                let command = readBounded(procRoot + "/" + entry + "/comm", limit: 256)?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                found.append(Owner(pid: pid, command: command))
+                seen.insert(target)
+                break
+            }
+            if seen.count == wanted.count { break }
+        }
+        return found
+    }
+
+    static func readBounded(_ path: String, limit: Int) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: limit) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
