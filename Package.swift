@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
+        .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -56,6 +57,17 @@ let package = Package(
             name: "HealthStorage",
             dependencies: ["CAtaSmart", .product(name: "Logging", package: "swift-log")]
         ),
+        // What Glibc's module leaves out for the network clients (setns, sockaddr_ll, ETH_P_ARP): a header only.
+        .systemLibrary(name: "CNetworkShim", path: "Sources/CNetworkShim"),
+        // Network clients: an OVSDB monitor over the unix socket, a shared ICMP pinger, ARP over AF_PACKET.
+        .target(
+            name: "HealthNetwork",
+            dependencies: [
+                "CNetworkShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
         // The built-in probes; the registry is generated at build time from these sources.
         .target(
             name: "HealthProbes",
@@ -63,6 +75,7 @@ let package = Package(
                 "HealthCore",
                 "HealthQEMU",
                 "HealthStorage",
+                "HealthNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -167,6 +180,10 @@ let package = Package(
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthNetworkTests",
+            dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthTestKit"]
+        ),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
         .testTarget(
             name: "HealthNATSTests",

@@ -1,0 +1,19 @@
+// What Swift's Glibc module does not expose for the network clients: setns (a GNU extension), AF_PACKET's
+// sockaddr_ll and the ARP ethertype.
+#ifndef HIVE_HEALTH_NETWORK_SHIM_H
+#define HIVE_HEALTH_NETWORK_SHIM_H
+
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
+
+// glibc declares setns only under _GNU_SOURCE; the prototype is the same.
+int setns(int fd, int nstype);
+
+/// Moves the calling thread into the network namespace open at `fd`.
+static inline int hive_health_enter_network_namespace(int fd) {
+    return setns(fd, 0x40000000 /* CLONE_NEWNET */);
+}
+
+static const unsigned short hive_health_ethertype_arp = ETH_P_ARP;
+
+#endif

@@ -1,0 +1,177 @@
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// An fping-class pinger: one ICMP socket per address family for every target of the daemon, its own echo
+/// identifier, a sequence map to match replies, sends paced at ``sendInterval`` across all targets, a timeout per
+/// echo, round-trip times and loss.
+///
+/// Raw sockets need CAP_NET_RAW; without it the pinger uses the kernel's unprivileged ICMP datagram sockets (allowed
+/// by `net.ipv4.ping_group_range`); where neither opens, ``ping(_:count:interval:timeout:)`` returns a
+/// ``NetworkError/Code/permission`` error and the probe says unknown ("needs CAP_NET_RAW"), not failed.
+public final class Pinger: Sendable {
+    /// Which kind of ICMP socket carries the echoes.
+    public enum SocketKind: String, Sendable, Hashable {
+        /// `SOCK_RAW`: needs CAP_NET_RAW; sees unreachable errors for our echoes.
+        case raw
+        /// `SOCK_DGRAM` + `IPPROTO_ICMP`: unprivileged where `ping_group_range` allows it.
+        case datagram
+    }
+
+    /// What `count` echoes to one address gave.
+    public struct Summary: Sendable, Hashable {
+        public var address: String
+        public var sent: Int
+        public var received: Int
+        public var roundTrips: [Duration]
+        /// Distinct error texts (unreachable, send errors), at most a few.
+        public var errors: [String]
+        public var socketKind: SocketKind
+
+        public var lossRatio: Double { sent == 0 ? 1 : Double(sent - received) / Double(sent) }
+        public var averageRoundTrip: Duration? {
+            roundTrips.isEmpty ? nil : roundTrips.reduce(.zero, +) / roundTrips.count
+        }
+        public var maxRoundTrip: Duration? { roundTrips.max() }
+    }
+
+    private static let registry = Mutex<[String: Pinger]>([:])
+
+    /// The daemon-wide pinger (one per network namespace: nil is the daemon's own).
+    public static func shared(namespace: String? = nil, logger: Logger) -> Pinger {
+        registry.withLock { pingers in
+            let key = namespace ?? ""
+            if let pinger = pingers[key] { return pinger }
+            let pinger = Pinger(namespace: key.isEmpty ? nil : key, logger: logger)
+            pingers[key] = pinger
+            return pinger
+        }
+    }
+
+    /// Drops the shared pinger of `namespace`, closing its sockets once no echo uses them (tests that delete their
+    /// namespace).
+    public static func forgetShared(namespace: String?) {
+        _ = registry.withLock { $0.removeValue(forKey: namespace ?? "") }
+    }
+
+    /// Sends of all targets are at least this far apart (fping's `-i`).
+    public let sendInterval: Duration
+    private let namespace: String?
+    private let preferred: SocketKind?
+    private let identifier: UInt16
+    private let payloadBytes: Int
+    private let logger: Logger
+    private let sockets = Mutex<[IPAddress.Family: Result<ICMPSocket, NetworkError>]>([:])
+
+    /// - Parameters:
+    ///   - namespace: open the sockets inside this named network namespace (tests; nil: the daemon's own).
+    ///   - preferred: force one socket kind (tests); nil tries raw, then datagram.
+    public init(
+        namespace: String? = nil, preferred: SocketKind? = nil, sendInterval: Duration = .milliseconds(1),
+        payloadBytes: Int = 56, logger: Logger
+    ) {
+        self.namespace = namespace
+        self.preferred = preferred
+        self.sendInterval = sendInterval
+        self.payloadBytes = max(0, min(payloadBytes, 1400))
+        self.logger = logger
+        self.identifier = UInt16(truncatingIfNeeded: getpid()) ^ UInt16.random(in: 0...UInt16.max)
+    }
+
+    /// The socket for `family`, opened on first use; a failure to open is remembered (permissions do not change
+    /// while the daemon runs).
+    func socket(for family: IPAddress.Family) -> Result<ICMPSocket, NetworkError> {
+        sockets.withLock { sockets in
+            if let existing = sockets[family] { return existing }
+            let preferred = self.preferred
+            let opened: Result<(Int32, SocketKind), NetworkError>
+            do throws(NetworkError) {
+                opened = .success(
+                    try NetworkNamespace.run(in: namespace) { () throws(NetworkError) in
+                        try ICMPSocket.open(family: family, preferred: preferred)
+                    })
+            } catch {
+                opened = .failure(error)
+            }
+            let result = opened.map { descriptor, kind in
+                ICMPSocket(
+                    descriptor: descriptor, family: family, kind: kind, identifier: identifier,
+                    sendInterval: sendInterval, payloadBytes: payloadBytes)
+            }
+            if case .failure(let error) = result {
+                logger.warning("cannot open an ICMP socket", metadata: ["error": "\(error)"])
+            }
+            sockets[family] = result
+            return result
+        }
+    }
+
+    /// Sends `count` echoes to `address`, `interval` apart, each waited for at most `timeout`.
+    ///
+    /// An unanswered echo is a result (loss), not an error; errors are the pinger's own trouble (bad address, no
+    /// socket).
+    public func ping(_ address: String, count: Int = 1, interval: Duration = .milliseconds(100), timeout: Duration)
+        async -> Result<Summary, NetworkError>
+    {
+        guard let parsed = IPAddress(address) else {
+            return .failure(NetworkError(.invalid, "'\(address.prefix(64))' is not an IPv4 or IPv6 address"))
+        }
+        let socket: ICMPSocket
+        switch self.socket(for: parsed.family) {
+        case .success(let opened): socket = opened
+        case .failure(let error): return .failure(error)
+        }
+        let echoes = max(1, min(count, 100))
+        let outcomes = await withTaskGroup(of: ICMPSocket.Outcome.self) { group in
+            for index in 0..<echoes {
+                group.addTask {
+                    if index > 0 {
+                        do {
+                            try await Task.sleep(for: interval * index)
+                        } catch {
+                            return .error("cancelled")
+                        }
+                    }
+                    return await socket.echo(parsed, timeout: timeout)
+                }
+            }
+            var outcomes: [ICMPSocket.Outcome] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        var summary = Summary(
+            address: address, sent: echoes, received: 0, roundTrips: [], errors: [], socketKind: socket.kind)
+        for outcome in outcomes {
+            switch outcome {
+            case .reply(let roundTrip):
+                summary.received += 1
+                summary.roundTrips.append(roundTrip)
+            case .timeout: break
+            case .error(let text):
+                if !summary.errors.contains(text), summary.errors.count < 4 { summary.errors.append(text) }
+            }
+        }
+        return .success(summary)
+    }
+
+    /// Pings every address of `addresses` at once (paced by the shared sockets): one round of fping.
+    public func ping(
+        all addresses: [String], count: Int = 1, interval: Duration = .milliseconds(100), timeout: Duration
+    )
+        async -> [Result<Summary, NetworkError>]
+    {
+        await withTaskGroup(of: (Int, Result<Summary, NetworkError>).self) { group in
+            for (index, address) in addresses.enumerated() {
+                group.addTask { (index, await self.ping(address, count: count, interval: interval, timeout: timeout)) }
+            }
+            var results = [Result<Summary, NetworkError>?](repeating: nil, count: addresses.count)
+            for await (index, result) in group { results[index] = result }
+            return results.map { $0 ?? .failure(NetworkError(.system, "lost")) }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+
+/// One row of OVS's `Interface` table: the columns the health checks read.
+public struct OVSInterfaceRow: Sendable, Hashable {
+    public var uuid: String
+    public var name: String
+    /// Empty until ovs-vswitchd assigns a port number; -1 when it could not open the device.
+    public var ofport: Int?
+    public var adminState: String?
+    public var linkState: String?
+    public var error: String?
+    public var externalIDs: [String: String]
+    public var macInUse: String?
+
+    public init(
+        uuid: String, name: String, ofport: Int? = nil, adminState: String? = nil, linkState: String? = nil,
+        error: String? = nil, externalIDs: [String: String] = [:], macInUse: String? = nil
+    ) {
+        self.uuid = uuid
+        self.name = name
+        self.ofport = ofport
+        self.adminState = adminState
+        self.linkState = linkState
+        self.error = error
+        self.externalIDs = externalIDs
+        self.macInUse = macInUse
+    }
+}
+
+/// A `Port` or `Bridge` row: its name and the uuids it contains (interfaces of a port, ports of a bridge).
+public struct OVSContainerRow: Sendable, Hashable {
+    public var uuid: String
+    public var name: String
+    public var members: Set<String>
+
+    public init(uuid: String, name: String, members: Set<String>) {
+        self.uuid = uuid
+        self.name = name
+        self.members = members
+    }
+}
+
+/// What OVS says about one interface: the row and where it is plugged.
+public struct OVSInterfaceStatus: Sendable, Hashable {
+    public var interface: OVSInterfaceRow
+    /// The `Port` holding the interface, nil when none does.
+    public var port: String?
+    /// The `Bridge` holding that port.
+    public var bridge: String?
+
+    public init(interface: OVSInterfaceRow, port: String?, bridge: String?) {
+        self.interface = interface
+        self.port = port
+        self.bridge = bridge
+    }
+}
+
+/// The three tables of the Open_vSwitch database the checks need, as last seen.
+public struct OVSTables: Sendable, Hashable {
+    public var interfaces: [String: OVSInterfaceRow] = [:]
+    public var ports: [String: OVSContainerRow] = [:]
+    public var bridges: [String: OVSContainerRow] = [:]
+
+    public init() {}
+
+    /// The interface named `name` and where it is plugged; nil when there is no such interface.
+    public func status(ofInterface name: String) -> OVSInterfaceStatus? {
+        guard let interface = interfaces.values.first(where: { $0.name == name }) else { return nil }
+        let port = ports.values.first { $0.members.contains(interface.uuid) }
+        let bridge = port.flatMap { port in bridges.values.first { $0.members.contains(port.uuid) } }
+        return OVSInterfaceStatus(interface: interface, port: port?.name, bridge: bridge?.name)
+    }
+
+    /// The columns each table is monitored (and listed) with.
+    static let interfaceColumns = [
+        "name", "ofport", "admin_state", "link_state", "error", "external_ids", "mac_in_use",
+    ]
+    static let portColumns = ["name", "interfaces"]
+    static let bridgeColumns = ["name", "ports"]
+
+    /// Applies a `<table-updates>` object (a monitor reply or an `update` notification).
+    mutating func apply(updates: [String: Any]) {
+        for (table, rows) in updates {
+            guard let rows = rows as? [String: Any] else { continue }
+            for (uuid, change) in rows {
+                let new = (change as? [String: Any])?["new"] as? [String: Any]
+                switch table {
+                case "Interface": interfaces[uuid] = new.map { Self.interface(uuid: uuid, $0) }
+                case "Port": ports[uuid] = new.map { Self.container(uuid: uuid, $0, column: "interfaces") }
+                case "Bridge": bridges[uuid] = new.map { Self.container(uuid: uuid, $0, column: "ports") }
+                default: break
+                }
+            }
+        }
+    }
+
+    static func interface(uuid: String, _ row: [String: Any]) -> OVSInterfaceRow {
+        OVSInterfaceRow(
+            uuid: uuid, name: OVSDatum.string(row["name"]) ?? "", ofport: OVSDatum.integer(row["ofport"]),
+            adminState: OVSDatum.string(row["admin_state"]), linkState: OVSDatum.string(row["link_state"]),
+            error: OVSDatum.string(row["error"]), externalIDs: OVSDatum.map(row["external_ids"]),
+            macInUse: OVSDatum.string(row["mac_in_use"]))
+    }
+
+    static func container(uuid: String, _ row: [String: Any], column: String) -> OVSContainerRow {
+        OVSContainerRow(uuid: uuid, name: OVSDatum.string(row["name"]) ?? "", members: OVSDatum.uuids(row[column]))
+    }
+}
+
+/// Reading OVSDB's JSON notation (RFC 7047 5.1): atoms, `["set", [...]]`, `["map", [[k, v]...]]`, `["uuid", s]`.
+enum OVSDatum {
+    /// The single atom of an optional column; nil for an empty set.
+    private static func single(_ value: Any?) -> Any? {
+        guard let array = value as? [Any], array.count == 2, let tag = array[0] as? String else { return value }
+        if tag == "set" { return (array[1] as? [Any])?.first }
+        return value
+    }
+
+    static func string(_ value: Any?) -> String? {
+        single(value) as? String
+    }
+
+    static func integer(_ value: Any?) -> Int? {
+        let atom = single(value)
+        if atom is Bool { return nil }
+        if let integer = atom as? Int { return integer }
+        if let double = atom as? Double { return Int(exactly: double) }
+        if let number = atom as? NSNumber { return Int(exactly: number.doubleValue) }
+        return nil
+    }
+
+    static func map(_ value: Any?) -> [String: String] {
+        guard let array = value as? [Any], array.count == 2, array[0] as? String == "map",
+            let pairs = array[1] as? [Any]
+        else { return [:] }
+        var result: [String: String] = [:]
+        for pair in pairs.prefix(1024) {
+            guard let pair = pair as? [Any], pair.count == 2, let key = pair[0] as? String,
+                let value = pair[1] as? String
+            else { continue }
+            result[key] = value
+        }
+        return result
+    }
+
+    static func uuids(_ value: Any?) -> Set<String> {
+        func uuid(_ atom: Any) -> String? {
+            guard let array = atom as? [Any], array.count == 2, array[0] as? String == "uuid" else { return nil }
+            return array[1] as? String
+        }
+        guard let array = value as? [Any], array.count == 2 else { return [] }
+        if array[0] as? String == "set", let members = array[1] as? [Any] {
+            return Set(members.compactMap(uuid))
+        }
+        return uuid(array).map { [$0] } ?? []
+    }
+}

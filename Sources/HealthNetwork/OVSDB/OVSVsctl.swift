@@ -1,0 +1,72 @@
+import Foundation
+import Subprocess
+
+#if canImport(System)
+    import System
+#else
+    import SystemPackage
+#endif
+
+/// The fallback when the database socket cannot be reached: one `ovs-vsctl --format=json list` per table, read into
+/// the same ``OVSTables`` the monitor keeps. Output is bounded (`maxOutputBytes`); a non-zero exit is an error.
+public enum OVSVsctl {
+    /// Reads the Interface, Port and Bridge tables. `database` is an OVSDB remote (`unix:/path`) or nil for
+    /// ovs-vsctl's own default; `timeout` bounds each invocation (`--timeout`, whole seconds, at least 1).
+    public static func tables(
+        database: String?, timeout: Duration, executable: String = "ovs-vsctl", maxOutputBytes: Int = 32 << 20
+    ) async -> Result<OVSTables, NetworkError> {
+        var tables = OVSTables()
+        let lists: [(String, [String])] = [
+            ("Interface", OVSTables.interfaceColumns), ("Port", OVSTables.portColumns),
+            ("Bridge", OVSTables.bridgeColumns),
+        ]
+        for (table, columns) in lists {
+            switch await list(
+                table, columns: columns, database: database, timeout: timeout, executable: executable,
+                maxOutputBytes: maxOutputBytes)
+            {
+            case .success(let rows): tables.apply(updates: [table: rows])
+            case .failure(let error): return .failure(error)
+            }
+        }
+        return .success(tables)
+    }
+
+    /// One table as `<table-updates>` rows (`{uuid: {"new": {column: datum}}}`).
+    static func list(
+        _ table: String, columns: [String], database: String?, timeout: Duration, executable: String,
+        maxOutputBytes: Int
+    ) async -> Result<[String: Any], NetworkError> {
+        var arguments = ["--timeout=\(max(1, timeout.components.seconds))", "--format=json", "--data=json"]
+        if let database { arguments.append("--db=\(database)") }
+        arguments += ["--columns=" + (["_uuid"] + columns).joined(separator: ","), "list", table]
+        let program: Executable = executable.hasPrefix("/") ? .path(FilePath(executable)) : .name(executable)
+        let output: String
+        do {
+            let result = try await run(
+                program, arguments: Arguments(arguments), output: .string(limit: maxOutputBytes),
+                error: .string(limit: 4096))
+            guard case .exited(0) = result.terminationStatus else {
+                let reason = result.standardError.split(separator: "\n").first.map(String.init) ?? ""
+                return .failure(
+                    NetworkError(.system, "ovs-vsctl list \(table): \(result.terminationStatus) \(reason.prefix(200))"))
+            }
+            output = result.standardOutput
+        } catch {
+            return .failure(NetworkError(.system, "ovs-vsctl: \(String(describing: error).prefix(200))"))
+        }
+        guard let document = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any],
+            let headings = document["headings"] as? [String], let data = document["data"] as? [[Any]]
+        else {
+            return .failure(NetworkError(.protocolViolation, "ovs-vsctl list \(table): not the JSON table format"))
+        }
+        var rows: [String: Any] = [:]
+        for record in data {
+            var row: [String: Any] = [:]
+            for (heading, value) in zip(headings, record) { row[heading] = value }
+            guard let uuid = (row["_uuid"] as? [Any])?.last as? String else { continue }
+            rows[uuid] = ["new": row]
+        }
+        return .success(rows)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// A real `ovsdb-server` on a fresh Open_vSwitch database in a temp folder (never the system one), with
+/// `ovs-vsctl --no-wait` to change rows. No ovs-vswitchd: rows are written as it would write them.
+public final class OVSDBFixture: @unchecked Sendable {
+    // Mutated only from the test's own task (start/stop/restart), never concurrently.
+    public let folder: ShortTemporaryFolder
+    public private(set) var server: ChildProcess?
+    public var socket: String { folder.file("db.sock") }
+    public var database: String { folder.file("conf.db") }
+
+    public static let schema = "/usr/share/openvswitch/vswitch.ovsschema"
+
+    public init() async throws {
+        folder = try ShortTemporaryFolder(prefix: "hh-ovs")
+        try Self.run("ovsdb-tool", ["create", database, Self.schema])
+        try await start()
+        try vsctl(["init"])
+    }
+
+    public func start() async throws {
+        let server = try ChildProcess(
+            "ovsdb-server",
+            [
+                database, "--remote=punix:\(socket)", "--unixctl=\(folder.file("ovsdb.ctl"))", "--no-chdir",
+                "--log-file=\(folder.file("ovsdb.log"))", "--pidfile=\(folder.file("ovsdb.pid"))",
+            ])
+        self.server = server
+        guard await waitForListener(socket, timeout: .seconds(20)) else {
+            throw Failure("ovsdb-server did not listen on \(socket)")
+        }
+    }
+
+    /// Kills the server (SIGKILL) and removes its socket, as a crash would leave it gone.
+    public func kill() {
+        server?.stop()
+        server = nil
+        try? FileManager.default.removeItem(atPath: socket)
+    }
+
+    public func stop() {
+        kill()
+        folder.remove()
+    }
+
+    /// `ovs-vsctl --db=unix:<socket> --no-wait <arguments>`.
+    public func vsctl(_ arguments: [String]) throws {
+        try Self.run("ovs-vsctl", ["--db=unix:\(socket)", "--no-wait", "--timeout=10"] + arguments)
+    }
+
+    /// Adds `tap` to `bridge` as a healthy instance port: iface-id, ofport, admin and link up.
+    public func addHealthyPort(_ tap: String, eni: String, bridge: String = "br-int", ofport: Int = 7) throws {
+        try vsctl(["--may-exist", "add-br", bridge])
+        try vsctl([
+            "add-port", bridge, tap, "--", "set", "Interface", tap, "external_ids:iface-id=port-\(eni)",
+            "ofport=\(ofport)", "admin_state=up", "link_state=up",
+        ])
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Runs a tool to completion (bounded: ovs tools get --timeout), throwing with its stderr on a non-zero exit.
+    @discardableResult
+    public static func run(_ tool: String, _ arguments: [String]) throws -> String {
+        guard let path = ChildProcess.which(tool) else {
+            throw Failure("\(tool) is not installed (scripts/test.sh installs it)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure("\(tool) \(arguments.joined(separator: " ")): \(String(decoding: errorData, as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# ICMP benchmark: COUNT (default 1000) addresses on a dummy interface in a test namespace, one round of one echo
+# each, paced 1 ms apart: ours (`hive-health check` with one net.icmp node check over all of them) against
+# `fping -c1 -i1` on the same list, both run inside the prober namespace. Wall and CPU time, answers and the ratio
+# are printed. Traffic stays inside the two namespaces made here, which are deleted on exit.
+# Usage: scripts/bench-icmp.sh [COUNT] [BINARY]   (needs root, iproute2, fping)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-1000}
+binary=${2:-$(swift build --show-bin-path)/hive-health}
+[ -x "$binary" ] || { echo "no hive-health binary at $binary (swift build first)" >&2; exit 1; }
+command -v fping >/dev/null || { echo "fping is not installed" >&2; exit 1; }
+tag=$(printf '%08x' $((RANDOM * 65536 + RANDOM)))
+host=hh-bench-$tag-h
+inst=hh-bench-$tag-i
+work=$(mktemp -d /tmp/hh-bench-icmp-XXXXXX)
+cleanup() {
+    ip netns del "$host" 2>/dev/null || true
+    ip netns del "$inst" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$host"
+ip netns add "$inst"
+ip -n "$host" link set lo up
+ip -n "$inst" link set lo up
+ip -n "$host" link add hhb-host type veth peer name hhb-inst netns "$inst"
+ip -n "$host" addr add 10.231.0.1/24 dev hhb-host
+ip -n "$inst" addr add 10.231.0.2/24 dev hhb-inst
+ip -n "$host" link set hhb-host up
+ip -n "$inst" link set hhb-inst up
+# The addresses live on a dummy interface; where the kernel has no dummy driver, on the instance's veth.
+target=hhb-dummy
+if ip -n "$inst" link add hhb-dummy type dummy 2>/dev/null; then
+    ip -n "$inst" link set hhb-dummy up
+else
+    target=hhb-inst
+    echo "(no dummy interface driver: the addresses go on the veth)" >&2
+fi
+: > "$work/addresses"
+: > "$work/batch"
+for i in $(seq 0 $((count - 1))); do
+    address="10.232.$((i / 250)).$((i % 250 + 1))"
+    echo "$address" >> "$work/addresses"
+    echo "address add $address/32 dev $target" >> "$work/batch"
+done
+ip -n "$inst" -batch "$work/batch"
+ip -n "$host" route add 10.232.0.0/16 via 10.231.0.2
+# Warm the neighbour entries both ways, so neither side pays ARP in the timed round.
+ip netns exec "$host" fping -q -c1 10.231.0.2 >/dev/null 2>&1 || true
+
+mkdir -p "$work/checks.d"
+{
+    echo "checks:"
+    echo "  - name: icmp.bench"
+    echo "    probe: net.icmp"
+    echo "    target: node"
+    echo "    timeout: 20s"
+    echo "    interval: 60s"
+    echo "    params:"
+    echo "      count: 1"
+    echo "      max_loss_percent: 0"
+    printf '      addresses: ['
+    paste -sd, "$work/addresses" | sed 's/,/, /g' | tr -d '\n'
+    echo "]"
+} > "$work/checks.d/icmp.yaml"
+echo '{"vms": {}}' > "$work/instances.json"
+
+measure() { # label, command...: prints "wall user sys" in seconds
+    local label=$1
+    shift
+    local start end
+    start=$(date +%s.%N)
+    read -r user0 sys0 < <(awk '{print $14, $15}' /proc/$$/stat)
+    ( "$@" ) > "$work/$label.out" 2> "$work/$label.err" || true
+    end=$(date +%s.%N)
+    # Children's CPU (cutime, cstime) of this shell, in clock ticks.
+    read -r cu cs < <(awk '{print $16, $17}' /proc/$$/stat)
+    echo "$label" "$(echo "$end - $start" | bc -l)" "$cu" "$cs"
+}
+ticks=$(getconf CLK_TCK)
+
+read -r _ ours_wall ours_cu0 ours_cs0 < <(measure warm true)
+read -r _ ours_wall ours_cu ours_cs < <(measure ours ip netns exec "$host" "$binary" check --format json \
+    --checks "$work/checks.d" --inventory "file:$work/instances.json" --state-dir "$work/state")
+read -r _ fping_wall fping_cu fping_cs < <(measure fping ip netns exec "$host" fping -c1 -i1 -t2000 -q \
+    -f "$work/addresses")
+ours_cpu=$(echo "($ours_cu + $ours_cs - $ours_cu0 - $ours_cs0) / $ticks" | bc -l)
+fping_cpu=$(echo "($fping_cu + $fping_cs - $ours_cu - $ours_cs) / $ticks" | bc -l)
+ours_status=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["node"]["system"]["checks"][0]; print(c["status"], "-", c["message"][:100])' "$work/ours.out")
+fping_ok=$(grep -c 'xmt/rcv/%loss = 1/1/0%' "$work/fping.err" || true)
+
+printf 'addresses                : %d\n' "$count"
+printf 'hive-health (net.icmp)   : wall %.3f s, cpu %.3f s, %s\n' "$ours_wall" "$ours_cpu" "$ours_status"
+printf 'fping -c1 -i1            : wall %.3f s, cpu %.3f s, %d of %d answered\n' "$fping_wall" "$fping_cpu" \
+    "$fping_ok" "$count"
+printf 'ratio fping/ours         : wall %.2f, cpu %.2f (above 1: ours is faster)\n' \
+    "$(echo "$fping_wall / $ours_wall" | bc -l)" "$(echo "$fping_cpu / ($ours_cpu + 0.0001)" | bc -l)"
