@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 ensure_swift
 # Components the tests start for real (COMMAND=DEBIAN-PACKAGE). The foundation needs only coreutils and procps;
 # NATS: nats-server and libnats-dev (a library: checked with dpkg, the "command" never exists); QEMU: the emulator,
-# qemu-img and the guest agent; storage: nbdkit, qemu-nbd, losetup, libatasmart-dev; network: iproute2 (test namespaces), openvswitch-switch (ovsdb-server, ovs-vsctl),
-# fping and arping (benchmarks and comparisons).
+# qemu-img and the guest agent; storage: nbdkit, qemu-nbd, losetup, libatasmart-dev; network: iproute2 (test
+# namespaces), openvswitch-switch (ovsdb-server, ovs-vsctl), fping and arping (benchmarks and comparisons).
 ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
     qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent qemu-nbd=qemu-utils \
     nbdkit=nbdkit losetup=mount libatasmart-dev=libatasmart-dev \
