@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
+        .library(name: "HealthRecovery", targets: ["HealthRecovery"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -68,6 +69,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Peers deciding a dead node (votes, quorum, one verdict) and the recovery policy over Hive's instance commands.
+        .target(
+            name: "HealthRecovery",
+            dependencies: ["HealthCore", "HealthEngine", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
         // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.
         .executableTarget(
             name: "NATSLoopCheck",
@@ -98,6 +104,7 @@ let package = Package(
                 "HealthEngine",
                 "HealthQEMU",
                 "HealthNATS",
+                "HealthRecovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -116,6 +123,7 @@ let package = Package(
                 "HealthDaemon",
                 "HealthProbes",
                 "HealthNATS",
+                "HealthRecovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -160,6 +168,10 @@ let package = Package(
         .testTarget(
             name: "HealthDaemonTests",
             dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
+        ),
+        .testTarget(
+            name: "HealthRecoveryTests",
+            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthTestKit"]
         ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]
