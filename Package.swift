@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
         .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
+        .library(name: "HealthRecovery", targets: ["HealthRecovery"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -91,6 +92,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Peers deciding a dead node (votes, quorum, one verdict) and the recovery policy over Hive's instance commands.
+        .target(
+            name: "HealthRecovery",
+            dependencies: ["HealthCore", "HealthEngine", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
         // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.
         .executableTarget(
             name: "NATSLoopCheck",
@@ -126,6 +132,7 @@ let package = Package(
                 "HealthEngine",
                 "HealthQEMU",
                 "HealthNATS",
+                "HealthRecovery",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -144,6 +151,7 @@ let package = Package(
                 "HealthDaemon",
                 "HealthProbes",
                 "HealthNATS",
+                "HealthRecovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -193,6 +201,10 @@ let package = Package(
         .testTarget(
             name: "HealthDaemonTests",
             dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
+        ),
+        .testTarget(
+            name: "HealthRecoveryTests",
+            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthTestKit"]
         ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]

@@ -104,7 +104,7 @@ struct TOMLConfigReader {
         "enabled", "check_interval", "system_check_enabled", "instance_check_enabled", "ebs_check_enabled",
         "recovery_enabled", "checks_dir", "environment", "state_dir", "runtime_dir", "host_root",
         "launch_grace_period", "max_concurrency", "probe_concurrency", "thresholds", "api", "inventory",
-        "nats",
+        "nats", "recovery", "peers",
     ]
     private static let thresholdKeys: Set<String> = [
         "network_timeout", "qmp_timeout", "ebs_timeout", "consecutive_failures", "consecutive_successes",
@@ -140,6 +140,8 @@ struct TOMLConfigReader {
         if let table = table(health, "api", path) { readAPI(table) }
         if let table = table(health, "inventory", path) { readInventory(table) }
         if let table = table(health, "nats", path) { readNATS(table) }
+        if let table = table(health, "recovery", path) { readRecovery(table) }
+        if let table = table(health, "peers", path) { readPeers(table) }
     }
 
     private static let natsKeys: Set<String> = [
@@ -165,6 +167,46 @@ struct TOMLConfigReader {
             config.nats.heartbeatInterval = value
         }
         if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
+    }
+
+    private static let recoveryKeys: Set<String> = [
+        "termination_allowed", "grace_period", "step_timeout", "command_timeout", "deduplication_window",
+        "max_per_node", "max_per_cluster", "rate_window", "interval",
+    ]
+
+    private mutating func readRecovery(_ table: TOMLTable) {
+        let path = ["health", "recovery"]
+        checkKeys(table, allowed: Self.recoveryKeys, path: path)
+        if let value = bool(table, "termination_allowed", path) { config.recovery.terminationAllowed = value }
+        if let value = duration(table, "grace_period", path, positive: true) { config.recovery.gracePeriod = value }
+        if let value = duration(table, "step_timeout", path, positive: true) { config.recovery.stepTimeout = value }
+        if let value = duration(table, "command_timeout", path, positive: true) {
+            config.recovery.commandTimeout = value
+        }
+        if let value = duration(table, "deduplication_window", path, positive: false) {
+            config.recovery.deduplicationWindow = value
+        }
+        if let value = int(table, "max_per_node", path, range: 0...10_000) { config.recovery.maxPerNode = value }
+        if let value = int(table, "max_per_cluster", path, range: 0...100_000) { config.recovery.maxPerCluster = value }
+        if let value = duration(table, "rate_window", path, positive: true) { config.recovery.rateWindow = value }
+        if let value = duration(table, "interval", path, positive: true) { config.recovery.interval = value }
+    }
+
+    private mutating func readPeers(_ table: TOMLTable) {
+        let path = ["health", "peers"]
+        checkKeys(table, allowed: ["heartbeat_max_age", "agent_alive_window", "membership_window"], path: path)
+        if let value = duration(table, "heartbeat_max_age", path, positive: true) {
+            config.peers.heartbeatMaxAge = value
+        }
+        if let value = duration(table, "agent_alive_window", path, positive: true) {
+            config.peers.agentAliveWindow = value
+        }
+        if let value = duration(table, "membership_window", path, positive: true) {
+            config.peers.membershipWindow = value
+        }
+        if config.peers.membershipWindow < config.peers.agentAliveWindow {
+            fail(path + ["membership_window"], "membership_window must be at least agent_alive_window")
+        }
     }
 
     private mutating func readThresholds(_ table: TOMLTable) {

@@ -82,7 +82,10 @@ public final class HealthDaemon: Sendable {
         var services: [any Service] = []
         if let nats { services.append(NATSSenderService(daemon: self, nats: nats)) }
         services.append(PersistenceService(daemon: self))
-        if let nats { services.append(NATSStatusService(daemon: self, nats: nats)) }
+        if let nats {
+            services.append(NATSStatusService(daemon: self, nats: nats))
+            services.append(RecoveryService(daemon: self, nats: nats))
+        }
         services += [
             TransitionLogService(daemon: self),
             SchedulerService(scheduler: scheduler),

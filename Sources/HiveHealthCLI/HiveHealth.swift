@@ -14,7 +14,7 @@ struct HiveHealth: AsyncParsableCommand {
             Checks every running instance in three categories, as EC2 does: system (the host), instance (the guest) \
             and attached EBS. Checks are declared in checks.d/*.yaml and run by probes built into this binary.
             """,
-        subcommands: [Run.self, Check.self, Status.self, Validate.self, Probes.self],
+        subcommands: [Run.self, Check.self, Status.self, Validate.self, Probes.self, Recover.self],
         defaultSubcommand: nil
     )
 }

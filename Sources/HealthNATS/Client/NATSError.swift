@@ -19,6 +19,8 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notFound = Code(rawValue: "not-found")
         /// A KV create found the key already there.
         public static let alreadyExists = Code(rawValue: "already-exists")
+        /// A KV update found the key at another revision than the one expected (someone else wrote it).
+        public static let wrongRevision = Code(rawValue: "wrong-revision")
         /// A payload, subject or setting libnats refused.
         public static let invalidArgument = Code(rawValue: "invalid-argument")
         /// Anything else libnats reported.

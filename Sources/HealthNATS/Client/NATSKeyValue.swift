@@ -104,6 +104,52 @@ public final class NATSKeyValue: Sendable {
         return try result.get()
     }
 
+    /// Sets `key` only when its latest revision is `expectedRevision` (``NATSError/Code/wrongRevision`` otherwise):
+    /// a compare-and-swap, so of two writers that read the same revision exactly one wins.
+    @discardableResult
+    public func update(_ key: String, value: [UInt8], expectedRevision: UInt64) async throws(NATSError) -> UInt64 {
+        let handle = self.handle
+        let result = await NATSConnection.blocking { () -> Result<UInt64, NATSError> in
+            var revision: UInt64 = 0
+            let status = value.withUnsafeBytes { bytes in
+                kvStore_Update(
+                    &revision, handle.store, key, bytes.baseAddress, Int32(clamping: bytes.count), expectedRevision)
+            }
+            guard status == NATS_OK else {
+                var error = NATSError.from(status, "kv update \(key)")
+                if error.message.contains("wrong last sequence") || status == NATS_ERR { error.code = .wrongRevision }
+                return .failure(error)
+            }
+            return .success(revision)
+        }
+        return try result.get()
+    }
+
+    /// The current values of the keys matching `keys` (a watch read up to ``KeyValueChange/caughtUp``), waiting at
+    /// most `timeout` for the server; ``NATSError/Code/timeout`` when the snapshot did not complete in time.
+    public func entries(matching keys: String = ">", timeout: Duration = .seconds(5)) async throws(NATSError)
+        -> [String: KeyValueEntry]
+    {
+        let watch = try await self.watch(keys, bufferSize: 1 << 20)
+        let timer = Task {
+            if (try? await Task.sleep(for: timeout)) != nil { watch.stop() }
+        }
+        defer {
+            timer.cancel()
+            watch.stop()
+        }
+        var entries: [String: KeyValueEntry] = [:]
+        for await change in watch {
+            switch change {
+            case .put(let entry): entries[entry.key] = entry
+            case .deleted(let key, _): entries[key] = nil
+            case .caughtUp: return entries
+            }
+        }
+        // The watch ended before catching up: the timer stopped it, or the connection closed.
+        throw NATSError(code: .timeout, message: "kv \(bucket): snapshot of \(keys) did not complete in \(timeout)")
+    }
+
     /// Deletes `key` (a delete marker; watchers see ``KeyValueChange/deleted(key:revision:)``).
     public func delete(_ key: String) async throws(NATSError) {
         let handle = self.handle

@@ -17,6 +17,13 @@ public final class KeyValueStateStore: StateStore {
         public var status: InstanceHealth
         public var jobs: [JobRecord]
 
+        public init(node: String, savedAt: Date, status: InstanceHealth, jobs: [JobRecord] = []) {
+            self.node = node
+            self.savedAt = savedAt
+            self.status = status
+            self.jobs = jobs
+        }
+
         enum CodingKeys: String, CodingKey {
             case node, status, jobs
             case savedAt = "saved_at"

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import HealthDaemon
+import HealthNATS
+import HealthRecovery
+import Logging
+
+/// `hive-health recover list|history|approve|reject`: recovery proposals and their outcome (needs NATS).
+struct Recover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recovery proposals and their outcome, kept in JetStream KV (needs NATS).",
+        discussion: "With [health] recovery_enabled = false, a system-status impairment creates a proposal that a "
+            + "person approves or rejects here; docs/recovery.md explains the policy.",
+        subcommands: [List.self, History.self, Approve.self, Reject.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recoveries proposed or in progress.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "table or json.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let records = try await RecoveryCommand.withStore(options) { store, _ in try await store.open() }
+            try RecoveryCommand.print(records, format: format)
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Finished recoveries: done, failed or rejected.")
+        @OptionGroup var options: CommonOptions
+        @Option(help: "table or json.") var format: OutputFormat = .table
+
+        func run() async throws {
+            let records = try await RecoveryCommand.withStore(options) { store, _ in try await store.history() }
+            try RecoveryCommand.print(records, format: format)
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Approve a proposed recovery; the agent that proposed it carries it out.")
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The recovery id (from recover list).") var id: String
+
+        func run() async throws {
+            try await RecoveryCommand.decide(options, id: id, approve: true)
+        }
+    }
+
+    struct Reject: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reject a proposed recovery: nothing is done.")
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The recovery id (from recover list).") var id: String
+
+        func run() async throws {
+            try await RecoveryCommand.decide(options, id: id, approve: false)
+        }
+    }
+}
+
+enum RecoveryCommand {
+    static func withStore<T>(
+        _ options: CommonOptions, _ body: (RecoveryStore, RecoveryEventPublisher) async throws -> T
+    ) async throws -> T {
+        let logger = options.makeLogger()
+        let setup = try options.resolve()
+        guard let configuration = setup.natsConfiguration else {
+            throw ValidationError(
+                "recovery records live in JetStream KV: set [nodes.\(setup.node.name).nats] host in hive.toml")
+        }
+        let connection: NATSConnection
+        do {
+            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+        } catch {
+            throw ValidationError("cannot reach NATS at \(configuration.url): \(error)")
+        }
+        defer { connection.close() }
+        let store = try await RecoveryStore.open(connection: connection, subjects: setup.subjects)
+        let events = RecoveryEventPublisher(connection: connection, subjects: setup.subjects, logger: logger)
+        return try await body(store, events)
+    }
+
+    static func decide(_ options: CommonOptions, id: String, approve: Bool) async throws {
+        let person = ProcessInfo.processInfo.environment["USER"].map { "\($0) (hive-health recover)" }
+            ?? "hive-health recover"
+        do {
+            try await withStore(options) { store, events in
+                let record =
+                    approve ? try await store.approve(id: id, by: person) : try await store.reject(id: id, by: person)
+                await events.publish(RecoveryEvent.step(record, from: .proposed))
+                Swift.print("\(record.id): \(record.state)")
+            }
+        } catch let error as RecoveryError {
+            printError(error.message)
+            throw ExitCode(1)
+        }
+    }
+
+    static func print(_ records: [RecoveryRecord], format: OutputFormat) throws {
+        switch format {
+        case .json:
+            let data = try JSONEncoder.healthMessages.encode(records)
+            Swift.print(String(decoding: data, as: UTF8.self))
+        case .table:
+            guard !records.isEmpty else {
+                Swift.print("no recoveries")
+                return
+            }
+            Swift.print(
+                ["ID", "INSTANCE", "NODE", "ACTION", "STATE", "UPDATED", "REASON"].joined(separator: "\t"))
+            for record in records {
+                let updated = Date.ISO8601FormatStyle().format(record.updatedAt)
+                let person = record.needsPerson && record.state == .proposed ? " [needs a person]" : ""
+                Swift.print(
+                    [record.id, record.instance, record.node, record.action.rawValue, record.state.rawValue, updated,
+                     record.reason + person].joined(separator: "\t"))
+            }
+        }
+    }
+}
