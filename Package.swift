@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
+        .library(name: "SiteProbes", targets: ["SiteProbes"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -56,6 +57,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
+            plugins: ["ProbeRegistryPlugin"]
+        ),
+        // A site's own probes: one file per probe, registered at build time like the built-in ones
+        // (docs/probe-authoring.md).
+        .target(
+            name: "SiteProbes",
+            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")],
             plugins: ["ProbeRegistryPlugin"]
         ),
         // libnats (Debian libnats-dev) for Swift.
@@ -115,6 +123,7 @@ let package = Package(
                 "HealthStore",
                 "HealthDaemon",
                 "HealthProbes",
+                "SiteProbes",
                 "HealthNATS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +171,7 @@ let package = Package(
             dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
         ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
+        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
     ]
 )
 

@@ -10,7 +10,8 @@ ensure_swift
 # NATS: nats-server and libnats-dev (a library: checked with dpkg, the "command" never exists); QEMU: the emulator,
 # qemu-img and the guest agent. Later work adds nbdkit, openvswitch... here.
 ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
-    qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent
+    qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent \
+    check_load=monitoring-plugins-basic
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
