@@ -42,7 +42,9 @@ struct OverrideSpec {
         var parts: [String] = []
         if let nodes { parts.append("nodes=" + nodes.map(\.value).joined(separator: "|")) }
         if let clusters { parts.append("cluster=" + clusters.map(\.value).joined(separator: "|")) }
-        for label in labels ?? [] { parts.append("labels.\(label.name)=\(label.pattern.value)") }
+        for label in (labels ?? []).sorted(by: { $0.name < $1.name }) {
+            parts.append("labels.\(label.name)=\(label.pattern.value)")
+        }
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
@@ -232,7 +234,8 @@ struct EnvironmentOverlay {
             when = reader.selectors(node, key: "\(override.key).when", targetKind: spec.targetKind)
         }
         guard reader.errors.count == errorsBefore else { return }
-        spec.apply(override.settings)
+        spec.apply(override.settings, scope: override.scopeDescription)
+        for name in params.keys { spec.overrideScopes["params.\(name)"] = override.scopeDescription }
         spec.params.merge(params) { _, new in new }
         spec.when += when
     }

@@ -44,8 +44,10 @@ struct OverlaySelectorTests {
         #expect(ok.thresholds.consecutiveFailures == 5)
         #expect(edge.catalogue.check(named: "host.other")?.enabled == false)
         let provenance = try #require(edge.catalogue.effective.first { $0.check.name == "host.ok" }?.provenance)
-        #expect(provenance["interval"] == "environments/prod.yaml:4:15")
+        #expect(provenance["interval"] == "environments/prod.yaml:4:15 (nodes=edge-*|node-b)")
         #expect(provenance["thresholds.consecutive_failures"]?.hasPrefix("environments/prod.yaml:7:") == true)
+        #expect(provenance["thresholds.consecutive_failures"]?.hasSuffix("(labels.az=ap-southeast-2*, labels.rack=r1)")
+            == true, "\(provenance)")
 
         let plain = try load(OverlayScope(node: "core-1", labels: ["rack": "r2"], cluster: "mel-1"))
         #expect(plain.errors.isEmpty, "\(plain.errors)")

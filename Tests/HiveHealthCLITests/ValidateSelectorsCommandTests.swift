@@ -41,7 +41,7 @@ struct ValidateSelectorsCommandTests {
 
         let edge = try settings(node: "edge-3")
         #expect(edge["interval"]?["value"] == "15s")
-        #expect(edge["interval"]?["from"]?.hasSuffix("environments/prod.yaml:4:15") == true)
+        #expect(edge["interval"]?["from"]?.hasSuffix("environments/prod.yaml:4:15 (nodes=edge-*)") == true)
         #expect(edge["thresholds.consecutive_failures"]?["value"] == "7")
         #expect(edge["thresholds.consecutive_failures"]?["from"]?.contains("environments/prod.yaml:8:") == true)
 
