@@ -6,6 +6,7 @@ import HealthNATS
 import HealthProbes
 import HealthTestKit
 import Logging
+import ServiceLifecycle
 import Testing
 
 /// A probe kind only the pusher's build has: a catalogue using it is valid there and cannot load on the daemon.
@@ -33,10 +34,10 @@ struct SharedCatalogueTests {
         """
     }
 
-    func setup(_ fixture: DaemonFixture, server: NATSServerProcess) throws -> DaemonSetup {
+    func setup(_ fixture: DaemonFixture, server: NATSServerProcess, node: String = "node-test") throws -> DaemonSetup {
         let toml = """
-            node = "node-test"
-            [nodes.node-test.nats]
+            node = "\(node)"
+            [nodes.\(node).nats]
             host = "127.0.0.1:\(server.port)"
             [health.nats]
             heartbeat_interval = "200ms"
@@ -45,6 +46,7 @@ struct SharedCatalogueTests {
         try Data(toml.utf8).write(to: URL(fileURLWithPath: path))
         var options = fixture.options()
         options.configPath = path
+        options.node = node
         return try DaemonSetup.resolve(options, registry: try ProbeRegistry(HealthProbesRegistry.probeTypes))
     }
 
@@ -136,5 +138,100 @@ struct SharedCatalogueTests {
 
         await group.triggerGracefulShutdown()
         try await running.value
+    }
+
+    @Test("three agents on one server all run a pushed threshold within seconds")
+    func everyAgentFollows() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        var fixtures: [DaemonFixture] = []
+        defer { for fixture in fixtures { fixture.remove() } }
+        var daemons: [HealthDaemon] = []
+        var groups: [ServiceGroup] = []
+        var tasks: [Task<Void, any Error>] = []
+        defer { for task in tasks { task.cancel() } }
+        for index in 0..<3 {
+            let fixture = try DaemonFixture()
+            fixtures.append(fixture)
+            try fixture.write(Self.checks(failures: 2), to: "host.yaml")
+            try fixture.writeInventory(ids: [])
+            let setup = try setup(fixture, server: server, node: "node-\(index)")
+            let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+            let group = daemon.makeServiceGroup()
+            daemons.append(daemon)
+            groups.append(group)
+            tasks.append(Task { try await group.run() })
+        }
+        #expect(await eventually { daemons.allSatisfy { failures($0) == 2 } })
+
+        let client = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+        defer { client.close() }
+        let bucket = try await CatalogueBucket.open(
+            connection: client, subjects: HealthSubjects(prefix: "hive"), create: true)
+        let start = ContinuousClock.now
+        _ = try await bucket.push(CatalogueBundle(files: ["host.yaml": Self.checks(failures: 5)]), by: "test")
+        #expect(await eventually(timeout: .seconds(10)) { daemons.allSatisfy { failures($0) == 5 } })
+        #expect(start.duration(to: .now) < .seconds(5), "all applied after \(start.duration(to: .now))")
+        #expect(daemons.allSatisfy { $0.planner.catalogue?.version == 1 })
+
+        for group in groups { await group.triggerGracefulShutdown() }
+        for task in tasks { try await task.value }
+    }
+
+    @Test("concurrent pushes get distinct versions; every version is kept and current is the last")
+    func concurrentPushes() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let client = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+        defer { client.close() }
+        let bucket = try await CatalogueBucket.open(
+            connection: client, subjects: HealthSubjects(prefix: "hive"), create: true)
+        let versions = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<4 {
+                group.addTask {
+                    let bundle = CatalogueBundle(files: ["host.yaml": Self.checks(failures: index + 2)])
+                    guard case .stored(let release) = try await bucket.push(bundle, by: "pusher-\(index)") else {
+                        return 0
+                    }
+                    return release.version
+                }
+            }
+            var versions: [Int] = []
+            for try await version in group { versions.append(version) }
+            return versions
+        }
+        #expect(versions.sorted() == [1, 2, 3, 4])
+        for version in 1...4 {
+            let release = try await bucket.release(version: version)
+            #expect(release?.version == version)
+        }
+        #expect(try await bucket.current()?.version == 4)
+    }
+
+    @Test("a claim left behind by a pusher that died before moving current does not block later pushes")
+    func strandedClaim() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let client = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+        defer { client.close() }
+        let bucket = try await CatalogueBucket.open(
+            connection: client, subjects: HealthSubjects(prefix: "hive"), create: true)
+        _ = try await bucket.push(CatalogueBundle(files: ["host.yaml": Self.checks(failures: 2)]), by: "a")
+        let stranded = CatalogueRelease(
+            version: 2, bundle: CatalogueBundle(files: ["host.yaml": Self.checks(failures: 3)]), pushedAt: Date(),
+            pushedBy: "died")
+        try await bucket.keyValue.create(
+            CatalogueBucket.versionKey(2), value: Array(try JSONEncoder.healthMessages.encode(stranded)))
+        let outcome = try await bucket.push(CatalogueBundle(files: ["host.yaml": Self.checks(failures: 4)]), by: "b")
+        guard case .stored(let release) = outcome else {
+            Issue.record("nothing stored: \(outcome)")
+            return
+        }
+        #expect(release.version == 3)
+        #expect(try await bucket.current()?.version == 3)
+        #expect(try await bucket.release(version: 2)?.pushedBy == "died")
     }
 }

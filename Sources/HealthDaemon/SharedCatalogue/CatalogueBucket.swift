@@ -109,8 +109,13 @@ public struct CatalogueBucket: Sendable {
     }
 
     /// Stores `bundle` as the next version (the caller has validated it). Unchanged content writes nothing.
+    ///
+    /// Claiming `version.<n>` with a create makes concurrent pushes take distinct numbers; the loser waits for the
+    /// winner to move `current` and takes the next one. A claimant that died between its claim and `current` is
+    /// finished by the next push (its release becomes `current`), so the bucket never stays stuck.
     public func push(_ bundle: CatalogueBundle, by pusher: String) async throws(CatalogueBucketError) -> PushOutcome {
-        for _ in 0..<10 {
+        var conflicts = 0
+        for _ in 0..<100 {
             let current = try await current()
             if let current, current.sha256 == bundle.sha256 { return .unchanged(current) }
             let release = CatalogueRelease(
@@ -124,7 +129,12 @@ public struct CatalogueBucket: Sendable {
             do throws(NATSError) {
                 try await keyValue.create(Self.versionKey(release.version), value: bytes)
             } catch let error where error.code == .alreadyExists {
-                continue  // Another push took this number: read `current` again.
+                conflicts += 1
+                if conflicts % 10 == 0, let stranded = try? await keyValue.get(Self.versionKey(release.version)) {
+                    _ = try? await keyValue.put(Self.currentKey, value: stranded.value)
+                }
+                try? await Task.sleep(for: .milliseconds(10 * min(conflicts, 10)))
+                continue
             } catch {
                 throw CatalogueBucketError(.nats, "cannot store version \(release.version): \(error)")
             }
