@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
         .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
         .library(name: "HealthRecovery", targets: ["HealthRecovery"]),
+        .library(name: "SiteProbes", targets: ["SiteProbes"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -80,6 +81,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
+            plugins: ["ProbeRegistryPlugin"]
+        ),
+        // A site's own probes: one file per probe, registered at build time like the built-in ones
+        // (docs/probe-authoring.md).
+        .target(
+            name: "SiteProbes",
+            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")],
             plugins: ["ProbeRegistryPlugin"]
         ),
         // libnats (Debian libnats-dev) for Swift.
@@ -150,6 +158,7 @@ let package = Package(
                 "HealthStore",
                 "HealthDaemon",
                 "HealthProbes",
+                "SiteProbes",
                 "HealthNATS",
                 "HealthRecovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -207,6 +216,7 @@ let package = Package(
             dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthTestKit"]
         ),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
+        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
     ]
 )
 

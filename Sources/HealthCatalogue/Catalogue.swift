@@ -68,7 +68,8 @@ public enum CatalogueFormat {
     public static let overlayFileKeys = ["overrides"]
     /// Keys of one override.
     public static let overrideKeys = [
-        "checks", "interval", "timeout", "splay", "jitter", "thresholds", "params", "enabled", "when",
+        "checks", "interval", "timeout", "splay", "jitter", "thresholds", "params", "enabled", "when", "nodes",
+        "labels", "cluster",
     ]
     /// The key negating a `when` selector: `field: {not: [...]}`.
     public static let negationKey = "not"

@@ -10,10 +10,14 @@ import Yams
 public struct CatalogueLoader: Sendable {
     public let registry: ProbeRegistry
     public let config: HealthConfig
+    /// The node the overlay's `nodes:`/`labels:`/`cluster:` selectors are matched against.
+    public let scope: OverlayScope
 
-    public init(registry: ProbeRegistry, config: HealthConfig) {
+    /// `scope` nil means the node hive.toml describes (``OverlayScope/init(config:node:)``).
+    public init(registry: ProbeRegistry, config: HealthConfig, scope: OverlayScope? = nil) {
         self.registry = registry
         self.config = config
+        self.scope = scope ?? OverlayScope(config: config)
     }
 
     /// Loads the catalogue in `directory`; `environment` nil means hive.toml's `[health] environment`.
@@ -125,7 +129,7 @@ public struct CatalogueLoader: Sendable {
                 case .failure(let error): reader.absorb(error)
                 case .success(let source):
                     if let overlay = EnvironmentOverlay.read(source, reader: &reader) {
-                        overlay.apply(to: &specs, allNames: allNames, reader: &reader)
+                        overlay.apply(to: &specs, allNames: allNames, scope: scope, reader: &reader)
                         applied = environment
                     }
                 }

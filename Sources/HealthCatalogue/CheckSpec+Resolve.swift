@@ -92,6 +92,11 @@ extension CheckSpec {
         origin(self.enabled, "enabled", otherwise: "default")
         if let description { provenance["description"] = description.location.description }
 
+        // An override for some nodes only says so: `environments/prod.yaml:4:15 (nodes=edge-*)`.
+        for (key, scope) in overrideScopes {
+            if let origin = provenance[key] { provenance[key] = "\(origin) (\(scope))" }
+        }
+
         guard errors.isEmpty else { return .failure(ResolveErrors(errors: errors)) }
         let check = CheckDefinition(
             name: name.value, category: category, probe: descriptor.kind, target: target, interval: interval,

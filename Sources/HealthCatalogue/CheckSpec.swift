@@ -23,6 +23,8 @@ struct CheckSpec {
     var when: [Located<Selector>] = []
     var enabled: Located<Bool>?
     var description: Located<String>?
+    /// Setting key -> the node selectors of the override that set it (`nodes=edge-*`), shown with its origin.
+    var overrideScopes: [String: String] = [:]
 
     var targetKind: TargetKind { target?.value ?? descriptor.targets.first ?? .node }
 }
@@ -333,7 +335,17 @@ extension CheckSpec {
     }
 
     /// Sets what `settings` sets, leaving the rest.
-    mutating func apply(_ settings: CommonSettings) {
+    /// Applies an override's settings; `scope` describes its node selectors (nil: for every node).
+    mutating func apply(_ settings: CommonSettings, scope: String? = nil) {
+        let keys: [(String, Bool)] = [
+            ("interval", settings.interval != nil), ("timeout", settings.timeout != nil),
+            ("splay", settings.splay != nil), ("jitter", settings.jitter != nil),
+            ("thresholds.consecutive_failures", settings.consecutiveFailures != nil),
+            ("thresholds.consecutive_successes", settings.consecutiveSuccesses != nil),
+            ("thresholds.flap_high", settings.flapHigh != nil), ("thresholds.flap_low", settings.flapLow != nil),
+            ("enabled", settings.enabled != nil),
+        ]
+        for (key, set) in keys where set { overrideScopes[key] = scope }
         if let value = settings.interval { interval = value }
         if let value = settings.timeout { timeout = value }
         if let value = settings.splay { splay = value }

@@ -10,9 +10,74 @@ struct OverrideSpec {
     /// Typed per matching check, since each probe has its own parameters.
     var params: Node?
     var when: Node?
+    /// `nodes:`: node names or globs; nil when the override does not select by node.
+    var nodes: [Located<String>]?
+    /// `labels:`: label -> value or glob, all of which must match.
+    var labels: [(name: String, pattern: Located<String>)]?
+    /// `cluster:`: cluster names or globs.
+    var clusters: [Located<String>]?
 
     func matches(_ name: String) -> Bool {
-        patterns.contains { Glob.isPattern($0.value) ? Glob.matches($0.value, name) : $0.value == name }
+        patterns.contains { Self.matches($0.value, name) }
+    }
+
+    /// Whether the node the catalogue is loaded for is one this override is meant for.
+    func applies(to scope: OverlayScope) -> Bool {
+        if let nodes {
+            guard let node = scope.node, nodes.contains(where: { Self.matches($0.value, node) }) else { return false }
+        }
+        if let clusters {
+            guard let cluster = scope.cluster, clusters.contains(where: { Self.matches($0.value, cluster) }) else {
+                return false
+            }
+        }
+        for label in labels ?? [] {
+            guard let value = scope.labels[label.name], Self.matches(label.pattern.value, value) else { return false }
+        }
+        return true
+    }
+
+    /// What the override selects beyond check names, for provenance: `nodes=node-a*, labels.rack=r1`.
+    var scopeDescription: String? {
+        var parts: [String] = []
+        if let nodes { parts.append("nodes=" + nodes.map(\.value).joined(separator: "|")) }
+        if let clusters { parts.append("cluster=" + clusters.map(\.value).joined(separator: "|")) }
+        for label in (labels ?? []).sorted(by: { $0.name < $1.name }) {
+            parts.append("labels.\(label.name)=\(label.pattern.value)")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    private static func matches(_ pattern: String, _ value: String) -> Bool {
+        Glob.isPattern(pattern) ? Glob.matches(pattern, value) : pattern == value
+    }
+}
+
+/// The node a catalogue is loaded for: what an override's `nodes:`, `labels:` and `cluster:` selectors match.
+///
+/// Built from hive.toml by default: `node` (or `--node`), `[health] cluster`, `[health.labels]`, plus the implicit
+/// labels `region` and `az` of the node's `[nodes.<node>]` table (an explicit label of the same name wins).
+public struct OverlayScope: Sendable, Hashable {
+    public var node: String?
+    public var labels: [String: String]
+    public var cluster: String?
+
+    public init(node: String?, labels: [String: String] = [:], cluster: String? = nil) {
+        self.node = node
+        self.labels = labels
+        self.cluster = cluster
+    }
+
+    /// The scope hive.toml describes, for `node` (default: hive.toml's `node`).
+    public init(config: HealthConfig, node: String? = nil) {
+        let name = node ?? config.node
+        var labels: [String: String] = [:]
+        if let table = name.flatMap({ config.nodes[$0] }) {
+            if !table.region.isEmpty { labels["region"] = table.region }
+            if !table.availabilityZone.isEmpty { labels["az"] = table.availabilityZone }
+        }
+        labels.merge(config.labels) { _, explicit in explicit }
+        self.init(node: name, labels: labels, cluster: config.cluster)
     }
 }
 
@@ -66,23 +131,31 @@ struct EnvironmentOverlay {
         }
         var patterns: [Located<String>] = []
         if let entry = values["checks"] {
-            let patternsKey = "\(key).checks"
-            if case .sequence(let sequence) = entry.value {
-                for (index, element) in sequence.enumerated() {
-                    if let text = reader.string(element, "\(patternsKey)[\(index)]") {
-                        patterns.append(Located(value: text, location: reader.location(element),
-                                                key: "\(patternsKey)[\(index)]"))
-                    }
-                }
-            } else if let text = reader.string(entry.value, patternsKey) {
-                patterns.append(Located(value: text, location: reader.location(entry.value), key: patternsKey))
-            }
-            if patterns.isEmpty, case .sequence = entry.value {
-                reader.fail(entry.value, patternsKey, "needs at least one check name or glob")
-            }
+            patterns = readPatterns(entry.value, key: "\(key).checks", what: "check name or glob", reader: &reader)
         } else {
             reader.fail(node, "\(key).checks", "missing required key 'checks' (a check name, glob, or list of them)",
                         code: .missingKey)
+        }
+        let nodes = values["nodes"].map {
+            readPatterns($0.value, key: "\(key).nodes", what: "node name or glob", reader: &reader)
+        }
+        let clusters = values["cluster"].map {
+            readPatterns($0.value, key: "\(key).cluster", what: "cluster name or glob", reader: &reader)
+        }
+        var labels: [(name: String, pattern: Located<String>)]?
+        if let entry = values["labels"] {
+            let labelsKey = "\(key).labels"
+            var read: [(name: String, pattern: Located<String>)] = []
+            if let entries = reader.mapping(entry.value, labelsKey) {
+                for label in entries {
+                    if let text = reader.string(label.value, "\(labelsKey).\(label.key)") {
+                        read.append((label.key, Located(value: text, location: reader.location(label.value),
+                                                        key: "\(labelsKey).\(label.key)")))
+                    }
+                }
+                if entries.isEmpty { reader.fail(entry.value, labelsKey, "needs at least one label: value") }
+            }
+            labels = read
         }
         let settings = reader.commonSettings(values, key: key)
         var params = values["params"]?.value
@@ -101,11 +174,33 @@ struct EnvironmentOverlay {
                 _ = reader.mapping(node, "\(key).when")
             }
         }
-        return OverrideSpec(key: key, patterns: patterns, settings: settings, params: params, when: when)
+        return OverrideSpec(key: key, patterns: patterns, settings: settings, params: params, when: when,
+                            nodes: nodes, labels: labels, clusters: clusters)
+    }
+
+    /// A string or a non-empty list of strings (names or globs), each with its location.
+    private static func readPatterns(
+        _ node: Node, key: String, what: String, reader: inout NodeReader
+    ) -> [Located<String>] {
+        var patterns: [Located<String>] = []
+        if case .sequence(let sequence) = node {
+            for (index, element) in sequence.enumerated() {
+                if let text = reader.string(element, "\(key)[\(index)]") {
+                    patterns.append(Located(value: text, location: reader.location(element), key: "\(key)[\(index)]"))
+                }
+            }
+            if sequence.isEmpty { reader.fail(node, key, "needs at least one \(what)") }
+        } else if let text = reader.string(node, key) {
+            patterns.append(Located(value: text, location: reader.location(node), key: key))
+        }
+        return patterns
     }
 
     /// Applies the overrides in order to `specs`; `allNames` are every check name defined, valid or not.
-    func apply(to specs: inout [CheckSpec], allNames: [String], reader: inout NodeReader) {
+    ///
+    /// An override whose `nodes:`/`labels:`/`cluster:` do not select `scope` is still checked against every check it
+    /// names (so a catalogue is validated the same on every node) but changes nothing.
+    func apply(to specs: inout [CheckSpec], allNames: [String], scope: OverlayScope, reader: inout NodeReader) {
         for override in overrides {
             for pattern in override.patterns {
                 let matched = Glob.isPattern(pattern.value)
@@ -114,8 +209,14 @@ struct EnvironmentOverlay {
                     reader.fail(at: pattern.location, pattern.key, "'\(pattern.value)' matches no check")
                 }
             }
+            let selected = override.applies(to: scope)
             for index in specs.indices where override.matches(specs[index].name.value) {
-                apply(override, to: &specs[index], reader: &reader)
+                if selected {
+                    apply(override, to: &specs[index], reader: &reader)
+                } else {
+                    var scratch = specs[index]
+                    apply(override, to: &scratch, reader: &reader)
+                }
             }
         }
     }
@@ -133,7 +234,8 @@ struct EnvironmentOverlay {
             when = reader.selectors(node, key: "\(override.key).when", targetKind: spec.targetKind)
         }
         guard reader.errors.count == errorsBefore else { return }
-        spec.apply(override.settings)
+        spec.apply(override.settings, scope: override.scopeDescription)
+        for name in params.keys { spec.overrideScopes["params.\(name)"] = override.scopeDescription }
         spec.params.merge(params) { _, new in new }
         spec.when += when
     }

@@ -104,7 +104,7 @@ struct TOMLConfigReader {
         "enabled", "check_interval", "system_check_enabled", "instance_check_enabled", "ebs_check_enabled",
         "recovery_enabled", "checks_dir", "environment", "state_dir", "runtime_dir", "host_root",
         "launch_grace_period", "max_concurrency", "probe_concurrency", "thresholds", "api", "inventory",
-        "nats", "recovery", "peers",
+        "nats", "recovery", "peers", "cluster", "labels",
     ]
     private static let thresholdKeys: Set<String> = [
         "network_timeout", "qmp_timeout", "ebs_timeout", "consecutive_failures", "consecutive_successes",
@@ -122,6 +122,12 @@ struct TOMLConfigReader {
         if let value = bool(health, "recovery_enabled", path) { config.recoveryEnabled = value }
         if let value = string(health, "checks_dir", path) { config.checksDirectory = value }
         if let value = string(health, "environment", path) { config.environment = value.isEmpty ? nil : value }
+        if let value = string(health, "cluster", path) { config.cluster = value.isEmpty ? nil : value }
+        if let table = table(health, "labels", path) {
+            for name in table.keys {
+                if let value = string(table, name, path + ["labels"]) { config.labels[name] = value }
+            }
+        }
         if let value = string(health, "state_dir", path) { config.stateDirectory = value }
         if let value = string(health, "runtime_dir", path) { config.runtimeDirectory = value }
         if let value = string(health, "host_root", path) { config.hostRoot = value }
@@ -146,6 +152,7 @@ struct TOMLConfigReader {
 
     private static let natsKeys: Set<String> = [
         "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "outbox_limit",
+        "shared_catalogue",
     ]
 
     private mutating func readNATS(_ table: TOMLTable) {
@@ -167,6 +174,7 @@ struct TOMLConfigReader {
             config.nats.heartbeatInterval = value
         }
         if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
+        if let value = bool(table, "shared_catalogue", path) { config.nats.sharedCatalogue = value }
     }
 
     private static let recoveryKeys: Set<String> = [

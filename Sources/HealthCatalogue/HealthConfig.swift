@@ -72,6 +72,8 @@ public struct HealthConfig: Sendable, Hashable {
         public var heartbeatInterval: Duration = .seconds(10)
         /// Outgoing messages kept while NATS is unreachable; past this the oldest are dropped (and counted).
         public var outboxLimit = 10_000
+        /// Follow the shared catalogue (`<prefix>-health-catalog`): a pushed version replaces the local checks.d.
+        public var sharedCatalogue = true
 
         public init() {}
     }
@@ -125,6 +127,10 @@ public struct HealthConfig: Sendable, Hashable {
     public var checksDirectory: String?
     /// The environment overlay applied when the command line names none.
     public var environment: String?
+    /// `[health] cluster`: the cluster this node belongs to, for overlays' `cluster:` selectors.
+    public var cluster: String?
+    /// `[health.labels]`: this node's labels, for overlays' `labels:` selectors.
+    public var labels: [String: String] = [:]
     public var stateDirectory: String?
     /// Hive's runtime directory; nil means Hive's rule (`$XDG_RUNTIME_DIR`, `~/hive`, `/tmp`).
     public var runtimeDirectory: String?

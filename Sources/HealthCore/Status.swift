@@ -175,10 +175,13 @@ public struct NodeHealth: Sendable, Hashable, Codable {
 public struct HealthReport: Sendable, Hashable, Codable {
     public var node: NodeHealth
     public var instances: [InstanceHealth]
+    /// The catalogue the daemon runs (nil for `check`, and in state saved before it was recorded).
+    public var catalogue: CatalogueVersion?
 
-    public init(node: NodeHealth, instances: [InstanceHealth]) {
+    public init(node: NodeHealth, instances: [InstanceHealth], catalogue: CatalogueVersion? = nil) {
         self.node = node
         self.instances = instances
+        self.catalogue = catalogue
     }
 
     /// Every check status in the report (node and instances).

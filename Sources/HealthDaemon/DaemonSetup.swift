@@ -120,7 +120,7 @@ public struct DaemonSetup: Sendable {
 
     /// Loads the catalogue (never throws: problems come back as errors with their location).
     public func loadCatalogue(environment override: String? = nil) -> CatalogueLoadResult {
-        let loader = CatalogueLoader(registry: registry, config: config)
+        let loader = catalogueLoader
         let environment = override ?? self.environment
         switch catalogueSource {
         case .directory(let path):
@@ -137,6 +137,22 @@ public struct DaemonSetup: Sendable {
                 }
             }
             return loader.load(files: files, environmentFiles: environments, environment: environment)
+        }
+    }
+
+    /// The loader of this node: its registry, hive.toml's defaults, and this node (name, labels, cluster) for the
+    /// overlays' selectors.
+    public var catalogueLoader: CatalogueLoader {
+        CatalogueLoader(registry: registry, config: config, scope: OverlayScope(config: config, node: node.name))
+    }
+
+    /// The files of the local catalogue source (a checks.d folder, or the built-in one), as a bundle.
+    public func localCatalogueBundle() throws(CatalogueError) -> CatalogueBundle {
+        switch catalogueSource {
+        case .directory(let path): return try CatalogueBundle.read(directory: path)
+        case .embedded:
+            let files = EmbeddedCatalogue.files.map { ($0.name, $0.contents) }
+            return CatalogueBundle(files: Dictionary(files) { first, _ in first })
         }
     }
 

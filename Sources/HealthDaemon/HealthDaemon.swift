@@ -92,6 +92,9 @@ public final class HealthDaemon: Sendable {
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
         ]
+        if let nats, setup.config.nats.sharedCatalogue {
+            services.append(SharedCatalogueService(daemon: self, nats: nats))
+        }
         return services
     }
 

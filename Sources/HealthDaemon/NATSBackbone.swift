@@ -108,8 +108,10 @@ struct NATSStatusService: Service {
             if let bucket = nats.stateStore?.bucket {
                 group.addTask {
                     let heartbeat = AgentHeartbeat(node: daemon.setup.node.name)
-                    await heartbeat.write(to: bucket, logger: daemon.logger)
-                    await every(config.heartbeatInterval) { await heartbeat.write(to: bucket, logger: daemon.logger) }
+                    await heartbeat.write(to: bucket, catalogue: state.catalogue, logger: daemon.logger)
+                    await every(config.heartbeatInterval) {
+                        await heartbeat.write(to: bucket, catalogue: state.catalogue, logger: daemon.logger)
+                    }
                 }
             }
         }
@@ -117,17 +119,25 @@ struct NATSStatusService: Service {
 }
 
 /// The agent's own heartbeat: `agent.<node>` in the status bucket, `{"node": ..., "timestamp": RFC 3339}` (the shape
-/// of Hive's `heartbeat.<node>`), written every `[health.nats] heartbeat_interval`.
+/// of Hive's `heartbeat.<node>`) plus `agent` and the `catalogue` in force, written every
+/// `[health.nats] heartbeat_interval`.
 struct AgentHeartbeat: Sendable {
     let node: String
 
     var key: String { "agent.\(node)" }
 
-    func write(to bucket: NATSKeyValue, logger: Logger) async {
-        let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
-        let value = "{\"node\":\"\(node)\",\"timestamp\":\"\(timestamp)\",\"agent\":\"hive-health\"}"
+    private struct Value: Encodable {
+        var node: String
+        var timestamp: Date
+        var agent = "hive-health"
+        var catalogue: CatalogueVersion?
+    }
+
+    func write(to bucket: NATSKeyValue, catalogue: CatalogueVersion?, logger: Logger) async {
         do {
-            try await bucket.put(key, value: Array(value.utf8))
+            let value = try JSONEncoder.healthMessages.encode(
+                Value(node: node, timestamp: Date(), catalogue: catalogue))
+            try await bucket.put(key, value: Array(value))
         } catch {
             logger.debug("NATS: heartbeat not written: \(error)")
         }

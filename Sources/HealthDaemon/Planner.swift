@@ -15,6 +15,9 @@ public final class Planner: Sendable {
         var instances: [InstanceInfo]?
         var reloads = 0
         var rejectedReloads = 0
+        /// The shared catalogue in force: while set, the local checks.d is not read.
+        var shared: CatalogueRelease?
+        var catalogue: CatalogueVersion?
     }
 
     private let setup: DaemonSetup
@@ -41,6 +44,9 @@ public final class Planner: Sendable {
     /// The checks in force.
     public var checks: [CheckDefinition] { state.withLock { $0.checks ?? [] } }
 
+    /// The catalogue in force (nil before the first load).
+    public var catalogue: CatalogueVersion? { state.withLock { $0.catalogue } }
+
     /// The instances of the last inventory snapshot.
     public var instances: [InstanceInfo] { state.withLock { $0.instances ?? [] } }
 
@@ -48,7 +54,13 @@ public final class Planner: Sendable {
     ///
     /// The first load keeps the good files and logs the bad ones. A later load with any error is refused as a
     /// whole: the last good catalogue stays in force.
+    ///
+    /// While a shared catalogue is in force the local files are not read; `force` reloads the shared one.
     public func reloadCatalogue(force: Bool = false) {
+        if let shared = state.withLock({ $0.shared }) {
+            if force { offer(shared, force: true) }
+            return
+        }
         let fingerprint = Self.fingerprint(of: setup.catalogueSource)
         let previous = state.withLock { ($0.checks, $0.catalogueFingerprint) }
         if !force, previous.0 != nil, fingerprint == previous.1 { return }
@@ -67,16 +79,64 @@ public final class Planner: Sendable {
             return true
         }
         if accepted {
+            let sha256 = (try? setup.localCatalogueBundle().sha256) ?? "unreadable"
+            let source: CatalogueVersion.Source = setup.catalogueSource == .embedded ? .builtIn : .local
+            setCatalogue(CatalogueVersion(source: source, sha256: sha256))
             logger.info(
                 "catalogue loaded",
                 metadata: [
                     "source": "\(setup.catalogueSource)", "checks": "\(result.catalogue.checks.count)",
-                    "environment": "\(result.catalogue.environment ?? "-")",
+                    "environment": "\(result.catalogue.environment ?? "-")", "sha256": "\(sha256)",
                 ])
             replan()
         } else {
             logger.error("the new catalogue has errors; keeping the last good one")
         }
+    }
+
+    /// Applies a release of the shared catalogue, through the same path as a checks.d reload: loaded with this
+    /// node's registry, config and overlay; applied only when it loads without any error, else the catalogue in force
+    /// stays (and the refused version is reported). Returns whether the release is in force.
+    @discardableResult
+    public func offer(_ release: CatalogueRelease, force: Bool = false) -> Bool {
+        let inForce = state.withLock { $0.shared }
+        if !force, let inForce, inForce.version == release.version, inForce.sha256 == release.sha256 { return true }
+        let result = release.bundle.load(
+            with: setup.catalogueLoader, environment: setup.environment, origin: "shared-v\(release.version)")
+        guard result.errors.isEmpty else {
+            for error in result.errors { logger.error("shared catalogue: \(error)") }
+            let previous = state.withLock { state -> CatalogueVersion? in
+                state.rejectedReloads += 1
+                return state.catalogue
+            }
+            if var version = previous {
+                version.rejectedVersion = release.version
+                setCatalogue(version)
+            }
+            logger.error(
+                "shared catalogue version \(release.version) does not load on this node; keeping the one in force",
+                metadata: ["in_force": "\(previous?.summary ?? "none")"])
+            return false
+        }
+        state.withLock { state in
+            if state.checks != nil { state.reloads += 1 }
+            state.shared = release
+            state.checks = result.catalogue.checks
+        }
+        setCatalogue(CatalogueVersion(source: .shared, version: release.version, sha256: release.sha256))
+        logger.info(
+            "shared catalogue applied",
+            metadata: [
+                "version": "\(release.version)", "sha256": "\(release.sha256)", "pushed_by": "\(release.pushedBy)",
+                "checks": "\(result.catalogue.checks.count)", "environment": "\(result.catalogue.environment ?? "-")",
+            ])
+        replan()
+        return true
+    }
+
+    private func setCatalogue(_ version: CatalogueVersion) {
+        state.withLock { $0.catalogue = version }
+        healthState.catalogue = version
     }
 
     /// Takes a new inventory snapshot and replans when the instances changed. A failing source keeps the last

@@ -39,6 +39,7 @@ public final class HealthState: ResultSink, Sendable {
         var generation: UInt64 = 0
         var statusGeneration: UInt64 = 0
         var planned = false
+        var catalogue: CatalogueVersion?
     }
 
     private let inner: Mutex<Inner>
@@ -69,6 +70,19 @@ public final class HealthState: ResultSink, Sendable {
 
     /// Bumped only when a status, flapping flag or the plan changed (not on every result): what must be saved soon.
     public var statusGeneration: UInt64 { inner.withLock { $0.statusGeneration } }
+
+    /// The catalogue in force, shown in ``report()`` (and so in `status` and the state store).
+    public var catalogue: CatalogueVersion? {
+        get { inner.withLock { $0.catalogue } }
+        set {
+            inner.withLock { inner in
+                guard inner.catalogue != newValue else { return }
+                inner.catalogue = newValue
+                inner.generation &+= 1
+                inner.statusGeneration &+= 1
+            }
+        }
+    }
 
     /// Adopts a new plan: records of jobs that stay are kept; restored records are adopted by the jobs they belong
     /// to; records of jobs that left are dropped.
@@ -158,14 +172,18 @@ public final class HealthState: ResultSink, Sendable {
         return inner.withLock { inner in
             if !inner.planned, !inner.restored.isEmpty {
                 // Not planned yet after a restart: show what was saved rather than nothing.
-                return restoredReport(inner: inner, now: now)
+                var report = restoredReport(inner: inner, now: now)
+                report.catalogue = inner.catalogue
+                return report
             }
             let entries = inner.jobOrder.compactMap { key -> (job: Job, status: CheckStatus)? in
                 guard let job = inner.jobs[key], let record = inner.records[key] else { return nil }
                 return (job, status(of: record, job: job, inner: inner, now: now))
             }
-            return ReportBuilder.build(
+            var report = ReportBuilder.build(
                 node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+            report.catalogue = inner.catalogue
+            return report
         }
     }
 

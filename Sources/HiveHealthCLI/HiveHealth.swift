@@ -3,6 +3,7 @@ import HealthCore
 import HealthDaemon
 import HealthProbes
 import Logging
+import SiteProbes
 
 /// `hive-health`: EC2-compatible instance status checks for MulgaOS Hive.
 @main
@@ -14,15 +15,15 @@ struct HiveHealth: AsyncParsableCommand {
             Checks every running instance in three categories, as EC2 does: system (the host), instance (the guest) \
             and attached EBS. Checks are declared in checks.d/*.yaml and run by probes built into this binary.
             """,
-        subcommands: [Run.self, Check.self, Status.self, Validate.self, Probes.self, Recover.self],
+        subcommands: [Run.self, Check.self, Status.self, Validate.self, Probes.self, Recover.self, Catalog.self],
         defaultSubcommand: nil
     )
 }
 
-/// The probes of this build (built-in ones, found at build time).
+/// The probes of this build: the built-in ones and the site's (`Sources/SiteProbes`), both found at build time.
 func buildRegistry() throws -> ProbeRegistry {
     do {
-        return try ProbeRegistry(HealthProbesRegistry.probeTypes)
+        return try ProbeRegistry(HealthProbesRegistry.probeTypes).merging(SiteProbesRegistry.probeTypes)
     } catch {
         throw ValidationError("\(error)")
     }

@@ -21,6 +21,7 @@ enum ReportOutput {
         var out = "NODE \(report.node.name)  system: \(report.node.system.status.rawValue)"
         if let since = report.node.system.impairedSince { out += " since \(RFC3339.format(since))" }
         out += "\n"
+        if let catalogue = report.catalogue { out += "catalogue: \(catalogue.summary)\n" }
         var rows: [[String]] = [["INSTANCE", "STATE", "SYSTEM", "INSTANCE-STATUS", "EBS"]]
         for instance in report.instances {
             rows.append([

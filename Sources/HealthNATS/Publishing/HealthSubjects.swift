@@ -14,6 +14,8 @@ public struct HealthSubjects: Sendable, Hashable {
     public var eventStream: String { "\(prefix.uppercased())_HEALTH_EVENTS" }
     /// hive-health's KV bucket: `instance.<id>`, `node.<node>`, `state.<node>`, `agent.<node>`.
     public var statusBucket: String { "\(prefix)-health-status" }
+    /// The shared catalogue: `current` and `version.<n>` (see docs/fleet.md).
+    public var catalogueBucket: String { "\(prefix)-health-catalog" }
     /// Hive's VM records (`node.<node>`).
     public var instanceStateBucket: String { "\(prefix)-instance-state" }
     /// Hive's node heartbeats (`heartbeat.<node>`).
