@@ -120,6 +120,9 @@ struct SharedCatalogueTests {
         try await bucket.keyValue.put(
             CatalogueBucket.currentKey, value: Array(try JSONEncoder.healthMessages.encode(tampered)))
 
+        // Garbage is not a release either.
+        try await bucket.keyValue.put(CatalogueBucket.currentKey, value: Array("{not json".utf8))
+
         // The agent reports what it runs in its heartbeat (status bucket, agent.<node>).
         let status = try await client.keyValue(setup.subjects.statusBucket)
         var heartbeatCatalogue: [String: Any]?
@@ -233,5 +236,41 @@ struct SharedCatalogueTests {
         #expect(release.version == 3)
         #expect(try await bucket.current()?.version == 3)
         #expect(try await bucket.release(version: 2)?.pushedBy == "died")
+    }
+
+    @Test("after a NATS restart the agent watches again and applies the next push")
+    func survivesServerRestart() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.write(Self.checks(failures: 2), to: "host.yaml")
+        try fixture.writeInventory(ids: [])
+        let setup = try setup(fixture, server: server)
+        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+        let group = daemon.makeServiceGroup()
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+
+        func push(_ failures: Int) async throws {
+            let client = try await NATSConnection.connect(
+                NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+            defer { client.close() }
+            let bucket = try await CatalogueBucket.open(connection: client, subjects: setup.subjects, create: true)
+            _ = try await bucket.push(CatalogueBundle(files: ["host.yaml": Self.checks(failures: failures)]), by: "t")
+        }
+        try await push(3)
+        #expect(await eventually(timeout: .seconds(10)) { failures(daemon) == 3 })
+
+        server.stop()
+        try server.start()
+        // The catalogue in force stays through the outage; the next push is applied once the watch is back.
+        #expect(failures(daemon) == 3)
+        try await push(4)
+        #expect(await eventually(timeout: .seconds(30)) { failures(daemon) == 4 })
+        #expect(daemon.planner.catalogue?.version == 2)
+
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }
