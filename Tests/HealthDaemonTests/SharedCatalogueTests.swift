@@ -41,6 +41,7 @@ struct SharedCatalogueTests {
             host = "127.0.0.1:\(server.port)"
             [health.nats]
             heartbeat_interval = "200ms"
+            status_interval = "300ms"
             """
         let path = fixture.root.appending(path: "hive.toml").path
         try Data(toml.utf8).write(to: URL(fileURLWithPath: path))
@@ -177,6 +178,23 @@ struct SharedCatalogueTests {
         #expect(await eventually(timeout: .seconds(10)) { daemons.allSatisfy { failures($0) == 5 } })
         #expect(start.duration(to: .now) < .seconds(5), "all applied after \(start.duration(to: .now))")
         #expect(daemons.allSatisfy { $0.planner.catalogue?.version == 1 })
+
+        // Each agent's node status on NATS names the catalogue it runs.
+        let status = try client.subscribe("hive.health.status")
+        var seen: Set<String> = []
+        try await withDeadline(.seconds(10), onExpiry: { status.unsubscribe() }) {
+            for await message in status {
+                let json = try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
+                let catalogue = json?["catalogue"] as? [String: Any]
+                if json?["kind"] as? String == "node", catalogue?["version"] as? Int == 1,
+                    let node = json?["node"] as? String
+                {
+                    seen.insert(node)
+                }
+                if seen.count == 3 { break }
+            }
+        }
+        #expect(seen == ["node-0", "node-1", "node-2"])
 
         for group in groups { await group.triggerGracefulShutdown() }
         for task in tasks { try await task.value }
