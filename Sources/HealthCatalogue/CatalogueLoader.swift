@@ -129,7 +129,7 @@ public struct CatalogueLoader: Sendable {
                 case .failure(let error): reader.absorb(error)
                 case .success(let source):
                     if let overlay = EnvironmentOverlay.read(source, reader: &reader) {
-                        overlay.apply(to: &specs, allNames: allNames, scope: scope, reader: &reader)
+                        overlay.apply(to: &specs, allNames: allNames, scope: scope, config: config, reader: &reader)
                         applied = environment
                     }
                 }

@@ -199,8 +199,12 @@ struct EnvironmentOverlay {
     /// Applies the overrides in order to `specs`; `allNames` are every check name defined, valid or not.
     ///
     /// An override whose `nodes:`/`labels:`/`cluster:` do not select `scope` is still checked against every check it
-    /// names (so a catalogue is validated the same on every node) but changes nothing.
-    func apply(to specs: inout [CheckSpec], allNames: [String], scope: OverlayScope, reader: inout NodeReader) {
+    /// names, and the check it would make resolved with `config` (so a catalogue is validated the same on every
+    /// node), but changes nothing.
+    func apply(
+        to specs: inout [CheckSpec], allNames: [String], scope: OverlayScope, config: HealthConfig,
+        reader: inout NodeReader
+    ) {
         for override in overrides {
             for pattern in override.patterns {
                 let matched = Glob.isPattern(pattern.value)
@@ -215,7 +219,12 @@ struct EnvironmentOverlay {
                     apply(override, to: &specs[index], reader: &reader)
                 } else {
                     var scratch = specs[index]
+                    let errorsBefore = reader.errors.count
                     apply(override, to: &scratch, reader: &reader)
+                    guard reader.errors.count == errorsBefore else { continue }
+                    if case .failure(let failure) = scratch.resolve(config: config) {
+                        for error in failure.errors { reader.absorb(error) }
+                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HealthCatalogue
+import HealthCore
 import HealthDaemon
 import HealthNATS
 import Logging
@@ -10,7 +11,7 @@ struct Catalog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The shared catalogue in the <prefix>-health-catalog KV bucket: push, pull, diff.",
         discussion: "NATS is this node's [nodes.<node>.nats] host in hive.toml (--config).",
-        subcommands: [Push.self, Pull.self, Diff.self])
+        subcommands: [Push.self, Pull.self, Diff.self, Agents.self])
 
     /// `catalog push [DIR]`.
     struct Push: AsyncParsableCommand {
@@ -118,6 +119,88 @@ struct Catalog: AsyncParsableCommand {
     }
 }
 
+extension Catalog {
+    /// `catalog agents`: which catalogue every agent runs, from the heartbeats in the status bucket.
+    struct Agents: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the agents (heartbeats in <prefix>-health-status) and the catalogue each one runs.",
+            discussion: "Exit status: 0 every agent runs the current shared version, 1 some do not, 2 error.")
+
+        @OptionGroup var options: CommonOptions
+
+        @Option(help: "table or json.")
+        var format: OutputFormat = .table
+
+        struct Row: Encodable {
+            var node: String
+            var timestamp: String
+            var catalogue: CatalogueVersion?
+            /// Runs the current shared version.
+            var current: Bool
+        }
+
+        func run() async throws {
+            let setup = try options.resolve()
+            let logger = options.makeLogger()
+            let release = try await CatalogueCommand.withBucket(setup, create: false, logger: logger) {
+                bucket throws(CatalogueBucketError) in try await bucket.current()
+            }
+            let heartbeats = try await CatalogueCommand.withConnection(setup, logger: logger) { connection in
+                try await Self.heartbeats(connection: connection, bucket: setup.subjects.statusBucket)
+            }
+            let rows = heartbeats.map { heartbeat in
+                Row(node: heartbeat.node, timestamp: heartbeat.timestamp, catalogue: heartbeat.catalogue,
+                    current: heartbeat.catalogue?.source == .shared && heartbeat.catalogue?.version == release?.version
+                        && heartbeat.catalogue?.sha256 == release?.sha256)
+            }
+            switch format {
+            case .json:
+                print(try ReportOutput.json(rows))
+            case .table:
+                print("current: " + (release.map { "version \($0.version) (sha256 \($0.sha256))" } ?? "none"))
+                var table: [[String]] = [["NODE", "HEARTBEAT", "CATALOGUE", "CURRENT"]]
+                for row in rows {
+                    table.append([row.node, row.timestamp, row.catalogue?.summary ?? "-", row.current ? "yes" : "no"])
+                }
+                print(ReportOutput.columns(table), terminator: "")
+            }
+            if rows.contains(where: { !$0.current }) { throw ExitCode(1) }
+        }
+
+        private struct Heartbeat: Decodable {
+            var node: String
+            var timestamp: String
+            var catalogue: CatalogueVersion?
+        }
+
+        /// Every `agent.<node>` value, read with a watch until it has caught up (at most 5 s); unreadable ones skipped.
+        private static func heartbeats(connection: NATSConnection, bucket name: String) async throws -> [Heartbeat] {
+            let bucket = try await connection.keyValue(name)
+            let watch = try await bucket.watch("agent.*", bufferSize: 100_000)
+            let timer = Task {
+                try? await Task.sleep(for: .seconds(5))
+                watch.stop()
+            }
+            defer { timer.cancel() }
+            var found: [String: Heartbeat] = [:]
+            for await change in watch {
+                switch change {
+                case .put(let entry):
+                    guard entry.value.count <= 64 * 1024,
+                        let heartbeat = try? JSONDecoder().decode(Heartbeat.self, from: Data(entry.value))
+                    else { continue }
+                    found[entry.key] = heartbeat
+                case .deleted(let key, _):
+                    found[key] = nil
+                case .caughtUp:
+                    watch.stop()
+                }
+            }
+            return found.values.sorted { $0.node < $1.node }
+        }
+    }
+}
+
 /// What the catalog subcommands share.
 enum CatalogueCommand {
     static var pusher: String {
@@ -135,6 +218,30 @@ enum CatalogueCommand {
     static func read(_ directory: String) throws -> CatalogueBundle {
         do {
             return try CatalogueBundle.read(directory: directory)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    /// Runs `body` on a connection to this node's NATS; any failure prints and exits 2.
+    static func withConnection<T: Sendable>(
+        _ setup: DaemonSetup, logger: Logger, _ body: (NATSConnection) async throws -> T
+    ) async throws -> T {
+        guard let configuration = setup.natsConfiguration else {
+            printError("NATS is not configured: set [nodes.\(setup.node.name).nats] host in hive.toml (--config)")
+            throw ExitCode(2)
+        }
+        let connection: NATSConnection
+        do {
+            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+        } catch {
+            printError("NATS \(configuration.url): \(error)")
+            throw ExitCode(2)
+        }
+        defer { connection.close() }
+        do {
+            return try await body(connection)
         } catch {
             printError("\(error)")
             throw ExitCode(2)

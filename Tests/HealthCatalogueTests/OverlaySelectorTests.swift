@@ -115,6 +115,19 @@ struct OverlaySelectorTests {
         let result = try load(OverlayScope(node: "here"), overlay: overlay)
         #expect(!result.errors.isEmpty)
         #expect(result.errors.contains { $0.key.hasPrefix("overrides[0].params") })
+
+        // A setting that would make the check invalid on the selected nodes is an error on every node.
+        let timeout = """
+            overrides:
+              - checks: host.ok
+                nodes: elsewhere
+                timeout: 90s
+            """
+        let invalid = try load(OverlayScope(node: "here"), overlay: timeout)
+        let error = try #require(invalid.error(key: "overrides[0].timeout"), "\(invalid.errors)")
+        #expect(error.file == "environments/prod.yaml")
+        #expect(error.line == 4)
+        #expect(error.message.contains("less than the interval"))
     }
 }
 

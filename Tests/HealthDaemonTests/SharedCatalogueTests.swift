@@ -41,6 +41,7 @@ struct SharedCatalogueTests {
             host = "127.0.0.1:\(server.port)"
             [health.nats]
             heartbeat_interval = "200ms"
+            status_interval = "300ms"
             """
         let path = fixture.root.appending(path: "hive.toml").path
         try Data(toml.utf8).write(to: URL(fileURLWithPath: path))
@@ -120,6 +121,9 @@ struct SharedCatalogueTests {
         try await bucket.keyValue.put(
             CatalogueBucket.currentKey, value: Array(try JSONEncoder.healthMessages.encode(tampered)))
 
+        // Garbage is not a release either.
+        try await bucket.keyValue.put(CatalogueBucket.currentKey, value: Array("{not json".utf8))
+
         // The agent reports what it runs in its heartbeat (status bucket, agent.<node>).
         let status = try await client.keyValue(setup.subjects.statusBucket)
         var heartbeatCatalogue: [String: Any]?
@@ -174,6 +178,23 @@ struct SharedCatalogueTests {
         #expect(await eventually(timeout: .seconds(10)) { daemons.allSatisfy { failures($0) == 5 } })
         #expect(start.duration(to: .now) < .seconds(5), "all applied after \(start.duration(to: .now))")
         #expect(daemons.allSatisfy { $0.planner.catalogue?.version == 1 })
+
+        // Each agent's node status on NATS names the catalogue it runs.
+        let status = try client.subscribe("hive.health.status")
+        var seen: Set<String> = []
+        try await withDeadline(.seconds(10), onExpiry: { status.unsubscribe() }) {
+            for await message in status {
+                let json = try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any]
+                let catalogue = json?["catalogue"] as? [String: Any]
+                if json?["kind"] as? String == "node", catalogue?["version"] as? Int == 1,
+                    let node = json?["node"] as? String
+                {
+                    seen.insert(node)
+                }
+                if seen.count == 3 { break }
+            }
+        }
+        #expect(seen == ["node-0", "node-1", "node-2"])
 
         for group in groups { await group.triggerGracefulShutdown() }
         for task in tasks { try await task.value }
@@ -233,5 +254,41 @@ struct SharedCatalogueTests {
         #expect(release.version == 3)
         #expect(try await bucket.current()?.version == 3)
         #expect(try await bucket.release(version: 2)?.pushedBy == "died")
+    }
+
+    @Test("after a NATS restart the agent watches again and applies the next push")
+    func survivesServerRestart() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        try fixture.write(Self.checks(failures: 2), to: "host.yaml")
+        try fixture.writeInventory(ids: [])
+        let setup = try setup(fixture, server: server)
+        let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
+        let group = daemon.makeServiceGroup()
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+
+        func push(_ failures: Int) async throws {
+            let client = try await NATSConnection.connect(
+                NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+            defer { client.close() }
+            let bucket = try await CatalogueBucket.open(connection: client, subjects: setup.subjects, create: true)
+            _ = try await bucket.push(CatalogueBundle(files: ["host.yaml": Self.checks(failures: failures)]), by: "t")
+        }
+        try await push(3)
+        #expect(await eventually(timeout: .seconds(10)) { failures(daemon) == 3 })
+
+        server.stop()
+        try server.start()
+        // The catalogue in force stays through the outage; the next push is applied once the watch is back.
+        #expect(failures(daemon) == 3)
+        try await push(4)
+        #expect(await eventually(timeout: .seconds(30)) { failures(daemon) == 4 })
+        #expect(daemon.planner.catalogue?.version == 2)
+
+        await group.triggerGracefulShutdown()
+        try await running.value
     }
 }

@@ -15,8 +15,15 @@ struct CatalogCommandTests {
 
     func writeConfig(_ folder: TemporaryFolder, server: NATSServerProcess) throws -> String {
         let config = folder.url.appending(path: "hive.toml")
-        try Data("node = \"node-cli\"\n[nodes.node-cli.nats]\nhost = \"127.0.0.1:\(server.port)\"\n".utf8)
-            .write(to: config)
+        try Data(
+            """
+            node = "node-cli"
+            [nodes.node-cli.nats]
+            host = "127.0.0.1:\(server.port)"
+            [health.nats]
+            heartbeat_interval = "300ms"
+            """.utf8
+        ).write(to: config)
         return config.path
     }
 
@@ -131,6 +138,19 @@ struct CatalogCommandTests {
         #expect(catalogue?["source"] as? String == "shared", "daemon log:\n\(log.suffix(3000))")
         #expect(catalogue?["version"] as? Int == 1)
         #expect(log.contains("shared catalogue applied"))
+
+        // catalog agents: the heartbeat says node-cli runs the current version.
+        var agents: [[String: Any]] = []
+        let agentsDeadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ContinuousClock.now < agentsDeadline {
+            let result = try HiveHealthBinary.run(["catalog", "agents", "--config", config, "--format", "json"])
+            agents = (try? jsonObject(result.stdout) as? [[String: Any]]) ?? []
+            if result.status == 0, agents.first?["current"] as? Bool == true { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(agents.map { $0["node"] as? String } == ["node-cli"])
+        #expect((agents.first?["catalogue"] as? [String: Any])?["version"] as? Int == 1)
+        #expect(agents.first?["current"] as? Bool == true)
         #expect(HiveHealthBinary.stop(process) == 0)
     }
 

@@ -20,18 +20,23 @@ public struct StatusMessage: Sendable, Hashable, Codable {
     public var instance: InstanceHealth?
     /// The node's own system category, when ``kind`` is `node`.
     public var nodeStatus: NodeHealth?
+    /// The catalogue the agent runs, in `node` messages.
+    public var catalogue: CatalogueVersion?
 
     public static func instance(_ health: InstanceHealth, node: String, reason: Reason, at: Date) -> StatusMessage {
         StatusMessage(kind: "instance", reason: reason, node: node, publishedAt: at, instance: health, nodeStatus: nil)
     }
 
-    public static func node(_ health: NodeHealth, reason: Reason, at: Date) -> StatusMessage {
+    public static func node(
+        _ health: NodeHealth, reason: Reason, at: Date, catalogue: CatalogueVersion? = nil
+    ) -> StatusMessage {
         StatusMessage(
-            kind: "node", reason: reason, node: health.name, publishedAt: at, instance: nil, nodeStatus: health)
+            kind: "node", reason: reason, node: health.name, publishedAt: at, instance: nil, nodeStatus: health,
+            catalogue: catalogue)
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, reason, node, instance
+        case kind, reason, node, instance, catalogue
         case publishedAt = "published_at"
         case nodeStatus = "node_status"
     }

@@ -51,7 +51,8 @@ public final class HealthPublisher: Sendable {
             let nodeSignature = StatusSignature(report.node.system)
             current["node:" + node] = nodeSignature
             if snapshot || last["node:" + node] != nodeSignature {
-                changed.append(.node(report.node, reason: snapshot ? .snapshot : .change, at: at))
+                changed.append(
+                    .node(report.node, reason: snapshot ? .snapshot : .change, at: at, catalogue: report.catalogue))
             }
             for instance in report.instances {
                 let signature = StatusSignature(instance)
