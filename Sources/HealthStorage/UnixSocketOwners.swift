@@ -31,25 +31,33 @@ public enum UnixSocketOwners {
         return inodes
     }
 
-    /// The processes holding any of `inodes` open; stops once every inode has an owner.
-    public static func owners(of inodes: Set<UInt64>, procRoot: String = "/proc") -> [Owner] {
+    /// The processes holding any of `inodes` open; stops once every inode has an owner. Processes whose command
+    /// starts with one of `likely` (nbdkit) are looked at first, so the usual case reads few descriptor tables.
+    public static func owners(of inodes: Set<UInt64>, procRoot: String = "/proc", likely: [String] = ["nbdkit"])
+        -> [Owner]
+    {
         guard !inodes.isEmpty else { return [] }
         let wanted = Set(inodes.map { "socket:[\($0)]" })
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? [])
+            .prefix(maxProcesses).compactMap { Int32($0) }
+        var commands: [Int32: String] = [:]
+        for pid in entries {
+            commands[pid] = readBounded(procRoot + "/\(pid)/comm", limit: 256)?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+        let first = entries.filter { pid in likely.contains { commands[pid]?.hasPrefix($0) == true } }
+        let rest = entries.filter { pid in !likely.contains { commands[pid]?.hasPrefix($0) == true } }
         var found: [Owner] = []
         var seen: Set<String> = []
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? []
-        for entry in entries.prefix(maxProcesses) {
-            guard let pid = Int32(entry) else { continue }
-            let folder = procRoot + "/" + entry + "/fd"
+        for pid in first + rest {
+            let folder = procRoot + "/\(pid)/fd"
             guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             for descriptor in descriptors.prefix(maxDescriptorsPerProcess) {
                 let link = folder + "/" + descriptor
                 guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link),
-                    wanted.contains(target)
+                    wanted.contains(target), !seen.contains(target)
                 else { continue }
-                let command = readBounded(procRoot + "/" + entry + "/comm", limit: 256)?
-                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-                found.append(Owner(pid: pid, command: command))
+                found.append(Owner(pid: pid, command: commands[pid] ?? "?"))
                 seen.insert(target)
                 break
             }
