@@ -18,17 +18,25 @@ public enum UnixSocketOwners {
 
     /// The inodes of the sockets listening on `path` (nobody listens: empty).
     public static func listeningInodes(path: String, procRoot: String = "/proc") -> Set<UInt64> {
+        Set(sockets(boundTo: path, procRoot: procRoot).filter(\.listening).map(\.inode))
+    }
+
+    /// How many connections a server accepted on `path` (sockets bound to the path that are not listening).
+    public static func acceptedConnections(path: String, procRoot: String = "/proc") -> Int {
+        sockets(boundTo: path, procRoot: procRoot).filter { !$0.listening }.count
+    }
+
+    private static func sockets(boundTo path: String, procRoot: String) -> [(inode: UInt64, listening: Bool)] {
         guard let table = readBounded(procRoot + "/net/unix", limit: maxTableBytes) else { return [] }
-        var inodes: Set<UInt64> = []
+        var sockets: [(inode: UInt64, listening: Bool)] = []
         for line in table.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
-            guard fields.count == 8, fields[7] == path,
-                let flags = UInt32(fields[3], radix: 16), flags & 0x10000 != 0,
+            guard fields.count == 8, fields[7] == path, let flags = UInt32(fields[3], radix: 16),
                 let inode = UInt64(fields[6])
             else { continue }
-            inodes.insert(inode)
+            sockets.append((inode, flags & 0x10000 != 0))
         }
-        return inodes
+        return sockets
     }
 
     /// The processes holding any of `inodes` open; stops once every inode has an owner. Processes whose command
@@ -66,10 +74,22 @@ public enum UnixSocketOwners {
         return found
     }
 
+    /// Reads `path` to its end or `limit` bytes with plain `read` calls: `/proc` files report size 0 and hand out
+    /// a page or so per call, so one read is not the whole file.
     static func readBounded(_ path: String, limit: Int) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: limit) else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while data.count < limit {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - data.count)) }
+            if got > 0 {
+                data += chunk[0..<got]
+            } else if got == 0 || errno != EINTR {
+                break
+            }
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }
