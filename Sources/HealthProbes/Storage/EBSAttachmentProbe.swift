@@ -18,7 +18,7 @@ public struct EBSAttachmentProbe: Probe {
                 "stale_fails", .boolean, default: .boolean(false),
                 doc: "Fail (rather than report) when QEMU has an NBD device the inventory does not list."),
         ],
-        timeoutClass: .qmp,
+        timeoutClass: .ebs,
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
     private let environment: ProbeEnvironment
