@@ -10,7 +10,7 @@ import Foundation
 
 /// A disk's SMART health as libatasmart sees it.
 public struct SMARTReport: Sendable, Hashable {
-    /// libatasmart's overall verdict, worst first in ``isBad`` order.
+    /// libatasmart's overall verdict (SkSmartOverall), from good to the worst.
     public enum Overall: String, Sendable, Hashable {
         case good
         case badAttributeInThePast = "bad attribute in the past"
