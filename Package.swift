@@ -195,7 +195,7 @@ let package = Package(
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
-        .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthTestKit"]),
+        .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthStorage", "HealthTestKit"]),
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",

@@ -41,7 +41,7 @@ public enum NBDClient {
         at address: NBDAddress, length: Int = 4096, timeout: Duration, logger: Logger
     ) async throws(NBDError) -> NBDReadResult {
         guard length > 0, length <= maxReadLength else {
-            throw NBDError(.invalidURI, "read length \(length) is outside 1...\(maxReadLength)")
+            throw NBDError(.invalidRequest, "read length \(length) is outside 1...\(maxReadLength)")
         }
         let flag = CancellationFlag()
         let deadline = ContinuousClock.now.advanced(by: timeout)

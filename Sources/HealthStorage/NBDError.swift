@@ -10,6 +10,8 @@ public struct NBDError: Error, Sendable, Hashable, CustomStringConvertible {
 
         /// The URI is not one of the accepted forms.
         public static let invalidURI = Code("invalid URI")
+        /// A request the client does not make (a read length out of range).
+        public static let invalidRequest = Code("invalid request")
         /// Nothing is there: the socket file is missing, the host does not resolve or is unreachable.
         public static let noServer = Code("no server")
         /// Something is there but nobody listens (ECONNREFUSED).
@@ -42,7 +44,7 @@ public struct NBDError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// True when the export (or the way to it) is at fault; false for the client's own trouble.
     public var isStoragePathBroken: Bool {
-        code != .invalidURI && code != .system && code != .cancelled
+        code != .invalidURI && code != .invalidRequest && code != .system && code != .cancelled
     }
 
     public var description: String { "\(code): \(message)" }

@@ -10,7 +10,7 @@ import Foundation
 
 /// A disk's SMART health as libatasmart sees it.
 public struct SMARTReport: Sendable, Hashable {
-    /// libatasmart's overall verdict, worst first in ``isBad`` order.
+    /// libatasmart's overall verdict (SkSmartOverall), from good to the worst.
     public enum Overall: String, Sendable, Hashable {
         case good
         case badAttributeInThePast = "bad attribute in the past"
@@ -81,7 +81,34 @@ public enum SMARTReader {
         return report(disk)
     }
 
+    /// What `CHECK POWER MODE` (hdparm -C) says, asked before libatasmart opens the disk (its IDENTIFY could spin
+    /// some disks up).
+    enum PowerMode: Equatable {
+        case active
+        case standby
+    }
+
+    /// `HDIO_DRIVE_CMD`: not imported from <linux/hdreg.h>.
+    static let hdioDriveCommand: UInt = 0x031f
+    static let ataCheckPowerMode: UInt8 = 0xE5
+
+    /// The power mode of the ATA disk at `path`, nil when the ioctl is not supported (not ATA, no permission).
+    static func powerMode(_ path: String) -> PowerMode? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var arguments: [UInt8] = [ataCheckPowerMode, 0, 0, 0]
+        let result = arguments.withUnsafeMutableBytes { ioctl(fd, hdioDriveCommand, $0.baseAddress!) }
+        guard result == 0 else { return nil }
+        // The sector count register: 0x00 standby, 0x80 idle, 0xFF active or idle (0x40/0x41: NV cache spun down).
+        switch arguments[2] {
+        case 0x00, 0x40, 0x41: return .standby
+        default: return .active
+        }
+    }
+
     static func readSynchronously(device path: String) -> Result<SMARTReading, SMARTError> {
+        if powerMode(path) == .standby { return .success(.asleep) }
         var disk: OpaquePointer?
         guard sk_disk_open(path, &disk) == 0, let disk else {
             let code = errno

@@ -18,38 +18,54 @@ public enum UnixSocketOwners {
 
     /// The inodes of the sockets listening on `path` (nobody listens: empty).
     public static func listeningInodes(path: String, procRoot: String = "/proc") -> Set<UInt64> {
-        guard let table = readBounded(procRoot + "/net/unix", limit: maxTableBytes) else { return [] }
-        var inodes: Set<UInt64> = []
-        for line in table.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
-            guard fields.count == 8, fields[7] == path,
-                let flags = UInt32(fields[3], radix: 16), flags & 0x10000 != 0,
-                let inode = UInt64(fields[6])
-            else { continue }
-            inodes.insert(inode)
-        }
-        return inodes
+        Set(sockets(boundTo: path, procRoot: procRoot).filter(\.listening).map(\.inode))
     }
 
-    /// The processes holding any of `inodes` open; stops once every inode has an owner.
-    public static func owners(of inodes: Set<UInt64>, procRoot: String = "/proc") -> [Owner] {
+    /// How many connections a server accepted on `path` (sockets bound to the path that are not listening).
+    public static func acceptedConnections(path: String, procRoot: String = "/proc") -> Int {
+        sockets(boundTo: path, procRoot: procRoot).filter { !$0.listening }.count
+    }
+
+    private static func sockets(boundTo path: String, procRoot: String) -> [(inode: UInt64, listening: Bool)] {
+        guard let table = readBounded(procRoot + "/net/unix", limit: maxTableBytes) else { return [] }
+        var sockets: [(inode: UInt64, listening: Bool)] = []
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+            guard fields.count == 8, fields[7] == path, let flags = UInt32(fields[3], radix: 16),
+                let inode = UInt64(fields[6])
+            else { continue }
+            sockets.append((inode, flags & 0x10000 != 0))
+        }
+        return sockets
+    }
+
+    /// The processes holding any of `inodes` open; stops once every inode has an owner. Processes whose command
+    /// starts with one of `likely` (nbdkit) are looked at first, so the usual case reads few descriptor tables.
+    public static func owners(of inodes: Set<UInt64>, procRoot: String = "/proc", likely: [String] = ["nbdkit"])
+        -> [Owner]
+    {
         guard !inodes.isEmpty else { return [] }
         let wanted = Set(inodes.map { "socket:[\($0)]" })
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? [])
+            .prefix(maxProcesses).compactMap { Int32($0) }
+        var commands: [Int32: String] = [:]
+        for pid in entries {
+            commands[pid] = readBounded(procRoot + "/\(pid)/comm", limit: 256)?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+        }
+        let first = entries.filter { pid in likely.contains { commands[pid]?.hasPrefix($0) == true } }
+        let rest = entries.filter { pid in !likely.contains { commands[pid]?.hasPrefix($0) == true } }
         var found: [Owner] = []
         var seen: Set<String> = []
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: procRoot)) ?? []
-        for entry in entries.prefix(maxProcesses) {
-            guard let pid = Int32(entry) else { continue }
-            let folder = procRoot + "/" + entry + "/fd"
+        for pid in first + rest {
+            let folder = procRoot + "/\(pid)/fd"
             guard let descriptors = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             for descriptor in descriptors.prefix(maxDescriptorsPerProcess) {
                 let link = folder + "/" + descriptor
                 guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link),
-                    wanted.contains(target)
+                    wanted.contains(target), !seen.contains(target)
                 else { continue }
-                let command = readBounded(procRoot + "/" + entry + "/comm", limit: 256)?
-                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
-                found.append(Owner(pid: pid, command: command))
+                found.append(Owner(pid: pid, command: commands[pid] ?? "?"))
                 seen.insert(target)
                 break
             }
@@ -58,10 +74,22 @@ public enum UnixSocketOwners {
         return found
     }
 
+    /// Reads `path` to its end or `limit` bytes with plain `read` calls: `/proc` files report size 0 and hand out
+    /// a page or so per call, so one read is not the whole file.
     static func readBounded(_ path: String, limit: Int) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: limit) else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while data.count < limit {
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - data.count)) }
+            if got > 0 {
+                data += chunk[0..<got]
+            } else if got == 0 || errno != EINTR {
+                break
+            }
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }

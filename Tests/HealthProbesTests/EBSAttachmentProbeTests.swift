@@ -2,6 +2,7 @@ import Foundation
 import HealthCore
 import HealthProbes
 import HealthQEMU
+import HealthStorage
 import HealthTestKit
 import Logging
 import Synchronization
@@ -61,6 +62,19 @@ struct EBSAttachmentProbeTests {
         let gone = await probe.observe(storageRequest(ebsInstance(qmp: qmp, volumes: [volume])))
         #expect(gone.outcome == .failed)
         #expect(gone.message.contains("nbdkit gone"), "\(gone.message)")
+
+        // A new nbdkit on the same socket: served again, but QEMU's connection died with the old one.
+        try? FileManager.default.removeItem(atPath: volumeSocket)
+        let restarted = try await StorageFixtures.startNBDKit(socket: volumeSocket)
+        defer { restarted.stop() }
+        #expect(
+            await eventually(timeout: .seconds(5)) { UnixSocketOwners.acceptedConnections(path: volumeSocket) == 0 })
+        let lost = await probe.observe(storageRequest(ebsInstance(qmp: qmp, volumes: [volume])))
+        #expect(lost.outcome == .failed)
+        #expect(lost.message.contains("QEMU holds no connection"), "\(lost.message)")
+        let unchecked = await probe.observe(
+            storageRequest(ebsInstance(qmp: qmp, volumes: [volume]), ["check_connected": .boolean(false)]))
+        #expect(unchecked.outcome == .passed, "\(unchecked.message)")
     }
 
     @Test("an instance whose QEMU is gone fails; no QMP socket is unknown; no volumes passes without asking")

@@ -11,12 +11,22 @@ struct RegistryTests {
             "exec", "host.edac", "host.meminfo", "host.thermal", "noop", "qemu.process", "node.heartbeat",
             "viperblock.service", "viperblock.volume",
             "qmp.status", "qmp.events", "qmp.guest-ping", "console.log", "guest.resources",
+            "nbd.export", "nbd.device", "qmp.block", "ebs.attachment", "host.smart",
         ]
         #expect(expected.isSubset(of: Set(kinds)), "missing: \(expected.subtracting(kinds))")
         #expect(Set(kinds).count == kinds.count)
         let registry = try ProbeRegistry(HealthProbesRegistry.probeTypes)
         #expect(registry.kinds == kinds)
         #expect(registry.instantiate(environment: ProbeEnvironment()).count == kinds.count)
+    }
+
+    @Test("the storage probes of the ebs category default to hive.toml's ebs_timeout")
+    func storageTimeouts() {
+        for kind in ["nbd.export", "nbd.device", "qmp.block", "ebs.attachment"] {
+            let descriptor = HealthProbesRegistry.probeTypes.map { $0.descriptor }.first { $0.kind == kind }
+            #expect(descriptor?.category == .ebs, "\(kind)")
+            #expect(descriptor?.timeoutClass == .ebs, "\(kind)")
+        }
     }
 
     @Test("every parameter has documentation, and defaults match their declared type")

@@ -19,7 +19,7 @@ import Testing
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func blkGetSize64OnALoopDevice() throws {
+    @Test func blkGetSize64OnALoopDevice() async throws {
         let folder = try ShortTemporaryFolder(prefix: "blk")
         defer { folder.remove() }
         let image = folder.file("disk.img")
@@ -27,6 +27,16 @@ import Testing
         let device = try losetup(["--find", "--show", "--read-only", image])
         defer { _ = try? losetup(["--detach", device]) }
         #expect(try BlockDevice.size(path: device).get() == 3 * 1024 * 1024)
+        // Not ATA: libatasmart (after the power-mode ioctl is refused) finds no SMART on it.
+        let reading = await SMARTReader.read(device: device)
+        guard case .success(.unsupported) = reading else {
+            Issue.record("SMART on a loop device: \(reading)")
+            return
+        }
+        guard case .failure = await SMARTReader.read(device: folder.file("none")) else {
+            Issue.record("SMART on a missing device did not fail")
+            return
+        }
         #expect(throws: BlockDeviceError.self) { try BlockDevice.size(path: image).get() }
         #expect(throws: BlockDeviceError.self) { try BlockDevice.size(path: folder.file("none")).get() }
     }

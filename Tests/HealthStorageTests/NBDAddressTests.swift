@@ -1,4 +1,5 @@
 import HealthStorage
+import Logging
 import Testing
 
 @Suite struct NBDAddressTests {
@@ -37,6 +38,20 @@ import Testing
         } catch {
             #expect(error.code == .invalidURI)
             #expect(!error.isStoragePathBroken)
+        }
+    }
+
+    @Test func aReadLengthOutOfRangeIsTheCallersTrouble() async {
+        for length in [0, NBDClient.maxReadLength + 1] {
+            do {
+                _ = try await NBDClient.readBlock(
+                    at: NBDAddress(endpoint: .unix(path: "/nonexistent.sock")), length: length, timeout: .seconds(1),
+                    logger: Logger(label: "nbd-test"))
+                Issue.record("length \(length) was accepted")
+            } catch {
+                #expect(error.code == .invalidRequest)
+                #expect(!error.isStoragePathBroken)
+            }
         }
     }
 }

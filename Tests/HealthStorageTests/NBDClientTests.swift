@@ -94,6 +94,30 @@ import Testing
         #expect(error.message.contains("read reply"))
     }
 
+    @Test func nbdkitKilledMidReadIsAHangUp() async throws {
+        let folder = try ShortTemporaryFolder(prefix: "nbd")
+        defer { folder.remove() }
+        let server = try await StorageFixtures.startNBDKit(
+            socket: folder.file("m.sock"), filters: ["delay"], arguments: ["delay-read=10"])
+        defer { server.stop() }
+        let uri = "nbd:unix:\(folder.file("m.sock"))"
+        let path = folder.file("m.sock")
+        // The readiness probe's connection first goes away, then ours shows as an accepted socket of the path.
+        #expect(await eventually(timeout: .seconds(5)) { UnixSocketOwners.acceptedConnections(path: path) == 0 })
+        let session = Task { await failure(uri, timeout: .seconds(8)) }
+        let connected = await eventually(timeout: .seconds(5)) {
+            UnixSocketOwners.acceptedConnections(path: path) > 0
+        }
+        #expect(connected)
+        let clock = ContinuousClock()
+        let start = clock.now
+        server.stop()
+        let error = try #require(await session.value)
+        #expect(clock.now - start < .seconds(3))
+        #expect(error.code == .closed, "\(error)")
+        #expect(error.isStoragePathBroken)
+    }
+
     @Test func noServerAndRefusedAreTold() async throws {
         let folder = try ShortTemporaryFolder(prefix: "nbd")
         defer { folder.remove() }

@@ -80,7 +80,25 @@ struct EBSCheckCommandTests {
         let errors = try check(folder)
         #expect(errors.ebs["status"] as? String == "impaired", "\(errors.ebs)")
         #expect(checkStatus(errors.ebs, "nbd.export").1.contains("EIO"), "\(errors.ebs)")
-        #expect(checkStatus(errors.ebs, "ebs.attachment").0 == "passed", "\(errors.ebs)")
+
+    }
+
+    @Test("the shipped ebs checks take hive.toml's ebs_timeout")
+    func ebsTimeout() throws {
+        let folder = try ShortTemporaryFolder(prefix: "ebst")
+        defer { folder.remove() }
+        try Data("[health.thresholds]\nebs_timeout = \"7s\"\n".utf8).write(
+            to: URL(fileURLWithPath: folder.file("hive.toml")))
+        let result = try HiveHealthBinary.run([
+            "validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path, "--config",
+            folder.file("hive.toml"), "--environment", "production",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        for check in ["nbd.export", "qmp.block", "ebs.attachment", "nbd.device"] {
+            let line = result.stdout.split(separator: "\n")
+                .first { $0.hasPrefix(check + " ") && $0.contains("timeout") }
+            #expect(line?.contains("7s") == true && line?.contains("ebs_timeout") == true, "\(check): \(line ?? "")")
+        }
     }
 
     @Test("a failing SMART blob makes the node's system category impaired with the reason")

@@ -9,7 +9,10 @@ struct ReportingCommandTests {
         #expect(result.status == 0)
         let probes = try #require(try jsonObject(result.stdout) as? [[String: Any]])
         let kinds = probes.compactMap { $0["kind"] as? String }
-        for kind in ["host.meminfo", "host.thermal", "host.edac", "qemu.process", "exec"] {
+        for kind in [
+            "host.meminfo", "host.thermal", "host.edac", "qemu.process", "exec", "nbd.export", "nbd.device", "qmp.block",
+            "ebs.attachment", "host.smart",
+        ] {
             #expect(kinds.contains(kind), "\(kind) missing from \(kinds)")
         }
         let meminfo = try #require(probes.first { $0["kind"] as? String == "host.meminfo" })

@@ -4,7 +4,8 @@ import HealthStorage
 
 /// `ebs.attachment`: the volumes the inventory says are attached (`ebs_requests`) against the block devices QEMU
 /// really has (`query-block`). A volume with no device fails; a volume served on a unix socket that no process
-/// listens on any more (its nbdkit is gone: `/proc/net/unix`, then `/proc/<pid>/fd`) fails; an NBD device QEMU has
+/// listens on any more (its nbdkit is gone: `/proc/net/unix`, then `/proc/<pid>/fd`) or on which the server holds no
+/// connection (QEMU lost it when nbdkit restarted) fails; an NBD device QEMU has
 /// that the inventory does not know (a stale attachment) is reported, and fails only with `stale_fails: true`.
 public struct EBSAttachmentProbe: Probe {
     public static let descriptor = ProbeDescriptor(
@@ -15,10 +16,13 @@ public struct EBSAttachmentProbe: Probe {
                 "check_server", .boolean, default: .boolean(true),
                 doc: "Check that a process (nbdkit) listens on each volume's unix socket."),
             ParameterSpec(
+                "check_connected", .boolean, default: .boolean(true),
+                doc: "Check that the server of each volume's unix socket holds a connection (QEMU's); none fails."),
+            ParameterSpec(
                 "stale_fails", .boolean, default: .boolean(false),
                 doc: "Fail (rather than report) when QEMU has an NBD device the inventory does not list."),
         ],
-        timeoutClass: .qmp,
+        timeoutClass: .ebs,
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
     private let environment: ProbeEnvironment
@@ -49,6 +53,7 @@ public struct EBSAttachmentProbe: Probe {
             request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
         let socket: String
         let checkServer: Bool
+        let checkConnected: Bool
         let staleFails: Bool
         do {
             socket = try QMPProbeSupport.socketPath(
@@ -56,6 +61,7 @@ public struct EBSAttachmentProbe: Probe {
                 what: "QMP"
             ).get()
             checkServer = try parameters.boolean("check_server") ?? true
+            checkConnected = try parameters.boolean("check_connected") ?? true
             staleFails = try parameters.boolean("stale_fails") ?? false
         } catch {
             return .unknown("\(error)")
@@ -91,7 +97,14 @@ public struct EBSAttachmentProbe: Probe {
             let inodes = UnixSocketOwners.listeningInodes(path: path, procRoot: procRoot)
             if inodes.isEmpty {
                 failures.append("\(volume.id): no process serves \(path) (nbdkit gone)")
-            } else if let owner = UnixSocketOwners.owners(of: inodes, procRoot: procRoot).first {
+                continue
+            }
+            if checkConnected, UnixSocketOwners.acceptedConnections(path: path, procRoot: procRoot) == 0 {
+                // QEMU keeps its NBD connection open while the drive is attached; none means it lost it (nbdkit
+                // restarted) and its I/O fails until the drive is reopened.
+                failures.append("\(volume.id): QEMU holds no connection to \(path) (nbdkit restarted?)")
+            }
+            if let owner = UnixSocketOwners.owners(of: inodes, procRoot: procRoot).first {
                 notes.append("\(volume.id) served by \(owner.command)[\(owner.pid)]")
             }
         }

@@ -8,7 +8,7 @@ import HealthQEMU
 public struct QMPBlockProbe: Probe {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.block", category: .ebs, targets: [.instance],
-        parameters: [QMPProbeSupport.socketParameter], timeoutClass: .qmp,
+        parameters: [QMPProbeSupport.socketParameter], timeoutClass: .ebs,
         summary: "QMP query-block io-status and query-blockstats failed operations per block device")
 
     /// Failed-operation totals per device, from the previous run.

@@ -54,6 +54,14 @@ public struct SMARTProbe: Probe {
             if Task.isCancelled { return .unknown("cancelled") }
             let name = device.hasPrefix("blob:") ? String(device.dropFirst(5)) : device
             let short = (name as NSString).lastPathComponent
+            // A disk the kernel has runtime-suspended is asleep: not even opened.
+            let runtime = environment.hostPath("/sys/block/\(short)/device/power/runtime_status")
+            if !device.hasPrefix("blob:"), (try? String(contentsOfFile: runtime, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) == "suspended"
+            {
+                notes.append("\(short) suspended (not read)")
+                continue
+            }
             switch await reading(device) {
             case .failure(let error): troubles.append("\(short): \(error)")
             case .success(.asleep): notes.append("\(short) in standby (not read)")
