@@ -13,7 +13,7 @@ import Synchronization
 /// (resumed after a restart, never repeated) and an event on `<prefix>.health.events`.
 ///
 /// An agent considers the instances of its own node and of nodes its peers declared dead; it moves on the records
-/// it created (``RecoveryRecord/owner``).
+/// it owns (``RecoveryRecord/owner``: the creator), and adopts those whose owner agent is no longer heard.
 public final class RecoveryPolicy: Sendable {
     public let node: String
     public let connection: NATSConnection
@@ -68,9 +68,14 @@ public final class RecoveryPolicy: Sendable {
                 current[id] = created
             }
         }
-        for (_, versioned) in current.sorted(by: { $0.key < $1.key })
-        where versioned.record.owner == node && !versioned.record.state.isFinal {
+        for (_, found) in current.sorted(by: { $0.key < $1.key }) where !found.record.state.isFinal {
             do {
+                var versioned = found
+                if versioned.record.owner != node {
+                    // Another agent's record: taken over only when that agent is no longer heard.
+                    guard !view.aliveAgents.contains(versioned.record.owner) else { continue }
+                    versioned = try await adopt(versioned, store: store, now: now)
+                }
                 try await advance(versioned, status: statuses[versioned.record.instance],
                                   hiveInstance: instances[versioned.record.instance], store: store, now: now)
             } catch let error as RecoveryError where error.code == .conflict {
@@ -171,6 +176,22 @@ public final class RecoveryPolicy: Sendable {
     }
 
     // MARK: Steps
+
+    /// Takes over a record whose owner agent went silent (compare-and-swap: one agent adopts it). The state and the
+    /// step's start time stay: a command already sent is not sent again.
+    private func adopt(_ versioned: RecoveryStore.Versioned, store: RecoveryStore, now: Date) async throws
+        -> RecoveryStore.Versioned
+    {
+        var record = versioned.record
+        let reason = "adopted by \(node): the owner agent \(record.owner) is not heard"
+        record.owner = node
+        record.updatedAt = now
+        record.steps.append(.init(state: record.state, at: now, reason: reason, agent: node))
+        let revision = try await store.update(record, revision: versioned.revision)
+        logger.warning("recovery \(record.id): \(reason)")
+        await publishStep(record, from: record.state)
+        return RecoveryStore.Versioned(record: record, revision: revision)
+    }
 
     private func advance(
         _ versioned: RecoveryStore.Versioned, status: KeyValueStateStore.InstanceRecord?, hiveInstance: HiveInstance?,
