@@ -48,25 +48,27 @@ public final class RecoveryPolicy: Sendable {
         guard view.hasQuorum else { return }
         let store = try await RecoveryStore.open(connection: connection, subjects: subjects, readTimeout: readTimeout)
         let statusBucket = try await connection.keyValue(KeyValueBucketConfiguration(bucket: subjects.statusBucket))
+        // Only the instances this agent may act on are read: Hive's records of its node and of dead nodes.
+        let candidates = try await hive.instances(onNodes: [node] + deadNodes.sorted())
         var statuses: [String: KeyValueStateStore.InstanceRecord] = [:]
-        for (_, entry) in try await statusBucket.entries(matching: "instance.*", timeout: readTimeout) {
-            if let record = try? JSONDecoder.healthMessages.decode(
-                KeyValueStateStore.InstanceRecord.self, from: Data(entry.value))
-            {
-                statuses[record.status.instanceID] = record
-            }
+        for id in candidates.keys.sorted() {
+            statuses[id] = try await Self.statusRecord(id, bucket: statusBucket)
         }
-        let instances = try await hive.instances()
         var current = try await store.current()
-        let history = try await store.history()
         for (id, status) in statuses.sorted(by: { $0.key < $1.key })
         where status.node == node || deadNodes.contains(status.node) {
             if let created = try await consider(
-                status, hiveInstance: instances[id], existing: current[id], history: history, current: current,
-                store: store, now: now)
+                status, hiveInstance: candidates[id], existing: current[id], current: current, store: store, now: now)
             {
                 current[id] = created
             }
+        }
+        // Running recoveries follow their instance wherever Hive puts it: then every record of Hive is read.
+        let open = current.values.filter { !$0.record.state.isFinal }
+        let instances = open.isEmpty ? [:] : try await hive.instances()
+        for versioned in open where statuses[versioned.record.instance] == nil {
+            statuses[versioned.record.instance] = try await Self.statusRecord(
+                versioned.record.instance, bucket: statusBucket)
         }
         for (_, found) in current.sorted(by: { $0.key < $1.key }) where !found.record.state.isFinal {
             do {
@@ -84,11 +86,18 @@ public final class RecoveryPolicy: Sendable {
         }
     }
 
+    static func statusRecord(_ instance: String, bucket: NATSKeyValue) async throws
+        -> KeyValueStateStore.InstanceRecord?
+    {
+        guard let entry = try await bucket.get("instance.\(instance)") else { return nil }
+        return try? JSONDecoder.healthMessages.decode(KeyValueStateStore.InstanceRecord.self, from: Data(entry.value))
+    }
+
     // MARK: Proposals
 
     private func consider(
         _ status: KeyValueStateStore.InstanceRecord, hiveInstance: HiveInstance?, existing: RecoveryStore.Versioned?,
-        history: [RecoveryRecord], current: [String: RecoveryStore.Versioned], store: RecoveryStore, now: Date
+        current: [String: RecoveryStore.Versioned], store: RecoveryStore, now: Date
     ) async throws -> RecoveryStore.Versioned? {
         let health = status.status
         let id = health.instanceID
@@ -114,7 +123,8 @@ public final class RecoveryPolicy: Sendable {
             id: "\(id)-\(Int64(now.timeIntervalSince1970 * 1000))", instance: id, node: status.node, action: action,
             reason: "system status impaired (\(checks.isEmpty ? "no failing check named" : checks))", owner: node,
             at: now, impairedSince: health.system.impairedSince)
-        let limit = rateLimit(node: status.node, history: history, current: current, now: now)
+        // The history is read only here: proposals are rare, the history grows.
+        let limit = rateLimit(node: status.node, history: try await store.history(), current: current, now: now)
         if settings.automatic, let limit {
             record.needsPerson = true
             record.reason += "; \(limit): a person decides"
