@@ -96,8 +96,8 @@ struct DeadNodeTests {
         }
         let took = ContinuousClock.now - stopped
         #expect(impaired)
-        // max age 2 s + one 300 ms interval, plus the rounds' own time on a busy machine.
-        #expect(took < .seconds(6), "took \(took)")
+        // max age 2 s + one 300 ms interval, plus the rounds' own time (KV reads) on a busy 2-core machine.
+        #expect(took < .seconds(8), "took \(took)")
         func readVerdict() async throws -> DeadNodeVerdict? {
             guard let entry = try await fixture.bucket(fixture.subjects.votesBucket).get("dead.node-d") else {
                 return nil
@@ -130,7 +130,8 @@ struct DeadNodeTests {
             try await fixture.bucket(fixture.subjects.votesBucket).get("dead.node-d") == nil
         }
         #expect(cleared)
-        #expect(events.events.filter { $0["kind"] == "node-alive" }.count >= 1)
+        let alive = await eventually(timeout: .seconds(5)) { events.events.contains { $0["kind"] == "node-alive" } }
+        #expect(alive)
 
         // It dies again: a new verdict, a new generation.
         revived.cancel()
