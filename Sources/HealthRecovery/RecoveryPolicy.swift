@@ -13,7 +13,7 @@ import Synchronization
 /// (resumed after a restart, never repeated) and an event on `<prefix>.health.events`.
 ///
 /// An agent considers the instances of its own node and of nodes its peers declared dead; it moves on the records
-/// it created (``RecoveryRecord/owner``).
+/// it owns (``RecoveryRecord/owner``: the creator), and adopts those whose owner agent is no longer heard.
 public final class RecoveryPolicy: Sendable {
     public let node: String
     public let connection: NATSConnection
@@ -48,29 +48,36 @@ public final class RecoveryPolicy: Sendable {
         guard view.hasQuorum else { return }
         let store = try await RecoveryStore.open(connection: connection, subjects: subjects, readTimeout: readTimeout)
         let statusBucket = try await connection.keyValue(KeyValueBucketConfiguration(bucket: subjects.statusBucket))
+        // Only the instances this agent may act on are read: Hive's records of its node and of dead nodes.
+        let candidates = try await hive.instances(onNodes: [node] + deadNodes.sorted())
         var statuses: [String: KeyValueStateStore.InstanceRecord] = [:]
-        for (_, entry) in try await statusBucket.entries(matching: "instance.*", timeout: readTimeout) {
-            if let record = try? JSONDecoder.healthMessages.decode(
-                KeyValueStateStore.InstanceRecord.self, from: Data(entry.value))
-            {
-                statuses[record.status.instanceID] = record
-            }
+        for id in candidates.keys.sorted() {
+            statuses[id] = try await Self.statusRecord(id, bucket: statusBucket)
         }
-        let instances = try await hive.instances()
         var current = try await store.current()
-        let history = try await store.history()
         for (id, status) in statuses.sorted(by: { $0.key < $1.key })
         where status.node == node || deadNodes.contains(status.node) {
             if let created = try await consider(
-                status, hiveInstance: instances[id], existing: current[id], history: history, current: current,
-                store: store, now: now)
+                status, hiveInstance: candidates[id], existing: current[id], current: current, store: store, now: now)
             {
                 current[id] = created
             }
         }
-        for (_, versioned) in current.sorted(by: { $0.key < $1.key })
-        where versioned.record.owner == node && !versioned.record.state.isFinal {
+        // Running recoveries follow their instance wherever Hive puts it: then every record of Hive is read.
+        let open = current.values.filter { !$0.record.state.isFinal }
+        let instances = open.isEmpty ? [:] : try await hive.instances()
+        for versioned in open where statuses[versioned.record.instance] == nil {
+            statuses[versioned.record.instance] = try await Self.statusRecord(
+                versioned.record.instance, bucket: statusBucket)
+        }
+        for (_, found) in current.sorted(by: { $0.key < $1.key }) where !found.record.state.isFinal {
             do {
+                var versioned = found
+                if versioned.record.owner != node {
+                    // Another agent's record: taken over only when that agent is no longer heard.
+                    guard !view.aliveAgents.contains(versioned.record.owner) else { continue }
+                    versioned = try await adopt(versioned, store: store, now: now)
+                }
                 try await advance(versioned, status: statuses[versioned.record.instance],
                                   hiveInstance: instances[versioned.record.instance], store: store, now: now)
             } catch let error as RecoveryError where error.code == .conflict {
@@ -79,11 +86,18 @@ public final class RecoveryPolicy: Sendable {
         }
     }
 
+    static func statusRecord(_ instance: String, bucket: NATSKeyValue) async throws
+        -> KeyValueStateStore.InstanceRecord?
+    {
+        guard let entry = try await bucket.get("instance.\(instance)") else { return nil }
+        return try? JSONDecoder.healthMessages.decode(KeyValueStateStore.InstanceRecord.self, from: Data(entry.value))
+    }
+
     // MARK: Proposals
 
     private func consider(
         _ status: KeyValueStateStore.InstanceRecord, hiveInstance: HiveInstance?, existing: RecoveryStore.Versioned?,
-        history: [RecoveryRecord], current: [String: RecoveryStore.Versioned], store: RecoveryStore, now: Date
+        current: [String: RecoveryStore.Versioned], store: RecoveryStore, now: Date
     ) async throws -> RecoveryStore.Versioned? {
         let health = status.status
         let id = health.instanceID
@@ -109,7 +123,8 @@ public final class RecoveryPolicy: Sendable {
             id: "\(id)-\(Int64(now.timeIntervalSince1970 * 1000))", instance: id, node: status.node, action: action,
             reason: "system status impaired (\(checks.isEmpty ? "no failing check named" : checks))", owner: node,
             at: now, impairedSince: health.system.impairedSince)
-        let limit = rateLimit(node: status.node, history: history, current: current, now: now)
+        // The history is read only here: proposals are rare, the history grows.
+        let limit = rateLimit(node: status.node, history: try await store.history(), current: current, now: now)
         if settings.automatic, let limit {
             record.needsPerson = true
             record.reason += "; \(limit): a person decides"
@@ -171,6 +186,22 @@ public final class RecoveryPolicy: Sendable {
     }
 
     // MARK: Steps
+
+    /// Takes over a record whose owner agent went silent (compare-and-swap: one agent adopts it). The state and the
+    /// step's start time stay: a command already sent is not sent again.
+    private func adopt(_ versioned: RecoveryStore.Versioned, store: RecoveryStore, now: Date) async throws
+        -> RecoveryStore.Versioned
+    {
+        var record = versioned.record
+        let reason = "adopted by \(node): the owner agent \(record.owner) is not heard"
+        record.owner = node
+        record.updatedAt = now
+        record.steps.append(.init(state: record.state, at: now, reason: reason, agent: node))
+        let revision = try await store.update(record, revision: versioned.revision)
+        logger.warning("recovery \(record.id): \(reason)")
+        await publishStep(record, from: record.state)
+        return RecoveryStore.Versioned(record: record, revision: revision)
+    }
 
     private func advance(
         _ versioned: RecoveryStore.Versioned, status: KeyValueStateStore.InstanceRecord?, hiveInstance: HiveInstance?,

@@ -43,12 +43,19 @@ public struct RecoveryRecord: Sendable, Hashable, Codable {
         case terminate
     }
 
-    /// One state change, with its reason.
+    /// One state change (or an adoption by another agent), with its reason.
     public struct Step: Sendable, Hashable, Codable {
         public var state: State
         public var at: Date
         public var reason: String
         public var agent: String
+
+        public init(state: State, at: Date, reason: String, agent: String) {
+            self.state = state
+            self.at = at
+            self.reason = reason
+            self.agent = agent
+        }
     }
 
     public var id: String

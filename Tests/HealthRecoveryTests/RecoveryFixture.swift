@@ -135,6 +135,8 @@ final class HiveStandIn: Sendable {
     let commands = Mutex<[String]>([])
     /// While false, a stop is acknowledged but the instance stays running (a slow stop).
     let completesStops = Atomic<Bool>(true)
+    /// When set, every command is answered with an error.
+    let refuses = Atomic<Bool>(false)
     /// Where a started instance is placed.
     let placeOn: String
     let task: Mutex<Task<Void, Never>?> = Mutex(nil)
@@ -175,6 +177,12 @@ final class HiveStandIn: Sendable {
             let command = attributes.first(where: { $0.value })?.key
         else { return }
         commands.withLock { $0.append("\(command) \(id)") }
+        if refuses.load(ordering: .acquiring) {
+            if let reply = message.replyTo {
+                try? fixture.connection.publish(reply, payload: Array(#"{"error": "InvalidInstanceID"}"#.utf8))
+            }
+            return
+        }
         vms.withLock { vms in
             switch command {
             case "stop_instance": vms[id]?.status = completesStops.load(ordering: .acquiring) ? "stopped" : "stopping"

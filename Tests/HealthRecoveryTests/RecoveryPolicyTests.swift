@@ -264,4 +264,49 @@ struct RecoveryPolicyTests {
         #expect(done)
         #expect(hive.sent == ["stop_instance i-1", "start_instance i-1"])
     }
+
+    @Test("a command Hive refuses fails the recovery, with Hive's answer as the reason")
+    func refusedCommandFails() async throws {
+        let fixture = try await RecoveryFixture()
+        defer { fixture.stop() }
+        let hive = try await HiveStandIn(fixture: fixture)
+        defer { hive.stop() }
+        try await singleAgentCluster(fixture)
+        try await hive.add(.init(id: "i-1", node: "node-a", ebs: true))
+        try await fixture.status("i-1", node: "node-a", system: .impaired)
+        hive.refuses.store(true, ordering: .releasing)
+        var settings = RecoverySettings.fast
+        settings.automatic = true
+        let agent = fixture.agent("node-a", recovery: settings)
+        let failed = try await roundsUntil(agent) { try await current(fixture, "i-1")?.state == .failed }
+        #expect(failed)
+        #expect(try await current(fixture, "i-1")?.reason.contains("InvalidInstanceID") == true)
+        for _ in 0..<3 { try await agent.round() }
+        #expect(hive.sent == ["stop_instance i-1"])
+    }
+
+    @Test("a recovery whose owner agent went silent is adopted and finished, its sent step not repeated")
+    func silentOwnerIsAdopted() async throws {
+        let fixture = try await RecoveryFixture()
+        defer { fixture.stop() }
+        let hive = try await HiveStandIn(fixture: fixture)
+        defer { hive.stop() }
+        try await singleAgentCluster(fixture)
+        try await hive.add(.init(id: "i-9", node: "node-a", ebs: true))
+        // node-gone proposed and approved it, sent stop_instance, then died (its agent is not heard).
+        var record = RecoveryRecord(
+            id: "i-9-1", instance: "i-9", node: "node-a", action: .stopStart, reason: "test", owner: "node-gone",
+            at: Date(), impairedSince: nil)
+        record.move(to: .approved, at: Date(), reason: "automatic", agent: "node-gone")
+        record.move(to: .stopping, at: Date(), reason: "stop_instance sent to Hive", agent: "node-gone")
+        try await fixture.store().insert(record, replacing: nil)
+        try await hive.finishStop("i-9")
+        let agent = fixture.agent("node-a")
+        let done = try await roundsUntil(agent) { try await current(fixture, "i-9")?.state == .done }
+        #expect(done)
+        #expect(hive.sent == ["start_instance i-9"])
+        let finished = try #require(try await current(fixture, "i-9"))
+        #expect(finished.owner == "node-a")
+        #expect(finished.steps.contains { $0.reason.contains("adopted by node-a") })
+    }
 }

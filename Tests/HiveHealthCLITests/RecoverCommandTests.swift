@@ -1,0 +1,106 @@
+import Foundation
+import HealthNATS
+import HealthTestKit
+import Logging
+import Synchronization
+import Testing
+
+@Suite("hive-health recover with a running daemon", .serialized)
+struct RecoverCommandTests {
+    @Test("a system impairment becomes a proposal; recover approve makes the daemon send stop_instance to Hive")
+    func proposalApprovedFromTheCommandLine() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let checks = folder.url.appending(path: "checks.d")
+        try FileManager.default.createDirectory(at: checks, withIntermediateDirectories: true)
+        // No Hive heartbeat is ever written: node.heartbeat fails, so the instance's system status is impaired.
+        try Data(
+            """
+            checks:
+              - name: node.heartbeat
+                probe: node.heartbeat
+                target: node
+                interval: 1s
+            """.utf8
+        ).write(to: checks.appending(path: "checks.yaml"))
+        let config = folder.url.appending(path: "hive.toml")
+        try Data(
+            """
+            node = "node-cli"
+            [nodes.node-cli.nats]
+            host = "127.0.0.1:\(server.port)"
+            [health]
+            launch_grace_period = "0s"
+            [health.inventory]
+            source = "hive-kv"
+            [health.recovery]
+            interval = "1s"
+            """.utf8
+        ).write(to: config)
+
+        let client = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: Logger(label: "test"))
+        defer { client.close() }
+        let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
+        _ = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
+        let vm = #"{"id": "i-0cli", "status": "running", "ebs_requests": {"Requests": [{"Name": "v", "Boot": true}]}}"#
+        try await hive.put("node.node-cli", value: Array(#"{"vms": {"i-0cli": \#(vm)}}"#.utf8))
+        // Hive's command responder: records each command and answers it.
+        let commands = Mutex<[String]>([])
+        let responder = try client.subscribe("ec2.cmd.*")
+        try await client.flush()
+        let responding = Task {
+            for await message in responder {
+                commands.withLock { $0.append(message.subject + " " + message.text) }
+                if let reply = message.replyTo { try? client.publish(reply, payload: Array("{}".utf8)) }
+            }
+        }
+        defer {
+            responder.unsubscribe()
+            responding.cancel()
+        }
+
+        let process = try HiveHealthBinary.start(
+            [
+                "run", "--config", config.path, "--checks", checks.path,
+                "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
+            ],
+            log: folder.url.appending(path: "run.log"))
+        defer { HiveHealthBinary.stop(process) }
+        func log() -> String {
+            let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
+            return String(text.suffix(3000))
+        }
+
+        var proposal: [String: Any]?
+        var listed = ""
+        let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while ContinuousClock.now < deadline, process.isRunning, proposal == nil {
+            let list = try HiveHealthBinary.run(["recover", "list", "--config", config.path, "--format", "json"])
+            proposal = (try? jsonObject(list.stdout) as? [[String: Any]])?.first
+            listed = list.stdout + list.stderr
+            if proposal == nil { try await Task.sleep(for: .milliseconds(300)) }
+        }
+        let found = try #require(proposal, "recover list: \(listed)\ndaemon log:\n\(log())")
+        #expect(found["state"] as? String == "proposed")
+        #expect(found["action"] as? String == "stop-start")
+        #expect(found["instance"] as? String == "i-0cli")
+        #expect(commands.withLock { $0.isEmpty })
+
+        let id = try #require(found["id"] as? String)
+        let approve = try HiveHealthBinary.run(["recover", "approve", id, "--config", config.path])
+        #expect(approve.status == 0, "\(approve.stderr)")
+        #expect(approve.stdout.contains("approved"))
+        let sent = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
+            commands.withLock { $0.contains { $0.hasPrefix("ec2.cmd.i-0cli ") && $0.contains("stop_instance") } }
+        }
+        #expect(sent, "daemon log:\n\(log())")
+        let again = try HiveHealthBinary.run(["recover", "reject", id, "--config", config.path])
+        #expect(again.status == 1)
+        let table = try HiveHealthBinary.run(["recover", "list", "--config", config.path])
+        #expect(table.stdout.contains("stopping"), "\(table.stdout)")
+        #expect(HiveHealthBinary.stop(process) == 0)
+    }
+}
