@@ -74,7 +74,7 @@ public struct OVSPortProbe: Probe {
         case .unavailable(let error):
             guard fallback else { return .unknown("OVSDB \(socket): \(error.message)") }
             switch await OVSVsctl.tables(database: vsctlDatabase, timeout: budget) {
-            case .success(let tables):
+            case .success(var tables):
                 let values = ["latency_seconds": (clock.now - start).seconds]
                 let observation = Self.judge(
                     tables.status(ofInterface: interface), interface: interface, bridge: bridge, ifaceID: ifaceID,
