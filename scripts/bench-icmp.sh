@@ -67,33 +67,39 @@ mkdir -p "$work/checks.d"
 } > "$work/checks.d/icmp.yaml"
 echo '{"vms": {}}' > "$work/instances.json"
 
-measure() { # label, command...: prints "wall user sys" in seconds
+measure() { # label, command...: prints "wall user sys" in seconds (bash's time: the command and its children)
     local label=$1
     shift
-    local start end
-    start=$(date +%s.%N)
-    read -r user0 sys0 < <(awk '{print $14, $15}' /proc/$$/stat)
-    ( "$@" ) > "$work/$label.out" 2> "$work/$label.err" || true
-    end=$(date +%s.%N)
-    # Children's CPU (cutime, cstime) of this shell, in clock ticks.
-    read -r cu cs < <(awk '{print $16, $17}' /proc/$$/stat)
-    echo "$label" "$(echo "$end - $start" | bc -l)" "$cu" "$cs"
+    local TIMEFORMAT='%R %U %S'
+    { time "$@" > "$work/$label.out" 2> "$work/$label.err"; } 2> "$work/$label.time" || true
+    tail -n 1 "$work/$label.time"
 }
-ticks=$(getconf CLK_TCK)
 
-read -r _ ours_wall ours_cu0 ours_cs0 < <(measure warm true)
-read -r _ ours_wall ours_cu ours_cs < <(measure ours ip netns exec "$host" "$binary" check --format json \
+mkdir -p "$work/noop.d"
+printf 'checks:\n  - name: noop\n    probe: noop\n    target: node\n' > "$work/noop.d/noop.yaml"
+# The same command with a probe that does nothing: what process start, catalogue and reporting cost.
+read -r base_wall base_user base_sys < <(measure noop ip netns exec "$host" "$binary" check --format json \
+    --checks "$work/noop.d" --inventory "file:$work/instances.json" --state-dir "$work/state-noop")
+read -r ours_wall ours_user ours_sys < <(measure ours ip netns exec "$host" "$binary" check --format json \
     --checks "$work/checks.d" --inventory "file:$work/instances.json" --state-dir "$work/state")
-read -r _ fping_wall fping_cu fping_cs < <(measure fping ip netns exec "$host" fping -c1 -i1 -t2000 -q \
+read -r fping_wall fping_user fping_sys < <(measure fping ip netns exec "$host" fping -c1 -i1 -t2000 -q \
     -f "$work/addresses")
-ours_cpu=$(echo "($ours_cu + $ours_cs - $ours_cu0 - $ours_cs0) / $ticks" | bc -l)
-fping_cpu=$(echo "($fping_cu + $fping_cs - $ours_cu - $ours_cs) / $ticks" | bc -l)
+ours_cpu=$(echo "$ours_user + $ours_sys" | bc -l)
+fping_cpu=$(echo "$fping_user + $fping_sys" | bc -l)
 ours_status=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["node"]["system"]["checks"][0]; print(c["status"], "-", c["message"][:100])' "$work/ours.out")
 fping_ok=$(grep -c 'xmt/rcv/%loss = 1/1/0%' "$work/fping.err" || true)
 
 printf 'addresses                : %d\n' "$count"
 printf 'hive-health (net.icmp)   : wall %.3f s, cpu %.3f s, %s\n' "$ours_wall" "$ours_cpu" "$ours_status"
+base_cpu=$(echo "$base_user + $base_sys" | bc -l)
+printf 'the same, noop probe     : wall %.3f s, cpu %.3f s (process start, catalogue, report)\n' "$base_wall" \
+    "$base_cpu"
+printf 'net.icmp itself          : wall %.3f s, cpu %.3f s (the difference)\n' \
+    "$(echo "$ours_wall - $base_wall" | bc -l)" "$(echo "$ours_cpu - $base_cpu" | bc -l)"
 printf 'fping -c1 -i1            : wall %.3f s, cpu %.3f s, %d of %d answered\n' "$fping_wall" "$fping_cpu" \
     "$fping_ok" "$count"
 printf 'ratio fping/ours         : wall %.2f, cpu %.2f (above 1: ours is faster)\n' \
     "$(echo "$fping_wall / $ours_wall" | bc -l)" "$(echo "$fping_cpu / ($ours_cpu + 0.0001)" | bc -l)"
+printf 'ratio fping/net.icmp     : wall %.2f, cpu %.2f (process overhead removed)\n' \
+    "$(echo "$fping_wall / ($ours_wall - $base_wall)" | bc -l)" \
+    "$(echo "$fping_cpu / ($ours_cpu - $base_cpu + 0.0001)" | bc -l)"

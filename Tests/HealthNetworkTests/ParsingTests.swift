@@ -29,6 +29,8 @@ struct ParsingTests {
     func datum() {
         #expect(OVSDatum.integer(["set", []] as [Any]) == nil)
         #expect(OVSDatum.integer(NSNumber(value: 5)) == 5)
+        let parsed = try? JSONSerialization.jsonObject(with: Data("[1, 0, -1]".utf8)) as? [Any]
+        #expect(parsed?.map { OVSDatum.integer($0) } == [1, 0, -1])
         #expect(OVSDatum.string(["set", ["up"]] as [Any]) == "up")
         #expect(OVSDatum.map(["map", [["iface-id", "port-eni-1"]]] as [Any]) == ["iface-id": "port-eni-1"])
         #expect(OVSDatum.uuids(["uuid", "u1"] as [Any]) == ["u1"])

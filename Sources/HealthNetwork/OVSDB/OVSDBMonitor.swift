@@ -28,6 +28,8 @@ public actor OVSDBMonitor {
 
     private var tables = OVSTables()
     private var synced = false
+    /// A connection is open (or being opened) and not yet in sync: worth waiting for.
+    private var connecting = false
     private var lastError = NetworkError(.closed, "not connected yet")
     private var loop: Task<Void, Never>?
     private var socket: OVSDBSocket?
@@ -60,10 +62,11 @@ public actor OVSDBMonitor {
         self.maxBackoff = maxBackoff
     }
 
-    /// The interface named `name`, waiting at most `timeout` for the view to be in sync (first use, reconnect).
+    /// The interface named `name`, waiting at most `timeout` for the view to be in sync while a connection is
+    /// being made (first use, reconnect); while the server is down it answers at once.
     public func interface(named name: String, timeout: Duration) async -> Lookup {
         startIfNeeded()
-        if !synced { await waitForSync(timeout: timeout) }
+        if !synced, connecting { await waitForSync(timeout: timeout) }
         guard synced else { return .unavailable(lastError) }
         return .found(tables.status(ofInterface: name))
     }
@@ -71,7 +74,7 @@ public actor OVSDBMonitor {
     /// A copy of the whole view, or why there is none (benchmarks, tests).
     public func snapshot(timeout: Duration) async -> Result<OVSTables, NetworkError> {
         startIfNeeded()
-        if !synced { await waitForSync(timeout: timeout) }
+        if !synced, connecting { await waitForSync(timeout: timeout) }
         return synced ? .success(tables) : .failure(lastError)
     }
 
@@ -87,6 +90,7 @@ public actor OVSDBMonitor {
 
     private func startIfNeeded() {
         guard loop == nil else { return }
+        connecting = true
         loop = Task { [weak self] in await self?.run() }
     }
 
@@ -121,6 +125,7 @@ public actor OVSDBMonitor {
         var delay = initialBackoff
         while !Task.isCancelled {
             let (events, continuation) = AsyncStream<OVSDBSocket.Event>.makeStream()
+            connecting = true
             do throws(NetworkError) {
                 let socket = try OVSDBSocket(path: socketPath, maxMessageBytes: maxMessageBytes) { event in
                     continuation.yield(event)
@@ -142,6 +147,7 @@ public actor OVSDBMonitor {
                 lastError = error
             }
             socket = nil
+            connecting = false
             if synced {
                 logger.warning("ovsdb connection lost", metadata: ["socket": "\(socketPath)", "error": "\(lastError)"])
             }
@@ -196,6 +202,7 @@ public actor OVSDBMonitor {
         tables = OVSTables()
         tables.apply(updates: result)
         synced = true
+        connecting = false
         logger.debug(
             "ovsdb view in sync", metadata: ["socket": "\(socketPath)", "interfaces": "\(tables.interfaces.count)"])
         resumeWaiters()

@@ -63,12 +63,37 @@ public struct OVSTables: Sendable, Hashable {
 
     public init() {}
 
+    /// Name and membership indexes, rebuilt on the first lookup after a change: a lookup is then O(1).
+    private var index: Index?
+
+    private struct Index: Sendable, Hashable {
+        var interfaceByName: [String: String] = [:]
+        var portOfInterface: [String: String] = [:]
+        var bridgeOfPort: [String: String] = [:]
+    }
+
     /// The interface named `name` and where it is plugged; nil when there is no such interface.
-    public func status(ofInterface name: String) -> OVSInterfaceStatus? {
-        guard let interface = interfaces.values.first(where: { $0.name == name }) else { return nil }
-        let port = ports.values.first { $0.members.contains(interface.uuid) }
-        let bridge = port.flatMap { port in bridges.values.first { $0.members.contains(port.uuid) } }
+    public mutating func status(ofInterface name: String) -> OVSInterfaceStatus? {
+        if index == nil { index = buildIndex() }
+        guard let index, let uuid = index.interfaceByName[name], let interface = interfaces[uuid] else { return nil }
+        let port = index.portOfInterface[uuid].flatMap { ports[$0] }
+        let bridge = port.flatMap { index.bridgeOfPort[$0.uuid] }.flatMap { bridges[$0] }
         return OVSInterfaceStatus(interface: interface, port: port?.name, bridge: bridge?.name)
+    }
+
+    private func buildIndex() -> Index {
+        var index = Index()
+        // Sorted, so that duplicate names (OVSDB does not forbid them in Interface) resolve the same way each time.
+        for (uuid, row) in interfaces.sorted(by: { $0.key < $1.key }) where index.interfaceByName[row.name] == nil {
+            index.interfaceByName[row.name] = uuid
+        }
+        for (uuid, port) in ports {
+            for member in port.members { index.portOfInterface[member] = uuid }
+        }
+        for (uuid, bridge) in bridges {
+            for member in bridge.members { index.bridgeOfPort[member] = uuid }
+        }
+        return index
     }
 
     /// The columns each table is monitored (and listed) with.
@@ -80,6 +105,7 @@ public struct OVSTables: Sendable, Hashable {
 
     /// Applies a `<table-updates>` object (a monitor reply or an `update` notification).
     mutating func apply(updates: [String: Any]) {
+        index = nil
         for (table, rows) in updates {
             guard let rows = rows as? [String: Any] else { continue }
             for (uuid, change) in rows {
@@ -121,8 +147,8 @@ enum OVSDatum {
     }
 
     static func integer(_ value: Any?) -> Int? {
+        // No `is Bool` test: on Linux a JSON 0 or 1 bridges to Bool too (ofport 1 would vanish).
         let atom = single(value)
-        if atom is Bool { return nil }
         if let integer = atom as? Int { return integer }
         if let double = atom as? Double { return Int(exactly: double) }
         if let number = atom as? NSNumber { return Int(exactly: number.doubleValue) }

@@ -10,6 +10,14 @@ import Subprocess
 /// The fallback when the database socket cannot be reached: one `ovs-vsctl --format=json list` per table, read into
 /// the same ``OVSTables`` the monitor keeps. Output is bounded (`maxOutputBytes`); a non-zero exit is an error.
 public enum OVSVsctl {
+    /// ``tables(database:timeout:executable:maxOutputBytes:)`` shared by every check for `maxAge`: during an
+    /// OVSDB outage a thousand ports cost one set of ovs-vsctl runs, not a thousand.
+    public static func sharedTables(database: String?, timeout: Duration, maxAge: Duration = .seconds(2)) async
+        -> Result<OVSTables, NetworkError>
+    {
+        await OVSVsctlRuns.shared.tables(database: database, timeout: timeout, maxAge: maxAge)
+    }
+
     /// Reads the Interface, Port and Bridge tables. `database` is an OVSDB remote (`unix:/path`) or nil for
     /// ovs-vsctl's own default; `timeout` bounds each invocation (`--timeout`, whole seconds, at least 1).
     public static func tables(
@@ -68,5 +76,24 @@ public enum OVSVsctl {
             rows[uuid] = ["new": row]
         }
         return .success(rows)
+    }
+}
+
+/// One ovs-vsctl read per database at a time, its answer reused for a moment.
+actor OVSVsctlRuns {
+    static let shared = OVSVsctlRuns()
+
+    private var runs: [String: (started: ContinuousClock.Instant, task: Task<Result<OVSTables, NetworkError>, Never>)] =
+        [:]
+
+    func tables(database: String?, timeout: Duration, maxAge: Duration) async -> Result<OVSTables, NetworkError> {
+        let key = database ?? ""
+        let now = ContinuousClock.now
+        if let run = runs[key], now - run.started < maxAge { return await run.task.value }
+        // Forget runs of other databases that are old (bounded: one entry per database socket in use).
+        runs = runs.filter { now - $0.value.started < maxAge }
+        let task = Task { await OVSVsctl.tables(database: database, timeout: timeout) }
+        runs[key] = (now, task)
+        return await task.value
     }
 }

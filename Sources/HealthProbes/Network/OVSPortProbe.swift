@@ -73,8 +73,8 @@ public struct OVSPortProbe: Probe {
             return Self.judge(status, interface: interface, bridge: bridge, ifaceID: ifaceID, values: values)
         case .unavailable(let error):
             guard fallback else { return .unknown("OVSDB \(socket): \(error.message)") }
-            switch await OVSVsctl.tables(database: vsctlDatabase, timeout: budget) {
-            case .success(let tables):
+            switch await OVSVsctl.sharedTables(database: vsctlDatabase, timeout: budget) {
+            case .success(var tables):
                 let values = ["latency_seconds": (clock.now - start).seconds]
                 let observation = Self.judge(
                     tables.status(ofInterface: interface), interface: interface, bridge: bridge, ifaceID: ifaceID,
