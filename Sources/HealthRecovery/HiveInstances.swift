@@ -84,8 +84,9 @@ public struct HiveInstanceCommands: Sendable {
     public func send(_ attribute: String, instance: String) async throws {
         let body: [String: Any] = ["id": instance, "attributes": [attribute: true]]
         let payload = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
-        let reply = try await connection.request(subjects.command(instance: instance), payload: payload,
-                                                 timeout: commandTimeout)
+        let reply = try await connection.request(
+            subjects.command(instance: instance), payload: payload,
+            timeout: commandTimeout)
         if let object = try? JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any],
             let error = object["error"], !(error is NSNull)
         {

@@ -78,8 +78,9 @@ public final class RecoveryPolicy: Sendable {
                     guard !view.aliveAgents.contains(versioned.record.owner) else { continue }
                     versioned = try await adopt(versioned, store: store, now: now)
                 }
-                try await advance(versioned, status: statuses[versioned.record.instance],
-                                  hiveInstance: instances[versioned.record.instance], store: store, now: now)
+                try await advance(
+                    versioned, status: statuses[versioned.record.instance],
+                    hiveInstance: instances[versioned.record.instance], store: store, now: now)
             } catch let error as RecoveryError where error.code == .conflict {
                 logger.debug("recovery: \(error)")
             }

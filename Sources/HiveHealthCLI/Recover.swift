@@ -80,7 +80,8 @@ enum RecoveryCommand {
     }
 
     static func decide(_ options: CommonOptions, id: String, approve: Bool) async throws {
-        let person = ProcessInfo.processInfo.environment["USER"].map { "\($0) (hive-health recover)" }
+        let person =
+            ProcessInfo.processInfo.environment["USER"].map { "\($0) (hive-health recover)" }
             ?? "hive-health recover"
         do {
             try await withStore(options) { store, events in
@@ -111,8 +112,10 @@ enum RecoveryCommand {
                 let updated = Date.ISO8601FormatStyle().format(record.updatedAt)
                 let person = record.needsPerson && record.state == .proposed ? " [needs a person]" : ""
                 Swift.print(
-                    [record.id, record.instance, record.node, record.action.rawValue, record.state.rawValue, updated,
-                     record.reason + person].joined(separator: "\t"))
+                    [
+                        record.id, record.instance, record.node, record.action.rawValue, record.state.rawValue, updated,
+                        record.reason + person,
+                    ].joined(separator: "\t"))
             }
         }
     }

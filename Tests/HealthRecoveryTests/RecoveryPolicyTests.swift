@@ -208,6 +208,36 @@ struct RecoveryPolicyTests {
         #expect(hive.sent == ["stop_instance i-1"])
     }
 
+    @Test("past the per-cluster rate limit, an automatic recovery waits for a person")
+    func clusterRateLimitReached() async throws {
+        let fixture = try await RecoveryFixture()
+        defer { fixture.stop() }
+        let hive = try await HiveStandIn(fixture: fixture)
+        defer { hive.stop() }
+        try await singleAgentCluster(fixture)
+        var settings = RecoverySettings.fast
+        settings.automatic = true
+        settings.maxPerNode = 5
+        settings.maxPerCluster = 1
+        // A recovery approved a minute ago on another node counts against the cluster's limit.
+        var earlier = RecoveryRecord(
+            id: "i-x-1", instance: "i-x", node: "node-x", action: .reboot, reason: "test", owner: "node-x",
+            at: Date().addingTimeInterval(-60), impairedSince: nil)
+        earlier.move(to: .approved, at: Date().addingTimeInterval(-60), reason: "automatic", agent: "node-x")
+        earlier.move(to: .done, at: Date().addingTimeInterval(-30), reason: "test", agent: "node-x")
+        let store = try await fixture.store()
+        let revision = try await store.insert(earlier, replacing: nil)
+        _ = try await store.update(earlier, revision: revision)
+        try await hive.add(.init(id: "i-1", node: "node-a", ebs: true))
+        try await fixture.status("i-1", node: "node-a", system: .impaired)
+        let agent = fixture.agent("node-a", recovery: settings)
+        for _ in 0..<3 { try await agent.round() }
+        let limited = try #require(try await current(fixture, "i-1"))
+        #expect(limited.state == .proposed)
+        #expect(limited.reason.contains("in the cluster"))
+        #expect(hive.sent.isEmpty)
+    }
+
     @Test("a flapping failure and an instance-status impairment recover nothing")
     func flappingAndInstanceStatus() async throws {
         let fixture = try await RecoveryFixture()
