@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 ensure_swift
 # Components the tests start for real (COMMAND=DEBIAN-PACKAGE). The foundation needs only coreutils and procps;
 # NATS: nats-server and libnats-dev (a library: checked with dpkg, the "command" never exists); QEMU: the emulator,
-# qemu-img and the guest agent. Later work adds nbdkit, openvswitch... here.
+# qemu-img and the guest agent; the EC2 API: promtool (prometheus). Later work adds nbdkit, openvswitch... here.
 ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
-    qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent
+    qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent promtool=prometheus
+# The EC2 API's tests drive it with the real clients: the aws CLI and boto3 (PyPI).
+ensure_pip aws=awscli py:boto3=boto3
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
