@@ -133,10 +133,19 @@ struct APICommandTests {
         }
         #expect(published?.contains("cannot ssh") == true)
 
-        let status = try HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
-        let object = try #require(try? jsonObject(status.stdout) as? [String: Any], "\(status.stderr)")
-        let reports = object["reports"] as? [[String: Any]] ?? []
-        #expect(reports.first?["description"] as? String == "cannot ssh", "\(status.stdout.suffix(2000))")
+        // `status` needs the daemon's first save (within seconds of the first results).
+        var reports: [[String: Any]] = []
+        var lastStatus = ""
+        let statusDeadline = ContinuousClock.now.advanced(by: .seconds(60))
+        while ContinuousClock.now < statusDeadline, process.isRunning, reports.isEmpty {
+            let status = try HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
+            lastStatus = status.stdout + status.stderr
+            if let object = try? jsonObject(status.stdout) as? [String: Any] {
+                reports = object["reports"] as? [[String: Any]] ?? []
+            }
+            if reports.isEmpty { try await Task.sleep(for: .milliseconds(300)) }
+        }
+        #expect(reports.first?["description"] as? String == "cannot ssh", "\(lastStatus.suffix(2000))")
         #expect(reports.first?["instance_ids"] as? [String] == ["i-0a1"])
         #expect(HiveHealthBinary.stop(process) == 0)
     }
