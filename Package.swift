@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
         .library(name: "HealthRecovery", targets: ["HealthRecovery"]),
         .library(name: "SiteProbes", targets: ["SiteProbes"]),
+        .library(name: "HealthAPI", targets: ["HealthAPI"]),
         .plugin(name: "ProbeRegistryPlugin", targets: ["ProbeRegistryPlugin"]),
         .plugin(name: "LintChecks", targets: ["LintChecks"]),
     ],
@@ -24,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure model: the Probe protocol, observations, targets, evaluator and aggregator. No I/O.
@@ -129,6 +133,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The EC2 Query API (DescribeInstanceStatus, ReportInstanceStatus), SigV4, /metrics and /healthz.
+        .target(
+            name: "HealthAPI",
+            dependencies: [
+                "HealthCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // DescribeInstanceStatus over N made-up instances, for scripts/bench-api.sh (wrk, beside moto_server).
+        .executableTarget(
+            name: "APIBenchServer",
+            dependencies: ["HealthAPI", "HealthCore", .product(name: "Logging", package: "swift-log")]
+        ),
         // The daemon put together: configuration, catalogue, inventory, store and engine as services; `check`.
         .target(
             name: "HealthDaemon",
@@ -141,6 +162,7 @@ let package = Package(
                 "HealthQEMU",
                 "HealthNATS",
                 "HealthRecovery",
+                "HealthAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -161,6 +183,7 @@ let package = Package(
                 "SiteProbes",
                 "HealthNATS",
                 "HealthRecovery",
+                "HealthAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +238,7 @@ let package = Package(
             name: "HealthRecoveryTests",
             dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthTestKit"]
         ),
+        .testTarget(name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
     ]

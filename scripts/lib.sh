@@ -30,3 +30,24 @@ ensure_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+# ensure_pip CHECK=PIP_PACKAGE...: installs PIP_PACKAGE with python3's pip when CHECK is missing. CHECK is a command
+# name, or `py:MODULE` for a Python module (`python3 -c 'import MODULE'`).
+ensure_pip() {
+    local missing=() pair check package
+    command -v python3 >/dev/null 2>&1 || ensure_packages python3=python3 pip3=python3-pip
+    for pair in "$@"; do
+        check=${pair%%=*}
+        package=${pair#*=}
+        case "$check" in
+            py:*) python3 -c "import ${check#py:}" >/dev/null 2>&1 || missing+=("$package") ;;
+            *) command -v "$check" >/dev/null 2>&1 || missing+=("$package") ;;
+        esac
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "installing with pip: ${missing[*]}" >&2
+    python3 -m pip install --quiet "${missing[@]}" 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages "${missing[@]}"
+    # pyenv puts new console scripts behind shims only after a rehash.
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+}

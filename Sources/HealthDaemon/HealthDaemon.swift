@@ -1,4 +1,5 @@
 import Foundation
+import HealthAPI
 import HealthCatalogue
 import HealthCore
 import HealthEngine
@@ -37,6 +38,8 @@ public final class HealthDaemon: Sendable {
     public let store: any StateStore
     /// Set when NATS is configured (``DaemonSetup/natsConfiguration``).
     public let nats: NATSBackbone?
+    /// What `GET /metrics` shows.
+    public let metrics: HealthMetrics
     let timing: Timing
     let logger: Logger
 
@@ -66,8 +69,11 @@ public final class HealthDaemon: Sendable {
         self.state = state
         let probes = setup.registry.instantiate(
             environment: setup.probeEnvironment(logger: logger, connection: nats?.connection))
+        let metrics = HealthMetrics()
+        self.metrics = metrics
         let scheduler = Scheduler(
-            clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits, sink: state, logger: logger)
+            clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits,
+            sink: MeteredResultSink(state: state, metrics: metrics), logger: logger)
         self.scheduler = scheduler
         let inventory = try setup.makeInventory(logger: logger, connection: nats?.connection)
         self.inventory = inventory
@@ -91,6 +97,7 @@ public final class HealthDaemon: Sendable {
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
+            APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {
             services.append(SharedCatalogueService(daemon: self, nats: nats))

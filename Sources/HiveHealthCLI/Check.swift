@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthAPI
 import HealthCore
 import HealthDaemon
 import HealthNATS
@@ -45,7 +46,7 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let setup = try options.resolve()
-        let loaded: (state: PersistedState?, source: String)
+        let loaded: (state: PersistedState?, reports: [InstanceStatusReport], source: String)
         do {
             loaded = try await StatusStore.load(setup: setup, logger: options.makeLogger())
         } catch let error as SetupError {
@@ -57,7 +58,7 @@ struct Status: AsyncParsableCommand {
             throw ValidationError(
                 "no saved state in \(loaded.source): is `hive-health run` running for node \(setup.node.name)?")
         }
-        try ReportOutput.print(state.report, format: format)
+        try ReportOutput.print(state.report, reports: loaded.reports, format: format)
         let code = state.report.exitCode
         if code != 0 { throw ExitCode(code) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HealthAPI
 import HealthCore
 
 /// Prints a ``HealthReport`` as the JSON of DESIGN §7 or as a table for people.
@@ -7,6 +8,26 @@ enum ReportOutput {
         switch format {
         case .json: Swift.print(try json(report))
         case .table: Swift.print(table(report), terminator: "")
+        }
+    }
+
+    /// `status`: the report and, below it, the ReportInstanceStatus reports users sent through the EC2 API (in
+    /// JSON an extra `reports` field).
+    static func print(_ report: HealthReport, reports: [InstanceStatusReport], format: OutputFormat) throws {
+        switch format {
+        case .json: Swift.print(try json(StatusWithReports(report: report, reports: reports)))
+        case .table:
+            Swift.print(table(report), terminator: "")
+            guard !reports.isEmpty else { return }
+            Swift.print("\nReported by users (ReportInstanceStatus):")
+            var rows = [["REPORTED", "INSTANCES", "STATUS", "REASONS", "DESCRIPTION"]]
+            for item in reports {
+                rows.append([
+                    RFC3339.format(item.reportedAt), item.instanceIDs.joined(separator: ","), item.status,
+                    item.reasonCodes.joined(separator: ","), item.description ?? "",
+                ])
+            }
+            Swift.print(columns(rows), terminator: "")
         }
     }
 
@@ -60,5 +81,19 @@ enum ReportOutput {
                 index == count - 1 ? cell : cell.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
             }.joined()
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// `status --format json`: the report's fields and `reports`.
+struct StatusWithReports: Encodable {
+    let report: HealthReport
+    let reports: [InstanceStatusReport]
+
+    enum CodingKeys: String, CodingKey { case reports }
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reports, forKey: .reports)
     }
 }

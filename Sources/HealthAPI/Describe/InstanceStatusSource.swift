@@ -1,0 +1,72 @@
+import Foundation
+import HealthCore
+
+/// A scheduled event of an instance, as DescribeInstanceStatus shows it in `eventsSet` (a pending recovery, say).
+public struct ScheduledEvent: Sendable, Hashable, Codable {
+    public var instanceEventID: String
+    /// AWS's event code: `instance-reboot`, `system-reboot`, `system-maintenance`, `instance-retirement`,
+    /// `instance-stop`.
+    public var code: String
+    public var description: String
+    public var notBefore: Date?
+    public var notAfter: Date?
+
+    public init(instanceEventID: String, code: String, description: String, notBefore: Date?, notAfter: Date?) {
+        self.instanceEventID = instanceEventID
+        self.code = code
+        self.description = description
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+}
+
+/// What the API knows of one instance: its three categories (from the evaluator) and its scheduled events.
+public struct InstanceStatusView: Sendable, Hashable {
+    public var health: InstanceHealth
+    public var events: [ScheduledEvent]
+
+    public init(health: InstanceHealth, events: [ScheduledEvent] = []) {
+        self.health = health
+        self.events = events
+    }
+
+    public var instanceID: String { health.instanceID }
+}
+
+/// Where DescribeInstanceStatus gets its instances: the daemon's own view, or the fleet's from the state store.
+///
+/// Tests feed thousands of instances through a source of their own, without running any probe.
+///
+/// - Important: ``instanceStatuses()`` is called once per request; a source that is costly to read (a KV watch)
+///   should cache for a moment.
+public protocol InstanceStatusSource: Sendable {
+    /// Every instance the API answers for, in any order, any state.
+    func instanceStatuses() async throws -> [InstanceStatusView]
+}
+
+/// A fixed list of instances (tests, benchmarks).
+public struct StaticStatusSource: InstanceStatusSource {
+    public let views: [InstanceStatusView]
+    public init(_ views: [InstanceStatusView]) { self.views = views.sorted { $0.instanceID < $1.instanceID } }
+    public func instanceStatuses() async throws -> [InstanceStatusView] { views }
+}
+
+/// Reads a source through a closure (the daemon's `HealthState.report()`).
+public struct ClosureStatusSource: InstanceStatusSource {
+    let body: @Sendable () async throws -> [InstanceStatusView]
+    public init(_ body: @escaping @Sendable () async throws -> [InstanceStatusView]) { self.body = body }
+    public func instanceStatuses() async throws -> [InstanceStatusView] { try await body() }
+}
+
+extension CategoryStatus {
+    /// EC2's detail status of the `reachability` detail for this category's summary.
+    var reachability: DetailStatus? {
+        switch status {
+        case .ok: .passed
+        case .impaired: .failed
+        case .insufficientData: .insufficientData
+        case .initializing: .initializing
+        case .notApplicable: nil
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import HealthCore
+import Prometheus
+import Synchronization
+
+/// The daemon's Prometheus metrics (`GET /metrics`), kept in one swift-prometheus registry (no global bootstrap, so
+/// tests each have their own). Every metric is made on the registry with its HELP text (which swift-metrics' API
+/// cannot carry and `promtool check metrics` requires); ``factory`` serves code that speaks swift-metrics.
+///
+/// Per instance, CloudWatch's status check metrics as 0/1 gauges in Prometheus' snake case (promtool rejects camel
+/// case): `status_check_failed` (`StatusCheckFailed`), `status_check_failed_system`, `status_check_failed_instance`,
+/// `status_check_failed_attached_ebs`.
+public final class HealthMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    static let instanceMetrics: [(name: String, help: String)] = [
+        ("status_check_failed", "CloudWatch StatusCheckFailed: 1 when any status check of the instance failed"),
+        ("status_check_failed_system", "CloudWatch StatusCheckFailed_System: 1 when the system status is impaired"),
+        (
+            "status_check_failed_instance",
+            "CloudWatch StatusCheckFailed_Instance: 1 when the instance status is impaired"
+        ),
+        (
+            "status_check_failed_attached_ebs",
+            "CloudWatch StatusCheckFailed_AttachedEBS: 1 when the attached EBS status "
+                + "is impaired"
+        ),
+    ]
+
+    private struct Inner {
+        var instanceGauges: [String: [Prometheus.Gauge]] = [:]
+        var checkRuns: [String: Prometheus.Counter] = [:]
+        var checkDurations: [String: Prometheus.DurationHistogram] = [:]
+    }
+
+    private let inner = Mutex(Inner())
+    private let reports: Prometheus.Counter
+    private let schedulerLag: Prometheus.Gauge
+    private let droppedMessages: Prometheus.Gauge
+    private let droppedEvents: Prometheus.Gauge
+    private let instances: Prometheus.Gauge
+    static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
+        .milliseconds(500), .seconds(1), .seconds(5), .seconds(30),
+    ]
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        self.factory = PrometheusMetricsFactory(registry: registry)
+        reports = registry.makeCounter(
+            descriptor: Self.named("hive_health_instance_status_reports_total", "ReportInstanceStatus reports accepted")
+        )
+        schedulerLag = registry.makeGauge(
+            descriptor: Self.named(
+                "hive_health_scheduler_lag_seconds", "The largest delay of a check start behind its schedule"))
+        droppedMessages = registry.makeGauge(
+            descriptor: Self.named("hive_health_dropped_messages", "NATS messages dropped because the outbox was full"))
+        droppedEvents = registry.makeGauge(
+            descriptor: Self.named(
+                "hive_health_dropped_events", "Transition events dropped because nobody drained them in time"))
+        instances = registry.makeGauge(descriptor: Self.named("hive_health_instances", "Instances the API answers for"))
+    }
+
+    /// Sets the status check gauges of every instance; gauges of instances that went away are removed.
+    public func update(instances views: [InstanceStatusView]) {
+        inner.withLock { inner in
+            var seen = Set<String>()
+            for view in views {
+                let health = view.health
+                seen.insert(health.instanceID)
+                let gauges =
+                    inner.instanceGauges[health.instanceID]
+                    ?? Self.instanceMetrics.map { metric in
+                        registry.makeGauge(
+                            descriptor: Self.named(metric.name, metric.help),
+                            labels: [("instance_id", health.instanceID)])
+                    }
+                inner.instanceGauges[health.instanceID] = gauges
+                let system = health.system.status == .impaired
+                let instance = health.instance.status == .impaired
+                let ebs = health.ebs.status == .impaired
+                gauges[0].set(system || instance || ebs ? 1.0 : 0.0)
+                gauges[1].set(system ? 1.0 : 0.0)
+                gauges[2].set(instance ? 1.0 : 0.0)
+                gauges[3].set(ebs ? 1.0 : 0.0)
+            }
+            for (id, gauges) in inner.instanceGauges where !seen.contains(id) {
+                for gauge in gauges { registry.unregisterGauge(gauge) }
+                inner.instanceGauges[id] = nil
+            }
+        }
+        instances.set(Double(views.count))
+    }
+
+    /// One check run of a probe kind and how long it took.
+    public func recordCheck(probe: String, duration: Double) {
+        let (runs, timer) = inner.withLock { inner in
+            if let runs = inner.checkRuns[probe], let timer = inner.checkDurations[probe] { return (runs, timer) }
+            let runs = registry.makeCounter(
+                descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"),
+                labels: [("probe", probe)])
+            let timer = registry.makeDurationHistogram(
+                descriptor: Self.named("hive_health_check_duration_seconds", "Check durations per probe kind"),
+                labels: [("probe", probe)], buckets: Self.durationBuckets)
+            inner.checkRuns[probe] = runs
+            inner.checkDurations[probe] = timer
+            return (runs, timer)
+        }
+        runs.increment()
+        timer.record(.nanoseconds(Int64(max(0, min(duration, 86_400)) * 1e9)))
+    }
+
+    /// The scheduler's largest start lag, and the messages and events dropped so far.
+    public func update(schedulerLag lag: Double, droppedMessages messages: Int, droppedEvents events: Int) {
+        schedulerLag.set(lag)
+        droppedMessages.set(Double(messages))
+        droppedEvents.set(Double(events))
+    }
+
+    static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    public func countReport() { reports.increment() }
+
+    /// The Prometheus text exposition.
+    public func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# EC2 API benchmark: DescribeInstanceStatus over COUNT (default 10,000) instances, MaxResults 1000, full pagination,
+# under wrk with CONNECTIONS (default 4) concurrent connections for SECONDS (default 15), side by side with
+# moto_server answering the same call for COUNT of its own instances. Prints requests/s, p99, full listings/s and
+# the ratio. Every server started here is stopped by its pid on exit. Loopback only.
+# Usage: [CONFIGURATION=release|debug] scripts/bench-api.sh [COUNT] [CONNECTIONS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+count=${1:-10000}
+connections=${2:-4}
+seconds=${3:-15}
+ensure_swift
+ensure_packages wrk=wrk
+ensure_pip moto_server="moto[server]" py:boto3=boto3
+
+work=$(mktemp -d /tmp/hh-bench-api-XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 600); do
+        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+configuration=${CONFIGURATION:-release}
+echo "== building APIBenchServer ($configuration)"
+swift build -c "$configuration" --product APIBenchServer 2>&1 | tail -n 2
+server=$(swift build -c "$configuration" --show-bin-path)/APIBenchServer
+
+ours=$(free_port)
+"$server" "$ours" "$count" >"$work/ours.log" 2>&1 &
+pids+=($!)
+wait_port "$ours"
+
+moto=$(free_port)
+moto_server -H 127.0.0.1 -p "$moto" >"$work/moto.log" 2>&1 &
+pids+=($!)
+wait_port "$moto"
+echo "== creating $count instances in moto"
+HOME="$work" AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_ACCESS_KEY_ID=testing \
+    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true python3 - "$moto" "$count" <<'PY'
+import sys
+import boto3
+port, count = int(sys.argv[1]), int(sys.argv[2])
+ec2 = boto3.client("ec2", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+image = ec2.describe_images()["Images"][0]["ImageId"]
+made = 0
+while made < count:
+    batch = min(1000, count - made)
+    ec2.run_instances(ImageId=image, MinCount=batch, MaxCount=batch, InstanceType="t3.micro")
+    made += batch
+statuses = ec2.describe_instance_status(IncludeAllInstances=True)["InstanceStatuses"]
+print(f"moto has {len(statuses)} instances")
+PY
+
+run() {
+    wrk -t "$connections" -c "$connections" -d "${2}s" --timeout 60s -s scripts/bench-api.lua "http://127.0.0.1:$1/" \
+        | grep '^RESULT'
+}
+echo "== hive-health: $count instances, MaxResults 1000, $connections connections, ${seconds}s"
+ours_result=$(run "$ours" "$seconds")
+echo "$ours_result"
+echo "== moto_server: $count instances (moto ignores MaxResults: one answer is a full listing), ${seconds}s"
+moto_result=$(run "$moto" "$seconds")
+echo "$moto_result"
+
+python3 - "$ours_result" "$moto_result" "$count" <<'PY'
+import sys
+def parse(line):
+    return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
+ours, moto, count = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
+for name, r in (("hive-health", ours), ("moto", moto)):
+    print(f"{name:12} {r['requests'] / r['seconds']:9.1f} req/s  p99 {r['p99_ms']:9.1f} ms  "
+          f"{r['listings'] / r['seconds']:8.2f} full listings/s  failures {int(r['failures'])}")
+ratio = (ours["listings"] / ours["seconds"]) / max(moto["listings"] / moto["seconds"], 1e-9)
+print(f"ratio (full listings of {count} instances per second, hive-health / moto): {ratio:.1f}x")
+PY
