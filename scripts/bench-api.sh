@@ -3,13 +3,14 @@
 # under wrk with CONNECTIONS (default 4) concurrent connections for SECONDS (default 15), side by side with
 # moto_server answering the same call for COUNT of its own instances. Prints requests/s, p99, full listings/s and
 # the ratio. Every server started here is stopped by its pid on exit. Loopback only.
-# Usage: [CONFIGURATION=release|debug] scripts/bench-api.sh [COUNT] [CONNECTIONS] [SECONDS]
+# Usage: [CONFIGURATION=release|debug] [MOTO_SECONDS=60] scripts/bench-api.sh [COUNT] [CONNECTIONS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 count=${1:-10000}
 connections=${2:-4}
 seconds=${3:-15}
+moto_seconds=${MOTO_SECONDS:-60}
 ensure_swift
 ensure_packages wrk=wrk
 ensure_pip moto_server="moto[server]" py:boto3=boto3
@@ -64,6 +65,15 @@ statuses = ec2.describe_instance_status(IncludeAllInstances=True)["InstanceStatu
 print(f"moto has {len(statuses)} instances")
 PY
 
+# One full listing from each, to be sure both answer with every instance.
+items() {
+    curl -s -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=00' \
+        -d 'Action=DescribeInstanceStatus&Version=2016-11-15&IncludeAllInstances=true' "http://127.0.0.1:$1/" \
+        | grep -o '<instanceId>' | wc -l
+}
+echo "one unpaginated answer: hive-health $(items "$ours") instances, moto $(items "$moto") instances"
+
 run() {
     wrk -t "$connections" -c "$connections" -d "${2}s" --timeout 60s -s scripts/bench-api.lua "http://127.0.0.1:$1/" \
         | grep '^RESULT'
@@ -71,8 +81,8 @@ run() {
 echo "== hive-health: $count instances, MaxResults 1000, $connections connections, ${seconds}s"
 ours_result=$(run "$ours" "$seconds")
 echo "$ours_result"
-echo "== moto_server: $count instances (moto ignores MaxResults: one answer is a full listing), ${seconds}s"
-moto_result=$(run "$moto" "$seconds")
+echo "== moto_server: $count instances (moto ignores MaxResults: one answer is a full listing), ${moto_seconds}s"
+moto_result=$(run "$moto" "$moto_seconds")
 echo "$moto_result"
 
 python3 - "$ours_result" "$moto_result" "$count" <<'PY'
@@ -83,6 +93,10 @@ ours, moto, count = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
 for name, r in (("hive-health", ours), ("moto", moto)):
     print(f"{name:12} {r['requests'] / r['seconds']:9.1f} req/s  p99 {r['p99_ms']:9.1f} ms  "
           f"{r['listings'] / r['seconds']:8.2f} full listings/s  failures {int(r['failures'])}")
-ratio = (ours["listings"] / ours["seconds"]) / max(moto["listings"] / moto["seconds"], 1e-9)
-print(f"ratio (full listings of {count} instances per second, hive-health / moto): {ratio:.1f}x")
+if moto["listings"] == 0:
+    bound = (ours["listings"] / ours["seconds"]) * moto["seconds"]
+    print(f"moto finished no listing in {moto['seconds']:.0f} s: ratio above {bound:.0f}x")
+else:
+    ratio = (ours["listings"] / ours["seconds"]) / (moto["listings"] / moto["seconds"])
+    print(f"ratio (full listings of {count} instances per second, hive-health / moto): {ratio:.1f}x")
 PY

@@ -101,18 +101,13 @@ struct APIService: Service {
     let daemon: HealthDaemon
 
     func run() async throws {
-        let server: APIServer
         do {
-            server = try daemon.makeAPIServer()
+            try await daemon.makeAPIServer().run()
         } catch {
-            daemon.logger.error("EC2 API not started: \(error)")
-            return
+            daemon.logger.error("EC2 API not running: \(error)")
         }
-        do {
-            try await server.run()
-        } catch {
-            daemon.logger.error("EC2 API stopped: \(error)")
-        }
+        // A service that returns early would stop the whole group: without its API the daemon goes on checking.
+        try? await gracefulShutdown()
     }
 }
 
