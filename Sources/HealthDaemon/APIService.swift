@@ -4,28 +4,36 @@ import HealthCatalogue
 import HealthCore
 import HealthEngine
 import HealthNATS
+import HealthRecovery
 import Logging
 import ServiceLifecycle
 import Synchronization
 
 /// The daemon's view for the EC2 API: its own `HealthState.report()`, and with the JetStream KV state store the
-/// other nodes' `instance.<id>` records, so the API of any node answers for the whole fleet.
+/// other nodes' `instance.<id>` records, so the API of any node answers for the whole fleet; with NATS, every open
+/// recovery (`<prefix>-health-recovery`) is a scheduled event in its instance's `eventsSet`.
 final class DaemonStatusSource: InstanceStatusSource {
     let state: HealthState
     let node: String
     let fleet: KeyValueStateStore?
+    /// Opens the recovery bucket (nil without NATS); opened on first use, not at start-up.
+    let openRecovery: (@Sendable () async throws -> RecoveryStore)?
     let logger: Logger
     /// The fleet's records, read at most this often (a KV watch per request would cost more than the request).
     let fleetRefresh: Duration
     private let cache = Mutex<(at: ContinuousClock.Instant, records: [KeyValueStateStore.InstanceRecord])?>(nil)
+    private let eventCache = Mutex<(at: ContinuousClock.Instant, events: [ScheduledEvent])?>(nil)
+    private let recoveryStore = Mutex<RecoveryStore?>(nil)
 
     init(
-        state: HealthState, node: String, fleet: KeyValueStateStore?, logger: Logger,
+        state: HealthState, node: String, fleet: KeyValueStateStore?,
+        openRecovery: (@Sendable () async throws -> RecoveryStore)? = nil, logger: Logger,
         fleetRefresh: Duration = .seconds(2)
     ) {
         self.state = state
         self.node = node
         self.fleet = fleet
+        self.openRecovery = openRecovery
         self.logger = logger
         self.fleetRefresh = fleetRefresh
     }
@@ -39,7 +47,29 @@ final class DaemonStatusSource: InstanceStatusSource {
         }
         // This node's own instances come from memory: fresher than what it last saved.
         for health in state.report().instances { byID[health.instanceID] = InstanceStatusView(health: health) }
+        for event in await recoveryEvents() { byID[event.instanceID]?.events.append(event) }
         return byID.values.sorted { $0.instanceID < $1.instanceID }
+    }
+
+    /// The open recoveries' scheduled events, cached like the fleet's records; none when the bucket is unreadable.
+    private func recoveryEvents() async -> [ScheduledEvent] {
+        guard let openRecovery else { return [] }
+        if let cached = eventCache.withLock({ $0 }), cached.at.duration(to: .now) < fleetRefresh { return cached.events }
+        do {
+            let store: RecoveryStore
+            if let opened = recoveryStore.withLock({ $0 }) {
+                store = opened
+            } else {
+                store = try await openRecovery()
+                recoveryStore.withLock { $0 = store }
+            }
+            let events = try await store.pendingEvents()
+            eventCache.withLock { $0 = (.now, events) }
+            return events
+        } catch {
+            logger.warning("EC2 API: cannot read the pending recoveries: \(error)")
+            return eventCache.withLock { $0?.events } ?? []
+        }
     }
 
     private func fleetRecords(_ fleet: KeyValueStateStore) async -> [KeyValueStateStore.InstanceRecord] {
@@ -128,8 +158,13 @@ extension HealthDaemon {
         let state = self.state
         let scheduler = self.scheduler
         let nats = self.nats
+        let subjects = setup.subjects
+        var openRecovery: (@Sendable () async throws -> RecoveryStore)?
+        if let connection = nats?.connection {
+            openRecovery = { @Sendable in try await RecoveryStore.open(connection: connection, subjects: subjects) }
+        }
         let source = DaemonStatusSource(
-            state: state, node: setup.node.name, fleet: nats?.stateStore, logger: logger)
+            state: state, node: setup.node.name, fleet: nats?.stateStore, openRecovery: openRecovery, logger: logger)
         let reports = DaemonReportSink(
             file: FileReportStore(directory: setup.stateDirectory), nats: nats, subjects: setup.subjects,
             logger: logger)

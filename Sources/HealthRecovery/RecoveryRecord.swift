@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// One recovery of one instance, kept in KV (`recovery.<instance>` while it is the instance's current one,
 /// `history.<id>` once finished) and moved on by compare-and-swap, so it resumes after an agent restart and no step
@@ -116,9 +117,9 @@ public struct RecoveryRecord: Sendable, Hashable, Codable {
             }
         let waiting = state == .proposed ? " (waiting for approval)" : ""
         return ScheduledEvent(
-            id: "instance-event-\(id)", instanceID: instance, code: code,
+            instanceEventID: "instance-event-\(id)", instanceID: instance, code: code,
             description: "\(action.rawValue) by hive-health: \(state.rawValue)\(waiting): \(reason)",
-            notBefore: createdAt, notAfter: nil, state: state.rawValue)
+            notBefore: createdAt, notAfter: nil)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -128,41 +129,5 @@ public struct RecoveryRecord: Sendable, Hashable, Codable {
         case stepStartedAt = "step_started_at"
         case impairedSince = "impaired_since"
         case needsPerson = "needs_person"
-    }
-}
-
-/// An EC2 `eventsSet` entry (DescribeInstanceStatus) for a pending recovery: what the EC2 API shows while a
-/// recovery of the instance is proposed or running.
-public struct ScheduledEvent: Sendable, Hashable, Codable {
-    /// EC2's event codes.
-    public struct Code: RawRepresentable, Sendable, Hashable, Codable {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public static let instanceStop = Code(rawValue: "instance-stop")
-        public static let systemReboot = Code(rawValue: "system-reboot")
-        public static let instanceRetirement = Code(rawValue: "instance-retirement")
-    }
-
-    /// `instance-event-<recovery id>` (EC2's `InstanceEventId`).
-    public var id: String
-    public var instanceID: String
-    public var code: Code
-    public var description: String
-    public var notBefore: Date
-    public var notAfter: Date?
-    /// The recovery record's state.
-    public var state: String
-
-    public init(
-        id: String, instanceID: String, code: Code, description: String, notBefore: Date, notAfter: Date?,
-        state: String
-    ) {
-        self.id = id
-        self.instanceID = instanceID
-        self.code = code
-        self.description = description
-        self.notBefore = notBefore
-        self.notAfter = notAfter
-        self.state = state
     }
 }

@@ -31,7 +31,8 @@ enum Fleet {
         if index % 50 == 2 {
             events.append(
                 ScheduledEvent(
-                    instanceEventID: "instance-event-\(String(index, radix: 16))", code: "system-reboot",
+                    instanceEventID: "instance-event-\(String(index, radix: 16))", instanceID: id(index),
+                    code: "system-reboot",
                     description: "Recovery of \(id(index)) on another node",
                     notBefore: eventStart.addingTimeInterval(Double(index)),
                     notAfter: eventStart.addingTimeInterval(Double(index) + 3600)))

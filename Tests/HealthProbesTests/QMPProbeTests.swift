@@ -211,7 +211,7 @@ struct GuestPingProbeTests {
         )
         #expect(silent.outcome == .failed)
         #expect(silent.message.contains("did not answer"))
-        #expect(clock.now - start < .seconds(5), "bounded, no hang")
+        #expect(clock.now - start < .seconds(10), "bounded, no hang")
         let flood = await probe.observe(qmpRequest(qemuTarget(agent: folder.file("garbage.sock"))))
         #expect(flood.outcome == .unknown, "\(flood.message)")
         #expect(flood.message.contains("line"), "\(flood.message)")

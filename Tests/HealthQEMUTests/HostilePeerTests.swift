@@ -42,7 +42,7 @@ struct HostilePeerTests {
         let clock = ContinuousClock()
         let start = clock.now
         await #expect(throws: QEMUError.self) { try await connect(folder.file("q.sock"), timeout: .seconds(5)) }
-        #expect(clock.now - start < .seconds(5), "bounded, no hang")
+        #expect(clock.now - start < .seconds(10), "bounded, no hang")
         do throws(QEMUError) {
             _ = try await connect(folder.file("q.sock"))
         } catch {
@@ -82,7 +82,7 @@ struct HostilePeerTests {
             #expect(error.code == .timeout)
             #expect(error.message.contains("greeting"))
         }
-        #expect(clock.now - start < .seconds(5), "bounded, no hang")
+        #expect(clock.now - start < .seconds(10), "bounded, no hang")
 
         let deaf = try FakeUnixPeer(path: folder.file("deaf.sock"), script: fakeMonitor { _, _ in })
         defer { deaf.stop() }
@@ -95,7 +95,7 @@ struct HostilePeerTests {
         } catch {
             #expect(error.code == .timeout)
         }
-        #expect(clock.now - start < .seconds(5), "bounded, no hang")
+        #expect(clock.now - start < .seconds(10), "bounded, no hang")
     }
 
     @Test("garbage after the handshake closes the connection and fails the waiting command")

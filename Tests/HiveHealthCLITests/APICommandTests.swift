@@ -89,7 +89,7 @@ struct APICommandTests {
                 "--state-dir", folder.url.appending(path: "s").path,
             ],
             log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stop(process) }
+        defer { HiveHealthBinary.stopBlocking(process) }
         let endpoint = "http://127.0.0.1:\(port)"
         var statuses: [[String: Any]] = []
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
@@ -138,7 +138,7 @@ struct APICommandTests {
         var lastStatus = ""
         let statusDeadline = ContinuousClock.now.advanced(by: .seconds(60))
         while ContinuousClock.now < statusDeadline, process.isRunning, reports.isEmpty {
-            let status = try HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
+            let status = try await HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
             lastStatus = status.stdout + status.stderr
             if let object = try? jsonObject(status.stdout) as? [String: Any] {
                 reports = object["reports"] as? [[String: Any]] ?? []
@@ -147,6 +147,6 @@ struct APICommandTests {
         }
         #expect(reports.first?["description"] as? String == "cannot ssh", "\(lastStatus.suffix(2000))")
         #expect(reports.first?["instance_ids"] as? [String] == ["i-0a1"])
-        #expect(HiveHealthBinary.stop(process) == 0)
+        #expect(await HiveHealthBinary.stop(process) == 0)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HealthTestKit
 
 /// Runs the built `hive-health` binary and captures what it prints.
 struct CommandResult {
@@ -31,9 +32,16 @@ enum HiveHealthBinary {
             .deletingLastPathComponent()
     }
 
-    /// Runs to completion (at most `timeout`, then the process is killed and the run fails).
+    /// Runs to completion (at most `timeout`, then the process is killed and the run fails); the wait happens on a
+    /// thread of its own, not on the cooperative pool the other tests need.
     static func run(
         _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> CommandResult {
+        try await offCooperativePool { try runBlocking(arguments, environment: environment, timeout: timeout) }
+    }
+
+    private static func runBlocking(
+        _ arguments: [String], environment: [String: String], timeout: Duration
     ) throws -> CommandResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -84,9 +92,16 @@ enum HiveHealthBinary {
         return process
     }
 
-    /// SIGTERM, then waits (SIGKILL after `grace`). Returns the exit status.
+    /// SIGTERM, then waits (SIGKILL after `grace`) on a thread of its own. Returns the exit status.
     @discardableResult
-    static func stop(_ process: Process, grace: Duration = .seconds(15)) -> Int32 {
+    static func stop(_ process: Process, grace: Duration = .seconds(15)) async -> Int32 {
+        let box = UncheckedProcess(process: process)
+        return await offCooperativePool { stopBlocking(box.process, grace: grace) }
+    }
+
+    /// ``stop(_:grace:)`` for `defer` blocks (the process has usually exited by then).
+    @discardableResult
+    static func stopBlocking(_ process: Process, grace: Duration = .seconds(15)) -> Int32 {
         guard process.isRunning else { return process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
         let deadline = ContinuousClock.now.advanced(by: grace)
@@ -115,4 +130,9 @@ struct TemporaryFolder {
 
 func jsonObject(_ text: String) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(text.utf8))
+}
+
+/// `Process` is not `Sendable`; it is handed to one thread that only waits on it.
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
 }

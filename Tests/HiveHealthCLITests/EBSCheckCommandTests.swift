@@ -21,8 +21,8 @@ struct EBSCheckCommandTests {
         """
 
     /// Runs `check` and returns the JSON object, the instance's ebs category and the exit status.
-    func check(_ folder: ShortTemporaryFolder) throws -> (ebs: [String: Any], status: Int32) {
-        let result = try HiveHealthBinary.run([
+    func check(_ folder: ShortTemporaryFolder) async throws -> (ebs: [String: Any], status: Int32) {
+        let result = try await HiveHealthBinary.run([
             "check", "--format", "json", "--checks", folder.file("checks.d"),
             "--inventory", "file:\(folder.file("instances.json"))",
         ])
@@ -57,7 +57,7 @@ struct EBSCheckCommandTests {
             """.utf8
         ).write(to: URL(fileURLWithPath: folder.file("instances.json")))
 
-        let live = try check(folder)
+        let live = try await check(folder)
         #expect(live.ebs["status"] as? String == "ok", "\(live.ebs)")
         #expect(checkStatus(live.ebs, "nbd.export").0 == "passed")
         let volumeCheck = (live.ebs["checks"] as? [[String: Any]])?.first { $0["name"] as? String == "nbd.export" }
@@ -67,7 +67,7 @@ struct EBSCheckCommandTests {
         #expect(live.status == 0)
 
         nbdkit.stop()
-        let killed = try check(folder)
+        let killed = try await check(folder)
         #expect(killed.ebs["status"] as? String == "impaired", "\(killed.ebs)")
         #expect(checkStatus(killed.ebs, "nbd.export").0 == "failed")
         #expect(checkStatus(killed.ebs, "ebs.attachment").1.contains("nbdkit gone"), "\(killed.ebs)")
@@ -77,19 +77,19 @@ struct EBSCheckCommandTests {
         let faulty = try await StorageFixtures.startNBDKit(
             socket: socket, filters: ["error"], arguments: ["error-pread=EIO", "error-pread-rate=100%"])
         defer { faulty.stop() }
-        let errors = try check(folder)
+        let errors = try await check(folder)
         #expect(errors.ebs["status"] as? String == "impaired", "\(errors.ebs)")
         #expect(checkStatus(errors.ebs, "nbd.export").1.contains("EIO"), "\(errors.ebs)")
 
     }
 
     @Test("the shipped ebs checks take hive.toml's ebs_timeout")
-    func ebsTimeout() throws {
+    func ebsTimeout() async throws {
         let folder = try ShortTemporaryFolder(prefix: "ebst")
         defer { folder.remove() }
         try Data("[health.thresholds]\nebs_timeout = \"7s\"\n".utf8).write(
             to: URL(fileURLWithPath: folder.file("hive.toml")))
-        let result = try HiveHealthBinary.run([
+        let result = try await HiveHealthBinary.run([
             "validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path, "--config",
             folder.file("hive.toml"), "--environment", "production",
         ])
@@ -102,7 +102,7 @@ struct EBSCheckCommandTests {
     }
 
     @Test("a failing SMART blob makes the node's system category impaired with the reason")
-    func failingSMART() throws {
+    func failingSMART() async throws {
         let folder = try ShortTemporaryFolder(prefix: "smart")
         defer { folder.remove() }
         let blob = folder.file("sdb.blob")
@@ -119,7 +119,7 @@ struct EBSCheckCommandTests {
             """.utf8
         ).write(to: URL(fileURLWithPath: folder.file("checks.d/smart.yaml")))
         try Data(#"{"vms": {}}"#.utf8).write(to: URL(fileURLWithPath: folder.file("instances.json")))
-        let result = try HiveHealthBinary.run([
+        let result = try await HiveHealthBinary.run([
             "check", "--format", "json", "--checks", folder.file("checks.d"),
             "--inventory", "file:\(folder.file("instances.json"))",
         ])

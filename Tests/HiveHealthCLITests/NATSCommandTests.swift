@@ -46,14 +46,14 @@ struct NATSCommandTests {
                 "--state-dir", folder.url.appending(path: "s").path,
             ],
             log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stop(process) }
+        defer { HiveHealthBinary.stopBlocking(process) }
         try await hive.put(
             "node.node-cli", value: Array(#"{"vms": {"i-0cli": {"id": "i-0cli", "status": "running"}}}"#.utf8))
 
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         var instanceIDs: [String] = []
         while ContinuousClock.now < deadline, process.isRunning, instanceIDs != ["i-0cli"] {
-            let status = try HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
+            let status = try await HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
             if let object = try? jsonObject(status.stdout) as? [String: Any],
                 let instances = object["instances"] as? [[String: Any]]
             {
@@ -64,6 +64,6 @@ struct NATSCommandTests {
         let log = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
         #expect(instanceIDs == ["i-0cli"], "daemon log:\n\(log.suffix(3000))")
         #expect(!FileManager.default.fileExists(atPath: folder.url.appending(path: "s/state.json").path))
-        #expect(HiveHealthBinary.stop(process) == 0)
+        #expect(await HiveHealthBinary.stop(process) == 0)
     }
 }

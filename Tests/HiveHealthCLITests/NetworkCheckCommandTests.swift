@@ -45,8 +45,8 @@ struct NetworkCheckCommandTests {
             "check", "--format", "json", "--checks", folder.file("checks.d"), "--inventory", "file:\(inventory)",
             "--state-dir", folder.file("state"),
         ]
-        func run() throws -> (Int32, [String: (String, String)]) {
-            let result = try HiveHealthBinary.run(arguments)
+        func run() async throws -> (Int32, [String: (String, String)]) {
+            let result = try await HiveHealthBinary.run(arguments)
             let object = try #require(
                 try jsonObject(result.stdout) as? [String: Any], "\(result.stdout)\(result.stderr)")
             let instance = try #require((object["instances"] as? [[String: Any]])?.first)
@@ -61,28 +61,28 @@ struct NetworkCheckCommandTests {
             return (result.status, statuses)
         }
 
-        var (status, checks) = try run()
+        var (status, checks) = try await run()
         for name in ["net.icmp", "net.arp", "ovs.port"] {
             #expect(checks[name]?.0 == "passed", "\(name): \(checks[name] ?? ("missing", ""))")
         }
         #expect(status == 0)
 
         try ovs.vsctl(["set", "Interface", tap, "ofport=-1"])
-        (status, checks) = try run()
+        (status, checks) = try await run()
         #expect(checks["ovs.port"]?.0 == "failed" && checks["ovs.port"]?.1.contains("ofport -1") == true, "\(checks)")
         #expect(checks["net.icmp"]?.0 == "passed" && checks["net.arp"]?.0 == "passed", "\(checks)")
         #expect(status == 1)
 
         try ovs.vsctl(["set", "Interface", tap, "ofport=7"])
         try network.inInstance(["link", "set", network.instanceInterface, "down"])
-        (status, checks) = try run()
+        (status, checks) = try await run()
         #expect(checks["ovs.port"]?.0 == "passed", "\(checks)")
         #expect(checks["net.icmp"]?.0 == "failed" && checks["net.icmp"]?.1.contains("100% loss") == true, "\(checks)")
         #expect(checks["net.arp"]?.0 == "failed" && checks["net.arp"]?.1.contains("carrier") == true, "\(checks)")
         #expect(status == 1)
 
         ovs.kill()
-        (status, checks) = try run()
+        (status, checks) = try await run()
         #expect(checks["ovs.port"]?.0 == "insufficient-data", "\(checks)")
         #expect(checks["ovs.port"]?.1.contains(ovs.socket) == true, "\(checks)")
     }

@@ -41,7 +41,7 @@ struct QEMUCheckCommandTests {
         let arguments = [
             "check", "--format", "json", "--checks", folder.file("checks.d"), "--inventory", "file:\(inventory)",
         ]
-        let result = try HiveHealthBinary.run(arguments)
+        let result = try await HiveHealthBinary.run(arguments)
         let object = try #require(try jsonObject(result.stdout) as? [String: Any], "\(result.stdout)\(result.stderr)")
         let instance = try #require((object["instances"] as? [[String: Any]])?.first)
         let guest = try #require(instance["instance"] as? [String: Any])

@@ -68,7 +68,7 @@ struct RecoverCommandTests {
                 "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
             ],
             log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stop(process) }
+        defer { HiveHealthBinary.stopBlocking(process) }
         func log() -> String {
             let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
             return String(text.suffix(3000))
@@ -78,7 +78,7 @@ struct RecoverCommandTests {
         var listed = ""
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         while ContinuousClock.now < deadline, process.isRunning, proposal == nil {
-            let list = try HiveHealthBinary.run(["recover", "list", "--config", config.path, "--format", "json"])
+            let list = try await HiveHealthBinary.run(["recover", "list", "--config", config.path, "--format", "json"])
             proposal = (try? jsonObject(list.stdout) as? [[String: Any]])?.first
             listed = list.stdout + list.stderr
             if proposal == nil { try await Task.sleep(for: .milliseconds(300)) }
@@ -90,17 +90,17 @@ struct RecoverCommandTests {
         #expect(commands.withLock { $0.isEmpty })
 
         let id = try #require(found["id"] as? String)
-        let approve = try HiveHealthBinary.run(["recover", "approve", id, "--config", config.path])
+        let approve = try await HiveHealthBinary.run(["recover", "approve", id, "--config", config.path])
         #expect(approve.status == 0, "\(approve.stderr)")
         #expect(approve.stdout.contains("approved"))
         let sent = await eventually(timeout: .seconds(30), poll: .milliseconds(100)) {
             commands.withLock { $0.contains { $0.hasPrefix("ec2.cmd.i-0cli ") && $0.contains("stop_instance") } }
         }
         #expect(sent, "daemon log:\n\(log())")
-        let again = try HiveHealthBinary.run(["recover", "reject", id, "--config", config.path])
+        let again = try await HiveHealthBinary.run(["recover", "reject", id, "--config", config.path])
         #expect(again.status == 1)
-        let table = try HiveHealthBinary.run(["recover", "list", "--config", config.path])
+        let table = try await HiveHealthBinary.run(["recover", "list", "--config", config.path])
         #expect(table.stdout.contains("stopping"), "\(table.stdout)")
-        #expect(HiveHealthBinary.stop(process) == 0)
+        #expect(await HiveHealthBinary.stop(process) == 0)
     }
 }

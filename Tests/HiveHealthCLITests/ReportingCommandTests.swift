@@ -4,8 +4,8 @@ import Testing
 @Suite("hive-health probes, check, status, run")
 struct ReportingCommandTests {
     @Test("probes --format json lists every kind with its parameters")
-    func probes() throws {
-        let result = try HiveHealthBinary.run(["probes", "--format", "json"])
+    func probes() async throws {
+        let result = try await HiveHealthBinary.run(["probes", "--format", "json"])
         #expect(result.status == 0)
         let probes = try #require(try jsonObject(result.stdout) as? [[String: Any]])
         let kinds = probes.compactMap { $0["kind"] as? String }
@@ -30,12 +30,12 @@ struct ReportingCommandTests {
     }
 
     @Test("check --format json reports the node's system category from the real /proc and /sys")
-    func checkRealHost() throws {
+    func checkRealHost() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let inventory = folder.url.appending(path: "instances.json")
         try Data(#"{"vms": {}}"#.utf8).write(to: inventory)
-        let result = try HiveHealthBinary.run([
+        let result = try await HiveHealthBinary.run([
             "check", "--format", "json", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
             "--inventory", "file:\(inventory.path)", "--node", "node-test",
         ])
@@ -59,7 +59,7 @@ struct ReportingCommandTests {
     }
 
     @Test("check reports an instance with its three categories; a dead QEMU fails qemu.process with exit 1")
-    func checkInstance() throws {
+    func checkInstance() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let inventory = folder.url.appending(path: "instances.json")
@@ -70,7 +70,7 @@ struct ReportingCommandTests {
             {"vms": {"i-0feed": {"id": "i-0feed", "status": "running", "config": {"pid_file": "\(pidFile.path)"}}}}
             """.utf8
         ).write(to: inventory)
-        let result = try HiveHealthBinary.run([
+        let result = try await HiveHealthBinary.run([
             "check", "--format", "json", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
             "--inventory", "file:\(inventory.path)",
         ])
@@ -86,7 +86,7 @@ struct ReportingCommandTests {
         let system = try #require(instance["system"] as? [String: Any])
         #expect((system["checks"] as? [Any])?.count == 4, "node checks count in every instance's system category")
 
-        let table = try HiveHealthBinary.run([
+        let table = try await HiveHealthBinary.run([
             "check", "--checks", HiveHealthBinary.packageRoot.appending(path: "checks.d").path,
             "--inventory", "file:\(inventory.path)",
         ])
@@ -96,20 +96,20 @@ struct ReportingCommandTests {
     }
 
     @Test("run with no arguments works on the built-in defaults; status reads its state; SIGTERM stops it cleanly")
-    func runAndStatus() throws {
+    func runAndStatus() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let state = folder.url.appending(path: "state")
         let environment = ["STATE_DIRECTORY": state.path]
         let process = try HiveHealthBinary.start(["run"], environment: environment, log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stop(process) }
+        defer { HiveHealthBinary.stopBlocking(process) }
         // The first save comes within seconds (the checks themselves run at their splay within the interval).
         let stateFile = state.appending(path: "state.json")
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         var report: [String: Any]?
         while ContinuousClock.now < deadline, process.isRunning {
             if FileManager.default.fileExists(atPath: stateFile.path) {
-                let status = try HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
+                let status = try await HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
                 if let object = try? jsonObject(status.stdout) as? [String: Any],
                     let node = object["node"] as? [String: Any], let system = node["system"] as? [String: Any],
                     let checks = system["checks"] as? [[String: Any]], !checks.isEmpty
@@ -125,14 +125,14 @@ struct ReportingCommandTests {
         let node = try #require(object["node"] as? [String: Any])
         let names = ((node["system"] as? [String: Any])?["checks"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(names?.contains("host.memory") == true)
-        #expect(HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
+        #expect(await HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
     }
 
     @Test("status without saved state explains what is missing")
-    func statusWithoutState() throws {
+    func statusWithoutState() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        let result = try HiveHealthBinary.run(["status", "--state-dir", folder.path])
+        let result = try await HiveHealthBinary.run(["status", "--state-dir", folder.path])
         #expect(result.status != 0)
         #expect(result.stderr.contains("no saved state"))
     }

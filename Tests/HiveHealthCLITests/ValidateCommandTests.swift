@@ -4,14 +4,14 @@ import Testing
 @Suite("hive-health validate")
 struct ValidateCommandTests {
     @Test("the shipped checks.d is valid: exit 0")
-    func shippedCatalogue() throws {
-        let result = try HiveHealthBinary.run(["validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path])
+    func shippedCatalogue() async throws {
+        let result = try await HiveHealthBinary.run(["validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("valid:"))
     }
 
     @Test("a broken copy prints file:line:column with the reason and exits 1")
-    func brokenCopy() throws {
+    func brokenCopy() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let source = HiveHealthBinary.packageRoot.appending(path: "checks.d")
@@ -24,12 +24,12 @@ struct ValidateCommandTests {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let line = try #require(lines.firstIndex { $0.contains("intervall") }) + 1
 
-        let result = try HiveHealthBinary.run(["validate", copy.path])
+        let result = try await HiveHealthBinary.run(["validate", copy.path])
         #expect(result.status == 1)
         #expect(result.stdout.contains("\(file.path):\(line):5"), "\(result.stdout)")
         #expect(result.stdout.contains("intervall"))
 
-        let json = try HiveHealthBinary.run(["validate", copy.path, "--format", "json"])
+        let json = try await HiveHealthBinary.run(["validate", copy.path, "--format", "json"])
         #expect(json.status == 1)
         let object = try #require(try jsonObject(json.stdout) as? [String: Any])
         #expect(object["valid"] as? Bool == false)
@@ -42,8 +42,8 @@ struct ValidateCommandTests {
     }
 
     @Test("--environment prints every effective setting and where it came from")
-    func effectiveValues() throws {
-        let result = try HiveHealthBinary.run([
+    func effectiveValues() async throws {
+        let result = try await HiveHealthBinary.run([
             "validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path, "--environment", "production",
         ])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -56,8 +56,8 @@ struct ValidateCommandTests {
     }
 
     @Test("an unknown environment is an error naming the available ones")
-    func unknownEnvironment() throws {
-        let result = try HiveHealthBinary.run([
+    func unknownEnvironment() async throws {
+        let result = try await HiveHealthBinary.run([
             "validate", HiveHealthBinary.packageRoot.appending(path: "checks.d").path, "--environment", "staging",
         ])
         #expect(result.status == 1)

@@ -4,7 +4,7 @@ import Testing
 @Suite("hive-health validate --environment with node selectors")
 struct ValidateSelectorsCommandTests {
     @Test("effective values depend on --node, labels and cluster from hive.toml; the origin names the override")
-    func perNode() throws {
+    func perNode() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let checks = folder.url.appending(path: "checks.d")
@@ -27,8 +27,8 @@ struct ValidateSelectorsCommandTests {
         let config = folder.url.appending(path: "hive.toml")
         try Data("[health]\ncluster = \"syd-1\"\n[health.labels]\nrack = \"r1\"\n".utf8).write(to: config)
 
-        func settings(node: String) throws -> [String: [String: String]] {
-            let result = try HiveHealthBinary.run([
+        func settings(node: String) async throws -> [String: [String: String]] {
+            let result = try await HiveHealthBinary.run([
                 "validate", checks.path, "--environment", "prod", "--node", node, "--config", config.path,
                 "--format", "json",
             ])
@@ -39,13 +39,13 @@ struct ValidateSelectorsCommandTests {
             return try #require(check["settings"] as? [String: [String: String]])
         }
 
-        let edge = try settings(node: "edge-3")
+        let edge = try await settings(node: "edge-3")
         #expect(edge["interval"]?["value"] == "15s")
         #expect(edge["interval"]?["from"]?.hasSuffix("environments/prod.yaml:4:15 (nodes=edge-*)") == true)
         #expect(edge["thresholds.consecutive_failures"]?["value"] == "7")
         #expect(edge["thresholds.consecutive_failures"]?["from"]?.contains("environments/prod.yaml:8:") == true)
 
-        let core = try settings(node: "core-1")
+        let core = try await settings(node: "core-1")
         #expect(core["interval"]?["value"] == "1m")
         #expect(core["interval"]?["from"] == "default")
         #expect(core["thresholds.consecutive_failures"]?["value"] == "7")

@@ -225,7 +225,7 @@ public enum DescribeInstanceStatus {
         for event in view.events {
             w.open("item")
             w.element("instanceEventId", event.instanceEventID)
-            w.element("code", event.code)
+            w.element("code", event.code.rawValue)
             w.element("description", event.description)
             if let date = event.notBefore { w.element("notBefore", EC2Timestamp.format(date)) }
             if let date = event.notAfter { w.element("notAfter", EC2Timestamp.format(date)) }

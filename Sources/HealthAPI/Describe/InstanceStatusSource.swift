@@ -1,25 +1,6 @@
 import Foundation
 import HealthCore
 
-/// A scheduled event of an instance, as DescribeInstanceStatus shows it in `eventsSet` (a pending recovery, say).
-public struct ScheduledEvent: Sendable, Hashable, Codable {
-    public var instanceEventID: String
-    /// AWS's event code: `instance-reboot`, `system-reboot`, `system-maintenance`, `instance-retirement`,
-    /// `instance-stop`.
-    public var code: String
-    public var description: String
-    public var notBefore: Date?
-    public var notAfter: Date?
-
-    public init(instanceEventID: String, code: String, description: String, notBefore: Date?, notAfter: Date?) {
-        self.instanceEventID = instanceEventID
-        self.code = code
-        self.description = description
-        self.notBefore = notBefore
-        self.notAfter = notAfter
-    }
-}
-
 /// What the API knows of one instance: its three categories (from the evaluator) and its scheduled events.
 public struct InstanceStatusView: Sendable, Hashable {
     public var health: InstanceHealth

@@ -44,7 +44,7 @@ public struct StatusFilter: Sendable, Hashable {
         case .systemStatusReachability: return any(health.system.reachability?.rawValue)
         case .attachedEBSStatusStatus: return any(health.ebs.status.rawValue)
         case .attachedEBSStatusReachability: return any(health.ebs.reachability?.rawValue)
-        case .eventCode: return view.events.contains { any($0.code) }
+        case .eventCode: return view.events.contains { any($0.code.rawValue) }
         case .eventDescription: return view.events.contains { any($0.description) }
         case .eventInstanceEventID: return view.events.contains { any($0.instanceEventID) }
         case .eventNotAfter: return view.events.contains { anyDate($0.notAfter) }
