@@ -63,7 +63,7 @@ enum Fleet {
                 "system": category(h.system), "instance": category(h.instance), "ebs": category(h.ebs),
                 "events": view.events.map { event in
                     [
-                        "id": event.instanceEventID, "code": event.code, "description": event.description,
+                        "id": event.instanceEventID, "code": event.code.rawValue, "description": event.description,
                         "not_before": EC2Timestamp.format(event.notBefore!),
                         "not_after": EC2Timestamp.format(event.notAfter!),
                     ]

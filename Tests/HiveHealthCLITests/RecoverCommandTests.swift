@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HealthNATS
 import HealthTestKit
 import Logging
@@ -26,6 +29,7 @@ struct RecoverCommandTests {
             """.utf8
         ).write(to: checks.appending(path: "checks.yaml"))
         let config = folder.url.appending(path: "hive.toml")
+        let apiPort = try NATSServerProcess.freePort()
         try Data(
             """
             node = "node-cli"
@@ -35,6 +39,8 @@ struct RecoverCommandTests {
             launch_grace_period = "0s"
             [health.inventory]
             source = "hive-kv"
+            [health.api]
+            listen = "127.0.0.1:\(apiPort)"
             [health.recovery]
             interval = "1s"
             """.utf8
@@ -88,6 +94,20 @@ struct RecoverCommandTests {
         #expect(found["action"] as? String == "stop-start")
         #expect(found["instance"] as? String == "i-0cli")
         #expect(commands.withLock { $0.isEmpty })
+        // While the recovery is pending, DescribeInstanceStatus shows it in the instance's eventsSet.
+        let describe = try #require(
+            URL(
+                string: "http://127.0.0.1:\(apiPort)/?Action=DescribeInstanceStatus&Version=2016-11-15"
+                    + "&IncludeAllInstances=true"))
+        var answer = ""
+        let scheduled = await eventually(timeout: .seconds(20), poll: .milliseconds(250)) {
+            guard let (data, _) = try? await URLSession.shared.data(from: describe) else { return false }
+            answer = String(decoding: data, as: UTF8.self)
+            return answer.contains("<code>instance-stop</code>")
+        }
+        #expect(scheduled, "DescribeInstanceStatus: \(answer)\ndaemon log:\n\(log())")
+        #expect(answer.contains("instance-event-"), "\(answer)")
+        #expect(answer.contains("<instanceId>i-0cli</instanceId>"), "\(answer)")
 
         let id = try #require(found["id"] as? String)
         let approve = try await HiveHealthBinary.run(["recover", "approve", id, "--config", config.path])
