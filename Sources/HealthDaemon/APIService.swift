@@ -157,6 +157,7 @@ extension HealthDaemon {
         let metrics = self.metrics
         let state = self.state
         let scheduler = self.scheduler
+        let planner = self.planner
         let nats = self.nats
         let subjects = setup.subjects
         var openRecovery: (@Sendable () async throws -> RecoveryStore)?
@@ -176,6 +177,7 @@ extension HealthDaemon {
             listen: setup.config.api.listen, handler: handler,
             metricsText: {
                 metrics.update(instances: (try? await source.instanceStatuses()) ?? [])
+                metrics.update(catalogue: planner.catalogue)
                 metrics.update(
                     schedulerLag: scheduler.stats.maxStartLag, droppedMessages: nats?.publisher.outbox.dropped ?? 0,
                     droppedEvents: state.droppedEvents)

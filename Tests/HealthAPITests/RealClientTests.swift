@@ -114,6 +114,9 @@ import Testing
         metrics.recordCheck(probe: "guest-ping", duration: 0.2)
         metrics.update(schedulerLag: 0.01, droppedMessages: 2, droppedEvents: 0)
         metrics.countReport()
+        // The catalogue gauge keeps one series: the version pushed before is replaced.
+        metrics.update(catalogue: CatalogueVersion(source: .shared, version: 2, sha256: "0ab1"))
+        metrics.update(catalogue: CatalogueVersion(source: .shared, version: 3, sha256: "c2d3", rejectedVersion: 4))
         let handler = handler(views, signed: false)
         let text = try await RunningAPI.with(handler: handler, metrics: metrics) { api in
             let (data, response) = try await URLSession.shared.data(from: URL(string: api.endpoint + "/metrics")!)
@@ -126,6 +129,11 @@ import Testing
         }
         #expect(text.contains("status_check_failed_system{instance_id=\"\(Fleet.id(7))\"} 1"), "\(text.prefix(2000))")
         #expect(text.contains("hive_health_check_runs_total{probe=\"guest-ping\"} 1"))
+        #expect(
+            text.contains(
+                #"hive_health_catalogue_info{source="shared",version="3",sha256="c2d3",rejected_version="4"} 1"#),
+            "\(text.suffix(3000))")
+        #expect(!text.contains(#"version="2""#), "the pushed-over version's series is gone")
         try text.write(toFile: folder.file("metrics.txt"), atomically: true, encoding: .utf8)
         let result = try await Tool.run(
             "/bin/sh", ["-c", "promtool check metrics < \(folder.file("metrics.txt"))"],

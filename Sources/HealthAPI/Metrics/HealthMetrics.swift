@@ -32,6 +32,7 @@ public final class HealthMetrics: Sendable {
         var instanceGauges: [String: [Prometheus.Gauge]] = [:]
         var checkRuns: [String: Prometheus.Counter] = [:]
         var checkDurations: [String: Prometheus.DurationHistogram] = [:]
+        var catalogue: (version: CatalogueVersion, gauge: Prometheus.Gauge)?
     }
 
     private let inner = Mutex(Inner())
@@ -92,6 +93,29 @@ public final class HealthMetrics: Sendable {
             }
         }
         instances.set(Double(views.count))
+    }
+
+    /// The catalogue this agent runs, as `hive_health_catalogue_info{source,version,sha256,rejected_version} 1`
+    /// (one series: the previous version's is removed), so a fleet dashboard shows which nodes lag behind a push.
+    public func update(catalogue: CatalogueVersion?) {
+        inner.withLock { inner in
+            if let current = inner.catalogue, current.version == catalogue { return }
+            if let current = inner.catalogue {
+                registry.unregisterGauge(current.gauge)
+                inner.catalogue = nil
+            }
+            guard let catalogue else { return }
+            let gauge = registry.makeGauge(
+                descriptor: Self.named(
+                    "hive_health_catalogue_info", "The check catalogue this agent runs (always 1; see the labels)"),
+                labels: [
+                    ("source", catalogue.source.rawValue), ("version", catalogue.version.map(String.init) ?? ""),
+                    ("sha256", catalogue.sha256),
+                    ("rejected_version", catalogue.rejectedVersion.map(String.init) ?? ""),
+                ])
+            gauge.set(1.0)
+            inner.catalogue = (catalogue, gauge)
+        }
     }
 
     /// One check run of a probe kind and how long it took.
