@@ -68,7 +68,7 @@ struct EBSAttachmentProbeTests {
         let restarted = try await StorageFixtures.startNBDKit(socket: volumeSocket)
         defer { restarted.stop() }
         #expect(
-            await eventually(timeout: .seconds(5)) { UnixSocketOwners.acceptedConnections(path: volumeSocket) == 0 })
+            await eventually(timeout: .seconds(20)) { UnixSocketOwners.acceptedConnections(path: volumeSocket) == 0 })
         let lost = await probe.observe(storageRequest(ebsInstance(qmp: qmp, volumes: [volume])))
         #expect(lost.outcome == .failed)
         #expect(lost.message.contains("QEMU holds no connection"), "\(lost.message)")

@@ -11,7 +11,7 @@ func volumeTarget(_ uri: String, id: String = "vol-0a1b2c", qmp: String = "") ->
     return .volume(volume, of: InstanceInfo(id: "i-0ebs", node: testNode.name, qmpSocket: qmp, volumes: [volume]))
 }
 
-func storageRequest(_ target: Target, timeout: Duration = .seconds(3), _ parameters: [String: ParameterValue] = [:])
+func storageRequest(_ target: Target, timeout: Duration = .seconds(20), _ parameters: [String: ParameterValue] = [:])
     -> ProbeRequest
 {
     ProbeRequest(

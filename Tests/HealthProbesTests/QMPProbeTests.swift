@@ -51,7 +51,7 @@ struct QMPStatusProbeTests {
         #expect(await waitForListener(hive))
         let pool = QMPConnectionPool()
         let probe = QMPStatusProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
-        let request = qmpRequest(qemuTarget(qmp: socket))
+        let request = qmpRequest(qemuTarget(qmp: socket), timeout: .seconds(20))
         let running = await probe.observe(request)
         #expect(running.outcome == .passed, "\(running.message)")
         #expect(running.values["latency_seconds"] != nil)

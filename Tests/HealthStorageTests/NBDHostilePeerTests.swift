@@ -110,7 +110,7 @@ func optionReply(type: UInt32, length: UInt32) -> [UInt8] {
         defer { peer.stop() }
         let result = try await NBDClient.readBlock(
             at: NBDAddress(endpoint: .unix(path: folder.file("legacy.sock")), exportName: "vol"),
-            timeout: .seconds(3), logger: logger)
+            timeout: .seconds(20), logger: logger)
         #expect(result.exportSize == 8192)
         #expect(result.bytesRead == 4096)
         #expect(!result.usedOptGo)
@@ -124,7 +124,7 @@ func optionReply(type: UInt32, length: UInt32) -> [UInt8] {
             socket: socket, filters: ["exportname"], arguments: ["exportname=vol-1", "exportname-strict=true"])
         defer { server.stop() }
         let result = try await NBDClient.readBlock(
-            at: NBDAddress(parsing: "nbd+unix:///vol-1?socket=\(socket)"), timeout: .seconds(3), logger: logger)
+            at: NBDAddress(parsing: "nbd+unix:///vol-1?socket=\(socket)"), timeout: .seconds(20), logger: logger)
         #expect(result.bytesRead == 4096)
         let error = try #require(await failure(socket, export: "vol-2"))
         #expect(error.code == .optionRefused)
