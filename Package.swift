@@ -241,6 +241,8 @@ let package = Package(
         .testTarget(name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
+        // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
+        .testTarget(name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),
     ]
 )
 

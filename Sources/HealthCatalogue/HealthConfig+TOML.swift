@@ -152,7 +152,7 @@ struct TOMLConfigReader {
 
     private static let natsKeys: Set<String> = [
         "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "outbox_limit",
-        "shared_catalogue",
+        "shared_catalogue", "replicas",
     ]
 
     private mutating func readNATS(_ table: TOMLTable) {
@@ -175,6 +175,7 @@ struct TOMLConfigReader {
         }
         if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
         if let value = bool(table, "shared_catalogue", path) { config.nats.sharedCatalogue = value }
+        if let value = int(table, "replicas", path, range: 1...5) { config.nats.replicas = value }
     }
 
     private static let recoveryKeys: Set<String> = [

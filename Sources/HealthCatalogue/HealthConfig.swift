@@ -74,6 +74,9 @@ public struct HealthConfig: Sendable, Hashable {
         public var outboxLimit = 10_000
         /// Follow the shared catalogue (`<prefix>-health-catalog`): a pushed version replaces the local checks.d.
         public var sharedCatalogue = true
+        /// Replicas of every bucket and stream hive-health creates: 1 on a single server, 3 on a three-server
+        /// cluster (at most 5, the JetStream limit). Buckets and streams that exist keep theirs.
+        public var replicas = 1
 
         public init() {}
     }

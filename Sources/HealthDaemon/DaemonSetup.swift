@@ -171,7 +171,9 @@ public struct DaemonSetup: Sendable {
     /// false. Nil means hive-health runs without NATS (file state store, nothing published).
     public var natsConfiguration: NATSConfiguration? {
         guard config.nats.enabled, let host = config.nodes[node.name]?.natsHost, !host.isEmpty else { return nil }
-        return NATSConfiguration(host: host, token: config.nodes[node.name]?.natsToken)
+        var configuration = NATSConfiguration(host: host, token: config.nodes[node.name]?.natsToken)
+        configuration.replicas = config.nats.replicas
+        return configuration
     }
 
     /// Subject and bucket names under `[health.nats] prefix`.

@@ -117,12 +117,15 @@ public final class HealthDaemon: Sendable {
         try await makeServiceGroup().run()
     }
 
-    /// Saves the current state now.
-    public func save() async {
+    /// Saves the current state now; false (logged) when the store failed, so the caller tries again.
+    @discardableResult
+    public func save() async -> Bool {
         do {
             try await store.save(state.persistedState())
+            return true
         } catch {
             logger.error("state store: cannot save: \(error)")
+            return false
         }
     }
 }
@@ -179,7 +182,8 @@ struct PersistenceService: Service {
             let last = saved.withLock { $0 }
             let countersDue = all != last.all && last.at.duration(to: .now) >= daemon.timing.counterPersistence
             guard status != last.status || countersDue else { return }
-            await daemon.save()
+            // A failed save (NATS electing a new leader, a server lost) is retried on the next tick.
+            guard await daemon.save() else { return }
             saved.withLock { $0 = (status, all, .now) }
         }
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.

@@ -198,9 +198,12 @@ public final class DeadNodeDetector: Sendable {
             let transition = CheckTransition(
                 from: from == .failed ? .passed : from, to: .failed, at: verdict.declaredAt, reason: verdict.reason,
                 flapping: false, flappingChanged: false)
-            let event = HealthEvent(
+            var event = HealthEvent(
                 node: verdict.node, instanceID: instance.id, category: .system, check: Self.checkName,
                 probe: "node.heartbeat", target: verdict.node, transition: transition)
+            // The target is the node, the same for every instance: the instance makes the id (and so the stream's
+            // Nats-Msg-Id de-duplication) one per instance, not one per node.
+            event.eventID += "/\(instance.id)"
             await events.publish(event, id: event.eventID)
         }
         await events.publish(

@@ -2,7 +2,8 @@ import Foundation
 
 /// How to reach NATS: from hive.toml `[nodes.<node>.nats]` (`host`, `acl.token`) plus connection behaviour.
 public struct NATSConfiguration: Sendable, Hashable {
-    /// `nats://host:port` (a bare `host:port`, as Hive writes it, is accepted by ``init(host:token:)``).
+    /// `nats://host:port` (a bare `host:port`, as Hive writes it, is accepted by ``init(host:token:)``), or several
+    /// such URLs separated by commas: the servers of a NATS cluster, any of which the connection may use.
     public var url: String
     public var token: String?
     /// The connection name the server shows (`connz`).
@@ -20,17 +21,27 @@ public struct NATSConfiguration: Sendable, Hashable {
     public var jetStreamTimeout: Duration = .seconds(5)
     /// Messages a subscription's handler may have pending inside libnats before libnats drops (and counts) more.
     public var pendingMessagesLimit = 65_536
+    /// Replicas of every KV bucket and stream this connection creates (`[health.nats] replicas`): 1 on a single
+    /// server, 3 on a three-server cluster. A bucket or stream that already exists keeps its own.
+    public var replicas = 1
+
+    /// The servers in ``url``, each a `nats://` URL (a comma-separated list, or one URL).
+    public var servers: [String] {
+        url.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.contains("://") ? $0 : "nats://" + $0 }
+    }
 
     public init(url: String, token: String? = nil) {
         self.url = url
         self.token = token
     }
 
-    /// From hive.toml's `[nodes.<node>.nats] host` (`host:port`, or a `nats://` URL) and `acl.token`.
+    /// From hive.toml's `[nodes.<node>.nats] host` (`host:port`, or a `nats://` URL, or several of either separated
+    /// by commas, as NATS clients take a cluster's servers) and `acl.token`.
     public init(host: String, token: String?) {
-        let trimmed = host.trimmingCharacters(in: .whitespaces)
-        let url = trimmed.contains("://") ? trimmed : "nats://" + trimmed
-        self.init(url: url, token: token.flatMap { $0.isEmpty ? nil : $0 })
+        let urls = host.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.contains("://") ? $0 : "nats://" + $0 }
+        self.init(url: urls.joined(separator: ","), token: token.flatMap { $0.isEmpty ? nil : $0 })
     }
 }
 

@@ -11,6 +11,8 @@ public struct JetStreamStreamConfiguration: Sendable, Hashable {
     public var maxAge: Duration = .seconds(7 * 24 * 3600)
     /// File storage survives a server restart; memory storage does not.
     public var fileStorage = true
+    /// Copies kept by a NATS cluster; nil takes the connection's ``NATSConfiguration/replicas``.
+    public var replicas: Int?
 
     public init(name: String, subjects: [String]) {
         self.name = name
@@ -30,20 +32,33 @@ extension NATSConnection {
     /// Creates the stream, or updates it when it exists with another configuration.
     public func ensureStream(_ configuration: JetStreamStreamConfiguration) async throws(NATSError) {
         let handles = self.handles
-        let status = await Self.blocking { () -> Result<Void, NATSError> in
-            Result { () throws(NATSError) in try Self.addOrUpdateStream(configuration, jetStream: handles.jetStream) }
+        let replicas = configuration.replicas ?? self.configuration.replicas
+        var resolved = configuration
+        resolved.replicas = replicas
+        let stream = resolved
+        let status = await Self.blocking { () -> Result<Int?, NATSError> in
+            Result { () throws(NATSError) in try Self.addOrUpdateStream(stream, jetStream: handles.jetStream) }
         }
-        try status.get()
+        if let existing = try status.get(), existing != replicas {
+            let name = configuration.name
+            logger.warning(
+                """
+                NATS: stream \(name) has \(existing) replica(s), not the \(replicas) configured; kept as it is \
+                (change it with `nats stream edit \(name) --replicas \(replicas)`)
+                """)
+        }
     }
 
+    /// Adds the stream, or updates an existing one keeping its replicas; returns those replicas when it existed.
     private static func addOrUpdateStream(
         _ configuration: JetStreamStreamConfiguration, jetStream: OpaquePointer
-    ) throws(NATSError) {
+    ) throws(NATSError) -> Int? {
         let subjects = configuration.subjects.map { strdup($0) }
         defer { subjects.forEach { free($0) } }
         let name = strdup(configuration.name)
         defer { free(name) }
         var pointers: [UnsafePointer<CChar>?] = subjects.map { $0.map { UnsafePointer($0) } }
+        var existingReplicas: Int?
         let status = pointers.withUnsafeMutableBufferPointer { subjectList -> (natsStatus, jsErrCode) in
             var config = jsStreamConfig()
             jsStreamConfig_Init(&config)
@@ -54,11 +69,22 @@ extension NATSConnection {
             config.MaxMsgs = configuration.maxMessages
             config.MaxAge = configuration.maxAge.milliseconds * 1_000_000
             config.Storage = configuration.fileStorage ? js_FileStorage : js_MemoryStorage
+            config.Replicas = Int64(configuration.replicas ?? 1)
             var info: UnsafeMutablePointer<jsStreamInfo>?
             var errorCode = jsErrCode(rawValue: 0)
             var status = js_AddStream(&info, jetStream, &config, nil, &errorCode)
             if let info { jsStreamInfo_Destroy(info) }
             if status != NATS_OK, errorCode == JSStreamNameExistErr {
+                // An existing stream keeps its replicas: scaling is the operator's decision, never a side effect.
+                var current: UnsafeMutablePointer<jsStreamInfo>?
+                var infoError = jsErrCode(rawValue: 0)
+                if js_GetStreamInfo(&current, jetStream, name, nil, &infoError) == NATS_OK, let current {
+                    if let existing = current.pointee.Config {
+                        existingReplicas = Int(existing.pointee.Replicas)
+                        config.Replicas = existing.pointee.Replicas
+                    }
+                    jsStreamInfo_Destroy(current)
+                }
                 var updated: UnsafeMutablePointer<jsStreamInfo>?
                 status = js_UpdateStream(&updated, jetStream, &config, nil, &errorCode)
                 if let updated { jsStreamInfo_Destroy(updated) }
@@ -66,6 +92,7 @@ extension NATSConnection {
             return (status, errorCode)
         }
         try NATSError.check(status.0, "stream \(configuration.name) (JetStream error \(status.1.rawValue))")
+        return existingReplicas
     }
 
     /// Publishes to a JetStream stream and waits for the server's acknowledgement. `messageID` becomes the
@@ -115,6 +142,40 @@ extension NATSConnection {
             guard status == NATS_OK, let info else { return .failure(.from(status, "stream info \(stream)")) }
             defer { jsStreamInfo_Destroy(info) }
             return .success(info.pointee.State.Msgs)
+        }
+        return try result.get()
+    }
+}
+
+extension NATSConnection {
+    /// Every message the stream holds now, oldest first (at most `limit`; deleted sequences are skipped). For tests
+    /// and tools that count what a stream kept; each message is one request to the server.
+    public func streamMessages(_ stream: String, limit: Int = 100_000) async throws(NATSError) -> [NATSMessage] {
+        let handles = self.handles
+        let wait = configuration.jetStreamTimeout.milliseconds
+        let result = await Self.blocking { () -> Result<[NATSMessage], NATSError> in
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            var errorCode = jsErrCode(rawValue: 0)
+            let status = js_GetStreamInfo(&info, handles.jetStream, stream, nil, &errorCode)
+            guard status == NATS_OK, let info else { return .failure(.from(status, "stream info \(stream)")) }
+            let (first, last) = (info.pointee.State.FirstSeq, info.pointee.State.LastSeq)
+            jsStreamInfo_Destroy(info)
+            var messages: [NATSMessage] = []
+            guard last >= first, first > 0 else { return .success([]) }
+            var options = jsOptions()
+            jsOptions_Init(&options)
+            options.Wait = wait
+            for sequence in first...last where messages.count < limit {
+                var message: OpaquePointer?
+                let got = js_GetMsg(&message, handles.jetStream, stream, sequence, &options, &errorCode)
+                if got == NATS_NOT_FOUND { continue }
+                guard got == NATS_OK, let message else {
+                    return .failure(.from(got, "stream \(stream) message \(sequence)"))
+                }
+                messages.append(NATSMessage(copying: message))
+                natsMsg_Destroy(message)
+            }
+            return .success(messages)
         }
         return try result.get()
     }

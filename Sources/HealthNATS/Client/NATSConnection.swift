@@ -79,7 +79,22 @@ public final class NATSConnection: Sendable {
         try NATSError.check(natsOptions_Create(&options), "options")
         guard let options else { throw NATSError(code: .other, message: "options: no memory") }
         defer { natsOptions_Destroy(options) }
-        try NATSError.check(natsOptions_SetURL(options, configuration.url), "url \(configuration.url)")
+        let servers = configuration.servers
+        guard !servers.isEmpty else {
+            throw NATSError(code: .invalidArgument, message: "no NATS server in '\(configuration.url)'")
+        }
+        if servers.count == 1 {
+            try NATSError.check(natsOptions_SetURL(options, servers[0]), "url \(configuration.url)")
+        } else {
+            // A cluster: libnats connects to one of them and reconnects to another when it is lost.
+            let copies = servers.map { strdup($0) }
+            defer { copies.forEach { free($0) } }
+            var pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+            let status = pointers.withUnsafeMutableBufferPointer {
+                natsOptions_SetServers(options, $0.baseAddress, Int32($0.count))
+            }
+            try NATSError.check(status, "servers \(configuration.url)")
+        }
         if let token = configuration.token {
             try NATSError.check(natsOptions_SetToken(options, token), "token")
         }

@@ -33,6 +33,8 @@ public struct KeyValueBucketConfiguration: Sendable, Hashable {
     public var ttl: Duration = .zero
     public var maxValueSize: Int32 = 1024 * 1024
     public var fileStorage = true
+    /// Copies kept by a NATS cluster; nil takes the connection's ``NATSConfiguration/replicas``.
+    public var replicas: Int?
 
     public init(bucket: String) { self.bucket = bucket }
 }
@@ -275,9 +277,18 @@ extension NATSConnection {
         _ bucket: String, creating: KeyValueBucketConfiguration? = nil
     ) async throws(NATSError) -> NATSKeyValue {
         let handles = self.handles
-        let result = await Self.blocking { () -> Result<HandleTransfer, NATSError> in
+        let replicas = creating.map { $0.replicas ?? configuration.replicas }
+        let result = await Self.blocking { () -> Result<(HandleTransfer, existing: Int?), NATSError> in
             var store: OpaquePointer?
             var status = js_KeyValue(&store, handles.jetStream, bucket)
+            var existing: Int?
+            if status == NATS_OK, let store, replicas != nil {
+                var info: OpaquePointer?
+                if kvStore_Status(&info, store) == NATS_OK, let info {
+                    existing = Int(kvStatus_Replicas(info))
+                    kvStatus_Destroy(info)
+                }
+            }
             if status == NATS_NOT_FOUND, let creating {
                 status = creating.bucket.withCString { name -> natsStatus in
                     var config = kvConfig()
@@ -287,12 +298,22 @@ extension NATSConnection {
                     config.TTL = creating.ttl.milliseconds
                     config.MaxValueSize = creating.maxValueSize
                     config.StorageType = creating.fileStorage ? js_FileStorage : js_MemoryStorage
+                    config.Replicas = Int32(clamping: replicas ?? 1)
                     return js_CreateKeyValue(&store, handles.jetStream, &config)
                 }
             }
             guard status == NATS_OK, let store else { return .failure(.from(status, "kv bucket \(bucket)")) }
-            return .success(HandleTransfer(store))
+            return .success((HandleTransfer(store), existing))
         }
-        return NATSKeyValue(connection: self, bucket: bucket, store: try result.get().pointer)
+        let (store, existing) = try result.get()
+        if let existing, let replicas, existing != replicas {
+            // An existing bucket is never recreated (that would lose its data): it keeps its replicas.
+            logger.warning(
+                """
+                NATS: KV bucket \(bucket) has \(existing) replica(s), not the \(replicas) configured; kept as it is \
+                (change it with `nats stream edit KV_\(bucket) --replicas \(replicas)`)
+                """)
+        }
+        return NATSKeyValue(connection: self, bucket: bucket, store: store.pointer)
     }
 }

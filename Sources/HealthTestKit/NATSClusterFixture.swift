@@ -1,0 +1,238 @@
+import Foundation
+
+/// Three real `nats-server` processes in one cluster with JetStream, for multi-node tests: each has its own store
+/// folder, `server_name`, client, route and monitoring ports on loopback and a config file; all share one cluster
+/// name and route to each other. ``init(size:)`` returns once every server sees a JetStream meta leader.
+///
+/// Servers are stopped by pid (``stop(_:)``, ``kill9(_:)``, ``stopAll()``), also from `deinit`.
+public final class NATSClusterFixture: @unchecked Sendable {
+    // `@unchecked Sendable`: the mutable process list is only touched under `lock`.
+    public typealias Failure = NATSServerProcess.Failure
+
+    /// One member's fixed coordinates (ports stay the same across restarts).
+    public struct Member: Sendable {
+        public let name: String
+        public let clientPort: Int
+        public let routePort: Int
+        public let monitorPort: Int
+        public let storeDirectory: String
+        public let configFile: String
+        public let logFile: String
+
+        /// `nats://127.0.0.1:<clientPort>`.
+        public var url: String { "nats://127.0.0.1:\(clientPort)" }
+    }
+
+    public let clusterName: String
+    public let members: [Member]
+    public let directory: String
+    private let lock = NSLock()
+    private var processes: [Int: Process] = [:]
+
+    /// Every client URL, comma-separated (the form `[nodes.<node>.nats] host` takes).
+    public var urls: String { members.map(\.url).joined(separator: ",") }
+
+    /// Starts `size` servers and waits (up to `timeout`) until the cluster has a JetStream meta leader.
+    public init(size: Int = 3, timeout: Duration = .seconds(30)) async throws {
+        let folder = try ShortTemporaryFolder(prefix: "nats-cluster")
+        directory = folder.path
+        clusterName = "hh-\(UUID().uuidString.prefix(8).lowercased())"
+        var ports: Set<Int> = []
+        func port() throws -> Int {
+            for _ in 0..<50 {
+                let candidate = try NATSServerProcess.freePort()
+                if ports.insert(candidate).inserted { return candidate }
+            }
+            throw Failure(description: "no free loopback port")
+        }
+        var members: [Member] = []
+        for index in 0..<size {
+            let name = "n\(index + 1)"
+            members.append(
+                Member(
+                    name: name, clientPort: try port(), routePort: try port(), monitorPort: try port(),
+                    storeDirectory: folder.file("\(name)-store"), configFile: folder.file("\(name).conf"),
+                    logFile: folder.file("\(name).log")))
+        }
+        self.members = members
+        for member in members {
+            let routes = members.filter { $0.name != member.name }.map { "\"nats-route://127.0.0.1:\($0.routePort)\"" }
+            let config = """
+                server_name: "\(member.name)"
+                listen: "127.0.0.1:\(member.clientPort)"
+                http: "127.0.0.1:\(member.monitorPort)"
+                jetstream {
+                    store_dir: "\(member.storeDirectory)"
+                    max_memory_store: 256MB
+                    max_file_store: 2GB
+                }
+                cluster {
+                    name: "\(clusterName)"
+                    listen: "127.0.0.1:\(member.routePort)"
+                    routes: [\(routes.joined(separator: ", "))]
+                }
+                """
+            try Data(config.utf8).write(to: URL(fileURLWithPath: member.configFile))
+        }
+        do {
+            let indices = members.indices
+            try await offCooperativePool { for index in indices { try self.launch(index) } }
+            try await waitForMetaLeader(timeout: timeout)
+        } catch {
+            stopAll()
+            throw error
+        }
+    }
+
+    deinit {
+        stopAll()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The pid of member `index` while it runs.
+    public func pid(_ index: Int) -> Int32? {
+        lock.withLock { processes[index].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
+    public func isRunning(_ index: Int) -> Bool { pid(index) != nil }
+
+    private func launch(_ index: Int) throws {
+        let member = members[index]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try NATSServerProcess.executable())
+        process.arguments = ["-c", member.configFile, "-l", member.logFile]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        lock.withLock { processes[index] = process }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if !process.isRunning {
+                throw Failure(
+                    description: "nats-server \(member.name) exited with \(process.terminationStatus): "
+                        + "\(log(index).suffix(800))")
+            }
+            if NATSServerProcess.accepts(port: member.clientPort) { return }
+            usleep(20_000)
+        }
+        throw Failure(description: "nats-server \(member.name) did not accept connections within 10 s")
+    }
+
+    /// Starts member `index` again on its ports and store (after ``kill9(_:)`` or ``stop(_:)``), and waits until it
+    /// sees the meta leader again.
+    public func restart(_ index: Int, timeout: Duration = .seconds(30)) async throws {
+        guard !isRunning(index) else { return }
+        try await offCooperativePool { try self.launch(index) }
+        try await waitForMetaLeader(timeout: timeout, only: [index])
+    }
+
+    /// SIGKILL to member `index`, as a crash would.
+    public func kill9(_ index: Int) {
+        guard let process = lock.withLock({ processes.removeValue(forKey: index) }) else { return }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM to member `index`, SIGKILL when it has not exited within 5 s.
+    public func stop(_ index: Int) {
+        guard let process = lock.withLock({ processes.removeValue(forKey: index) }) else { return }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning, Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+    }
+
+    /// Stops every member by pid.
+    public func stopAll() {
+        for index in members.indices { stop(index) }
+    }
+
+    /// The last lines of member `index`'s log.
+    public func log(_ index: Int) -> String {
+        (try? String(contentsOfFile: members[index].logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// The JetStream meta leader member `index` reports on `/jsz`, nil when it has none (or does not answer).
+    public func metaLeader(_ index: Int) -> String? {
+        guard let body = LoopbackHTTP.get(port: members[index].monitorPort, path: "/jsz"),
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let meta = object["meta_cluster"] as? [String: Any], let leader = meta["leader"] as? String,
+            !leader.isEmpty
+        else { return nil }
+        return leader
+    }
+
+    /// Waits until each running member (or those in `only`) reports a meta leader that is itself running.
+    public func waitForMetaLeader(timeout: Duration = .seconds(30), only: [Int]? = nil) async throws {
+        let running = { () -> [Int] in (only ?? Array(self.members.indices)).filter { self.isRunning($0) } }
+        let runningNames = { Set(self.members.indices.filter { self.isRunning($0) }.map { self.members[$0].name }) }
+        let ready = await eventually(timeout: timeout, poll: .milliseconds(100)) {
+            let names = runningNames()
+            let indices = running()
+            // The monitoring GETs block (up to 2 s each): on a thread of their own, not the cooperative pool.
+            return await offCooperativePool {
+                indices.allSatisfy { index in self.metaLeader(index).map { names.contains($0) } ?? false }
+            }
+        }
+        guard ready else {
+            let logs = members.indices.map { "\(members[$0].name): \(log($0).suffix(600))" }.joined(separator: "\n")
+            throw Failure(description: "the NATS cluster has no JetStream meta leader within \(timeout)\n\(logs)")
+        }
+    }
+}
+
+/// Plain HTTP on loopback for tests (monitoring endpoints, the EC2 API without SigV4).
+public enum LoopbackHTTP {
+    /// A plain HTTP/1.0 GET on loopback (bounded: 2 s, 1 MiB), the body or nil.
+    public static func get(port: Int, path: String) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { return nil }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        while response.count < 1 << 20 {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return nil }
+        let head = text[..<split.lowerBound].lowercased()
+        let body = String(text[split.upperBound...])
+        return head.contains("transfer-encoding: chunked") ? dechunk(body) : body
+    }
+
+    /// A chunked body put back together (bounded by its own length).
+    static func dechunk(_ body: String) -> String {
+        var rest = Substring(body)
+        var output = ""
+        while let line = rest.range(of: "\r\n") {
+            guard let size = Int(rest[..<line.lowerBound].split(separator: ";").first ?? "", radix: 16), size > 0
+            else { break }
+            let start = line.upperBound
+            let end = rest.utf8.index(start, offsetBy: size, limitedBy: rest.endIndex) ?? rest.endIndex
+            output += rest[start..<end]
+            rest = rest[end...].dropFirst(2)
+        }
+        return output
+    }
+}
