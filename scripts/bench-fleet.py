@@ -245,6 +245,12 @@ def main():
               f"steady, {peak[name]:.0f} MiB after")
 
 
+def stop(*_):
+    raise SystemExit("stopped")
+
+
+signal.signal(signal.SIGTERM, stop)
+signal.signal(signal.SIGINT, stop)
 try:
     main()
 finally:

@@ -147,6 +147,9 @@ struct HealthConfigTests {
         #expect(HealthConfig.defaults.nats.prefix == "hive")
         #expect(throws: CatalogueError.self) { try HealthConfig.parse("[health.nats]\nprefix = \"a.b\"\n", file: "t") }
         #expect(throws: CatalogueError.self) { try HealthConfig.parse("[health.nats]\nprefx = \"a\"\n", file: "t") }
+        #expect(config.nats.replicas == 1)
+        #expect(try HealthConfig.parse("[health.nats]\nreplicas = 3\n", file: "t").nats.replicas == 3)
+        #expect(throws: CatalogueError.self) { try HealthConfig.parse("[health.nats]\nreplicas = 7\n", file: "t") }
     }
 
     @Test("an unknown key inside [health] is an error naming file, line, column and key")

@@ -72,6 +72,34 @@ struct NATSConnectionTests {
         #expect(NATSConfiguration(host: "nats://h:1", token: "t").url == "nats://h:1")
     }
 
+    @Test func aClusterIsACommaSeparatedHostList() {
+        let cluster = NATSConfiguration(host: " 10.0.0.1:4222, nats://10.0.0.2:4222 ,10.0.0.3:4222,", token: nil)
+        #expect(cluster.servers == ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222", "nats://10.0.0.3:4222"])
+        #expect(cluster.url == "nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222")
+        #expect(NATSConfiguration(host: "h:1", token: nil).servers == ["nats://h:1"])
+        #expect(NATSConfiguration(host: "h:1", token: nil).replicas == 1)
+    }
+
+    @Test func bucketsAndStreamsThatExistKeepTheirReplicas() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let connection = try await connect(server)
+        defer { connection.close() }
+        let bucket = try await connection.keyValue(KeyValueBucketConfiguration(bucket: "kept"))
+        try await bucket.put("k", value: [1])
+        try await connection.ensureStream(JetStreamStreamConfiguration(name: "KEPT", subjects: ["kept.>"]))
+        // Three replicas asked for on one server: creating would fail; what exists is opened as it is, data kept.
+        var three = NATSConfiguration(url: server.url)
+        three.replicas = 3
+        let other = try await NATSConnection.connect(three, requireServer: true, logger: Logger(label: "test"))
+        defer { other.close() }
+        #expect(try await other.keyValue(KeyValueBucketConfiguration(bucket: "kept")).get("k")?.value == [1])
+        try await other.ensureStream(JetStreamStreamConfiguration(name: "KEPT", subjects: ["kept.>"]))
+        await #expect(throws: NATSError.self) {
+            try await other.keyValue(KeyValueBucketConfiguration(bucket: "new-with-three"))
+        }
+    }
+
     @Test func jetStreamDropsDuplicatesByMessageID() async throws {
         let server = try NATSServerProcess()
         defer { server.stop() }

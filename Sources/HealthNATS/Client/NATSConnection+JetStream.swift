@@ -70,21 +70,27 @@ extension NATSConnection {
             config.MaxAge = configuration.maxAge.milliseconds * 1_000_000
             config.Storage = configuration.fileStorage ? js_FileStorage : js_MemoryStorage
             config.Replicas = Int64(configuration.replicas ?? 1)
-            var info: UnsafeMutablePointer<jsStreamInfo>?
             var errorCode = jsErrCode(rawValue: 0)
-            var status = js_AddStream(&info, jetStream, &config, nil, &errorCode)
-            if let info { jsStreamInfo_Destroy(info) }
-            if status != NATS_OK, errorCode == JSStreamNameExistErr {
-                // An existing stream keeps its replicas: scaling is the operator's decision, never a side effect.
-                var current: UnsafeMutablePointer<jsStreamInfo>?
-                var infoError = jsErrCode(rawValue: 0)
-                if js_GetStreamInfo(&current, jetStream, name, nil, &infoError) == NATS_OK, let current {
-                    if let existing = current.pointee.Config {
-                        existingReplicas = Int(existing.pointee.Replicas)
-                        config.Replicas = existing.pointee.Replicas
-                    }
-                    jsStreamInfo_Destroy(current)
+            // An existing stream keeps its replicas: scaling is the operator's decision, never a side effect.
+            var current: UnsafeMutablePointer<jsStreamInfo>?
+            var infoError = jsErrCode(rawValue: 0)
+            if js_GetStreamInfo(&current, jetStream, name, nil, &infoError) == NATS_OK, let current {
+                if let existing = current.pointee.Config {
+                    existingReplicas = Int(existing.pointee.Replicas)
+                    config.Replicas = existing.pointee.Replicas
                 }
+                jsStreamInfo_Destroy(current)
+            }
+            var status: natsStatus
+            if existingReplicas == nil {
+                var info: UnsafeMutablePointer<jsStreamInfo>?
+                status = js_AddStream(&info, jetStream, &config, nil, &errorCode)
+                if let info { jsStreamInfo_Destroy(info) }
+            } else {
+                status = NATS_ERR
+                errorCode = JSStreamNameExistErr
+            }
+            if status != NATS_OK, errorCode == JSStreamNameExistErr {
                 var updated: UnsafeMutablePointer<jsStreamInfo>?
                 status = js_UpdateStream(&updated, jetStream, &config, nil, &errorCode)
                 if let updated { jsStreamInfo_Destroy(updated) }

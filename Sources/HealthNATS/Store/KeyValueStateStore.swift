@@ -6,7 +6,10 @@ import Synchronization
 /// The state store on JetStream KV (bucket `<prefix>-health-status`), chosen when NATS is configured.
 ///
 /// `state.<node>` holds the whole ``PersistedState`` in one put, so a load after a crash sees the previous state or
-/// the new one, never a mix (the same guarantee as the embedded file store). For other readers it also writes
+/// the new one, never a mix (the same guarantee as the embedded file store). A state over ``partSize`` (a node with
+/// a thousand instances or more) goes into `statepart.<node>.<generation>.<n>` values first and `state.<node>` then
+/// holds their manifest, written last: the same guarantee. Parts of a save interrupted before its manifest stay
+/// behind unreferenced (they are rare, and at most one state's size). For other readers it also writes
 /// `node.<node>` (the node's own status) and `instance.<id>` (an instance's status and its checks' evaluator
 /// records), and deletes the `instance.<id>` keys of instances that left this node.
 public final class KeyValueStateStore: StateStore {
@@ -33,6 +36,8 @@ public final class KeyValueStateStore: StateStore {
     public let bucket: NATSKeyValue
     public let node: String
     private let written = Mutex<[String: [UInt8]]>([:])
+    /// The parts `state.<node>` refers to now, when it is in parts.
+    private let parts = Mutex<(generation: UInt64, count: Int)?>(nil)
     private let logger: Logger
 
     public init(bucket: NATSKeyValue, node: String, logger: Logger) {
@@ -53,6 +58,27 @@ public final class KeyValueStateStore: StateStore {
 
     public static func stateKey(node: String) -> String { "state.\(node)" }
 
+    /// A state larger than this is written in parts of this size: NATS refuses a message over its `max_payload`
+    /// (1 MiB by default), and 2,000 instances' state is about 2 MB.
+    public static let partSize = 512 * 1024
+
+    /// `state.<node>` when the state is in parts: the parts are `statepart.<node>.<generation>.<index>`, written
+    /// before this manifest, so a reader sees the previous complete state or the new one.
+    struct PartsManifest: Codable {
+        var parts: Int
+        var generation: UInt64
+        var bytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case parts = "state_parts"
+            case generation, bytes
+        }
+    }
+
+    static func partKey(node: String, generation: UInt64, index: Int) -> String {
+        "statepart.\(node).\(generation).\(index)"
+    }
+
     /// Retries for up to five seconds while the server is not answering (it may be starting with us).
     public func load() async throws -> PersistedState? {
         var attempts = 0
@@ -68,12 +94,56 @@ public final class KeyValueStateStore: StateStore {
             }
         }
         guard let entry = found else { return nil }
-        return try JSONDecoder.healthMessages.decode(PersistedState.self, from: Data(entry.value))
+        let decoder = JSONDecoder.healthMessages
+        guard let manifest = try? decoder.decode(PartsManifest.self, from: Data(entry.value)) else {
+            return try decoder.decode(PersistedState.self, from: Data(entry.value))
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(manifest.bytes)
+        for index in 0..<manifest.parts {
+            let key = Self.partKey(node: node, generation: manifest.generation, index: index)
+            guard let part = try await bucket.get(key) else {
+                throw NATSError(code: .notFound, message: "kv \(bucket.bucket): \(key) of the saved state is missing")
+            }
+            bytes += part.value
+        }
+        parts.withLock { $0 = (manifest.generation, manifest.parts) }
+        return try decoder.decode(PersistedState.self, from: Data(bytes))
+    }
+
+    /// Writes the whole state under `state.<node>`: in one value, or in parts and then their manifest.
+    private func saveState(_ encoded: [UInt8]) async throws {
+        let key = Self.stateKey(node: node)
+        let previous = parts.withLock { $0 }
+        if encoded.count <= Self.partSize {
+            try await bucket.put(key, value: encoded)
+            parts.withLock { $0 = nil }
+        } else {
+            let generation = max(UInt64(Date().timeIntervalSince1970 * 1000), (previous?.generation ?? 0) + 1)
+            var count = 0
+            var offset = 0
+            while offset < encoded.count {
+                let end = min(offset + Self.partSize, encoded.count)
+                try await bucket.put(
+                    Self.partKey(node: node, generation: generation, index: count), value: Array(encoded[offset..<end]))
+                count += 1
+                offset = end
+            }
+            let manifest = PartsManifest(parts: count, generation: generation, bytes: encoded.count)
+            try await bucket.put(key, value: Array(try JSONEncoder.healthMessages.encode(manifest)))
+            parts.withLock { $0 = (generation, count) }
+        }
+        // The previous parts are no longer referenced.
+        if let previous {
+            for index in 0..<previous.count {
+                try? await bucket.delete(Self.partKey(node: node, generation: previous.generation, index: index))
+            }
+        }
     }
 
     public func save(_ state: PersistedState) async throws {
         let encoder = JSONEncoder.healthMessages
-        try await bucket.put(Self.stateKey(node: node), value: Array(try encoder.encode(state)))
+        try await saveState(Array(try encoder.encode(state)))
         // The per-key views: written when they changed, best effort (the full state above is what restores).
         // Compared without their time stamp, so an unchanged instance is not rewritten on every save.
         var views: [String: (compare: [UInt8], value: [UInt8])] = [:]
@@ -101,20 +171,12 @@ public final class KeyValueStateStore: StateStore {
     }
 
     /// The latest `instance.<id>` records of every node (what `hive-health status` shows cluster-wide).
-    public func instanceRecords() async throws -> [InstanceRecord] {
-        let watch = try await bucket.watch("instance.*")
-        defer { watch.stop() }
-        var records: [InstanceRecord] = []
-        for await change in watch {
-            switch change {
-            case .put(let entry):
-                if let record = try? JSONDecoder.healthMessages.decode(InstanceRecord.self, from: Data(entry.value)) {
-                    records.append(record)
-                }
-            case .deleted: continue
-            case .caughtUp: return records
-            }
-        }
-        return records
+    ///
+    /// A snapshot read (every value delivered, none dropped however many instances the fleet has), bounded by
+    /// `timeout`.
+    public func instanceRecords(timeout: Duration = .seconds(10)) async throws -> [InstanceRecord] {
+        let entries = try await bucket.entries(matching: "instance.*", timeout: timeout)
+        let decoder = JSONDecoder.healthMessages
+        return entries.values.compactMap { try? decoder.decode(InstanceRecord.self, from: Data($0.value)) }
     }
 }
