@@ -199,6 +199,7 @@ def main():
     # Transitions: a flag created (ok -> impaired) or removed (impaired -> ok) on node-a every 0.5 s; each is timed
     # until node-b's API shows it. At most 20 outstanding.
     latencies = []
+    errors = []
     pending = {}
     failing = set()
     rng = random.Random(10)
@@ -223,7 +224,11 @@ def main():
             made += 1
             next_flip = now + 0.5
         if pending:
-            statuses = describe(b, sorted(pending))
+            try:
+                statuses = describe(b, sorted(pending))
+            except Exception as error:  # e.g. an instance missing from a partial fleet read: counted, retried
+                errors.append(str(getattr(error, "read", lambda: b"")()[:300]) or str(error))
+                statuses = {}
             seen = time.time()
             for instance, (at, expected) in list(pending.items()):
                 if statuses.get(instance) == expected:
@@ -236,6 +241,7 @@ def main():
 
     print(f"instances: {INSTANCES} per agent x 3 agents, check interval {INTERVAL}, replicas 3")
     print(f"transitions: {len(latencies)} of {TRANSITIONS} seen in node-b's API ({len(pending)} not seen in time)")
+    print(f"API errors while polling node-b: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     if latencies:
         print(f"node-a -> node-b API: p50 {percentile(latencies, 50):.2f} s, p99 {percentile(latencies, 99):.2f} s, "
               f"min {min(latencies):.2f} s, max {max(latencies):.2f} s")
