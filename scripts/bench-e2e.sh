@@ -8,14 +8,17 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 tests="$(swift build --show-bin-path)/HiveHealthPackageTests.xctest"
 [ -x "$tests" ] || { echo "no test binary at $tests (swift build --build-tests first)" >&2; exit 1; }
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+out=$(mktemp /tmp/hh-bench-e2e-XXXXXX.log)
+echo "full output: $out"
 for run in $(seq 1 "$runs"); do
     echo "== run $run of $runs"
     "$tests" --testing-library swift-testing --filter "InstanceLifecycleTests/faultsAndRepairs" 2>&1 | tee -a "$out" \
         | grep -E "e2e detection|passed after|failed after" || true
 done
-echo "== per fault (seconds): min / median / max over $runs runs"
+echo "== per fault (seconds): min / median / max over the passing runs"
 grep -o "e2e detection: .*" "$out" | sed -E 's/e2e detection: (.*): ([0-9.e-]+) seconds \(bound (.*)\)/\1|\2|\3/' \
-    | awk -F'|' '{ v[$1] = v[$1] " " $2; b[$1] = $3 } END {
-        for (k in v) { n = split(v[k], a, " "); asort(a); printf "%-24s %.2f / %.2f / %.2f   (bound %s)\n", k, a[1], a[int((n+1)/2)], a[n], b[k] } }'
+    | sort -t'|' -k1,1 -k2,2n | awk -F'|' '
+        function flush() { if (n) printf "%-24s %.2f / %.2f / %.2f   (bound %s)\n", key, v[1], v[int((n+1)/2)], v[n], bound }
+        $1 != key { flush(); key = $1; n = 0 }
+        { v[++n] = $2; bound = $3 }
+        END { flush() }'
