@@ -59,7 +59,7 @@ public struct HiveInstancePaths: Sendable, Hashable {
 /// Starts instances the way Hive does (DESIGN.md section 5), for end-to-end tests and the demo.
 ///
 /// Per instance: an `nbdkit` (memory plugin) serving each volume on a unix socket; `qemu-system-x86_64` (KVM when
-/// `/dev/kvm` opens, else TCG; no guest OS) with Hive's monitor (`-qmp`), a second monitor for health, each volume
+/// `/dev/kvm` opens, else TCG; no guest OS: a firmware that halts the CPU) with Hive's monitor (`-qmp`), a second monitor for health, each volume
 /// as `-drive file=nbd:unix:<socket>`, `-pidfile`, a serial chardev logging to `console-<id>.log`, a virtio-serial
 /// guest agent channel, and a tap device `tap<eni>`; a host `qemu-ga` (read-only commands only) serving the socket
 /// the guest agent check uses. The tap is plugged into bridge `br-int` (netdev datapath) of a real `ovsdb-server` and
@@ -129,6 +129,7 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
             clusterState = nil
         }
         do {
+            try writeHaltFirmware()
             try await startOpenVSwitch()
             try await publishInventory()
             if nats != nil { try await startHeartbeat() }
@@ -214,12 +215,23 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         try await publishInventory()
     }
 
+    /// A 64 KiB firmware whose reset vector is `cli; hlt`: the VM runs (QMP `running`) and its CPU halts at once. No
+    /// guest code runs: SeaBIOS without a bootable disk retries the boot and, under nested KVM, ended in a KVM
+    /// internal error (a stopped VM) within a minute.
+    public var haltFirmware: String { runtime.file("halt-firmware.bin") }
+
+    private func writeHaltFirmware() throws {
+        var image = [UInt8](repeating: 0, count: 65536)
+        image.replaceSubrange(0xFFF0..<0xFFF4, with: [0xFA, 0xF4, 0xEB, 0xFD])  // cli; hlt; jmp back to hlt
+        try Data(image).write(to: URL(fileURLWithPath: haltFirmware))
+    }
+
     /// The QEMU command line of an instance, Hive's options (DESIGN.md section 5).
     public func qemuArguments(_ spec: HiveInstanceSpec) -> [String] {
         let paths = paths(spec.id)
         var arguments = [
             "-accel", usesKVM ? "kvm" : "tcg", "-machine", "pc", "-nodefaults", "-display", "none",
-            "-m", "\(spec.memoryMiB)", "-pidfile", paths.pidFile,
+            "-m", "\(spec.memoryMiB)", "-bios", haltFirmware, "-pidfile", paths.pidFile,
             "-qmp", "unix:\(paths.qmpSocket),server=on,wait=off",
             "-qmp", "unix:\(paths.telemetryQMPSocket),server=on,wait=off",
             "-chardev",
@@ -239,7 +251,7 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
             "-chardev", "socket,id=qga0,path=\(paths.agentChannelSocket),server=on,wait=off",
             "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
             "-netdev", "tap,id=net0,ifname=\(spec.tapName),script=no,downscript=no",
-            "-device", "virtio-net-pci,netdev=net0,mac=\(spec.mac)",
+            "-device", "virtio-net-pci,netdev=net0,mac=\(spec.mac),romfile=",
         ]
         return arguments
     }
@@ -295,28 +307,38 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     public func nbdkitPid(volume: String) -> Int32? { lock.withLock { nbdkits[volume]?.pid } }
 
     /// Restarts nbdkit on the same socket, then has QEMU read from the volume (HMP `qemu-io`), as a guest's next I/O
-    /// would: QEMU reconnects (`reconnect-delay`) and holds a connection again.
+    /// would: QEMU reconnects (`reconnect-delay`) and holds a connection again. QEMU 7.2 does not always reconnect
+    /// (reads succeed, no connection is held); then the drive is attached again (HMP `drive_del` and `drive_add`, as
+    /// Hive re-attaching the volume), which opens a fresh connection.
     public func repairNBDKit(_ id: String, volume: String) async throws {
         try await startNBDKit(id, volume: volume)
         let socket = paths(id).qmpSocket
+        let nbdSocket = paths(id).nbdSocket(volume)
         var last = ""
-        // QEMU's connection thread retries with a backoff of up to 16 s when an I/O came during the outage (SeaBIOS
-        // retrying the boot disk): the read waits for it.
-        let reconnected = await eventually(timeout: .seconds(60), poll: .milliseconds(200)) {
-            do {
-                last = try await HumanMonitor.run(
-                    socket: socket, "qemu-io \(volume) \"read 0 512\"", timeout: .seconds(30))
-            } catch {
-                last = "\(error)"
+        func connected(within timeout: Duration, _ action: @escaping () async throws -> Void) async -> Bool {
+            await eventually(timeout: timeout, poll: .milliseconds(200)) {
+                do { try await action() } catch { last = "\(error)" }
+                return Self.acceptedConnections(on: nbdSocket) > 0
             }
-            return Self.acceptedConnections(on: self.paths(id).nbdSocket(volume)) > 0
         }
-        guard reconnected else {
+        if await connected(within: .seconds(10), {
+            _ = try await HumanMonitor.run(socket: socket, "qemu-io \(volume) \"read 0 512\"", timeout: .seconds(30))
+        }) {
+            return
+        }
+        logger.warning("QEMU did not reconnect to \(volume) on I/O; attaching the drive again")
+        _ = try? await HumanMonitor.run(socket: socket, "drive_del \(volume)")
+        let attached = await connected(within: .seconds(20)) {
+            _ = try await HumanMonitor.run(
+                socket: socket,
+                "drive_add 0 file=nbd:unix:\(nbdSocket),file.reconnect-delay=300,format=raw,if=none,id=\(volume)")
+        }
+        guard attached else {
             let table = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
             let lines = table.split(separator: "\n").filter { $0.contains(volume) }
             let log = (try? String(contentsOfFile: paths(id).qemuLog, encoding: .utf8)) ?? ""
             throw Failure(
-                "QEMU of \(id) did not reconnect to \(volume): qemu-io said \(last); sockets: \(lines); QEMU's log: "
+                "QEMU of \(id) did not reconnect to \(volume): \(last); sockets: \(lines); QEMU's log: "
                     + log.suffix(1500))
         }
     }
