@@ -193,7 +193,13 @@ let package = Package(
         // Test doubles shared by the test targets: a manual clock, scripted probes, fixture trees.
         .target(
             name: "HealthTestKit",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The README's demo: nats-server, three instances through HiveInstanceLauncher, `hive-health run`, the statuses.
+        .executableTarget(
+            name: "hive-health-demo",
+            dependencies: ["HealthTestKit", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/HiveHealthDemo"
         ),
         .executableTarget(name: "ProbeRegistryGenerator"),
         .plugin(
@@ -243,6 +249,8 @@ let package = Package(
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
         .testTarget(name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),
+        // The whole stack against real QEMU, nbdkit, qemu-ga, Open vSwitch and nats-server, through the aws CLI.
+        .testTarget(name: "HealthE2ETests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]
 )
 

@@ -14,7 +14,7 @@ ensure_swift
 ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
     qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent qemu-nbd=qemu-utils \
     nbdkit=nbdkit losetup=mount libatasmart-dev=libatasmart-dev \
-    ip=iproute2 ovsdb-server=openvswitch-switch fping=fping arping=arping \
+    ip=iproute2 ovsdb-server=openvswitch-switch ovs-vswitchd=openvswitch-switch fping=fping arping=arping \
     check_load=monitoring-plugins-basic \
     promtool=prometheus
 # The EC2 API's tests drive it with the real clients: the aws CLI and boto3 (PyPI).
