@@ -21,7 +21,9 @@ final class DaemonStatusSource: InstanceStatusSource {
     let logger: Logger
     /// The fleet's records, read at most this often (a KV watch per request would cost more than the request).
     let fleetRefresh: Duration
+    private typealias ReadTask = Task<[KeyValueStateStore.InstanceRecord], Never>
     private let cache = Mutex<(at: ContinuousClock.Instant, records: [KeyValueStateStore.InstanceRecord])?>(nil)
+    private let refresh = Mutex<ReadTask?>(nil)
     private let eventCache = Mutex<(at: ContinuousClock.Instant, events: [ScheduledEvent])?>(nil)
     private let recoveryStore = Mutex<RecoveryStore?>(nil)
 
@@ -72,8 +74,24 @@ final class DaemonStatusSource: InstanceStatusSource {
         }
     }
 
+    /// The fleet's records: the cached ones while fresh; otherwise one read at a time (single flight: a read of a
+    /// large fleet takes a while, and requests arriving meanwhile answer from the previous read instead of each
+    /// starting one of their own); the previous records when the read fails.
     private func fleetRecords(_ fleet: KeyValueStateStore) async -> [KeyValueStateStore.InstanceRecord] {
-        if let cached = cache.withLock({ $0 }), cached.at.duration(to: .now) < fleetRefresh { return cached.records }
+        let (cached, read) = refresh.withLock { inFlight -> ([KeyValueStateStore.InstanceRecord]?, ReadTask?) in
+            let cached = cache.withLock { $0 }
+            if let cached, cached.at.duration(to: .now) < fleetRefresh { return (cached.records, nil) }
+            if inFlight == nil { inFlight = Task { await self.readFleet(fleet) } }
+            return (cached?.records, inFlight)
+        }
+        // A read is under way: answer from the previous one when there is one, else wait for it.
+        if let cached { return cached }
+        return await read?.value ?? []
+    }
+
+    private func readFleet(_ fleet: KeyValueStateStore) async -> [KeyValueStateStore.InstanceRecord] {
+        // Whatever happens, the next stale request may start the next read (this task is done with the lock free).
+        defer { refresh.withLock { $0 = nil } }
         do {
             let records = try await fleet.instanceRecords()
             cache.withLock { $0 = (.now, records) }

@@ -11,7 +11,8 @@ import Synchronization
 /// holds their manifest, written last: the same guarantee. Parts of a save interrupted before its manifest stay
 /// behind unreferenced (they are rare, and at most one state's size). For other readers it also writes
 /// `node.<node>` (the node's own status) and `instance.<id>` (an instance's status and its checks' evaluator
-/// records), and deletes the `instance.<id>` keys of instances that left this node.
+/// records; rewritten when a status changed, else every ``recordRefresh``), and deletes the `instance.<id>` keys of
+/// instances that left this node.
 public final class KeyValueStateStore: StateStore {
     /// `instance.<id>`: one instance's latest status and evaluator records.
     public struct InstanceRecord: Sendable, Hashable, Codable {
@@ -35,14 +36,24 @@ public final class KeyValueStateStore: StateStore {
 
     public let bucket: NATSKeyValue
     public let node: String
-    private let written = Mutex<[String: [UInt8]]>([:])
+    /// What each per-key view held when last written (its comparison form) and when.
+    private let written = Mutex<[String: (shown: Shown, at: Date)]>([:])
+    /// A per-key view as compared between saves: the node's status as written, an instance's statuses alone.
+    private enum Shown: Hashable, Sendable {
+        case bytes([UInt8])
+        case statuses(InstanceHealth)
+    }
+    /// An `instance.<id>` record whose statuses did not change is still rewritten this often, so its messages,
+    /// observation times and counters do not grow older than this in other nodes' views.
+    public let recordRefresh: TimeInterval
     /// The parts `state.<node>` refers to now, when it is in parts.
     private let parts = Mutex<(generation: UInt64, count: Int)?>(nil)
     private let logger: Logger
 
-    public init(bucket: NATSKeyValue, node: String, logger: Logger) {
+    public init(bucket: NATSKeyValue, node: String, recordRefresh: TimeInterval = 60, logger: Logger) {
         self.bucket = bucket
         self.node = node
+        self.recordRefresh = recordRefresh
         self.logger = logger
     }
 
@@ -147,25 +158,42 @@ public final class KeyValueStateStore: StateStore {
         let encoder = JSONEncoder.healthMessages
         try await saveState(Array(try encoder.encode(state)))
         // The per-key views: written when they changed, best effort (the full state above is what restores).
-        // Compared without their time stamp, so an unchanged instance is not rewritten on every save.
-        var views: [String: (compare: [UInt8], value: [UInt8])] = [:]
+        // An instance is compared on what other nodes' APIs show (statuses, ImpairedSince): messages, observation
+        // times and counters move on every check run, and rewriting (and encoding) every record of a large node on
+        // every save held its transitions back by 10-20 s (docs/performance.md, fleet). Those are refreshed every
+        // `recordRefresh`. Only the records to write are encoded.
         let nodeView = Array(try encoder.encode(state.report.node))
-        views["node.\(node)"] = (nodeView, nodeView)
+        var shown: [String: Shown] = ["node.\(node)": .bytes(nodeView)]
+        var instances: [String: InstanceHealth] = [:]
+        for instance in state.report.instances {
+            let key = "instance.\(instance.instanceID)"
+            shown[key] = .statuses(instance.statusesOnly)
+            instances[key] = instance
+        }
+        let previous = written.withLock { $0 }
+        let now = Date()
+        let refresh = recordRefresh
+        let due = shown.filter { key, view in
+            guard let last = previous[key] else { return true }
+            return last.shown != view || now.timeIntervalSince(last.at) >= refresh
+        }
         let jobsByInstance = Dictionary(grouping: state.jobs.values.filter { $0.instanceID != nil }) {
             $0.instanceID ?? ""
         }
-        for instance in state.report.instances {
-            var record = InstanceRecord(
-                node: node, savedAt: .distantPast, status: instance,
+        var changed: [(String, [UInt8])] = []
+        changed.reserveCapacity(due.count)
+        for key in due.keys {
+            guard let instance = instances[key] else {
+                changed.append((key, nodeView))
+                continue
+            }
+            let record = InstanceRecord(
+                node: node, savedAt: state.savedAt, status: instance,
                 jobs: (jobsByInstance[instance.instanceID] ?? []).sorted { $0.key < $1.key })
-            let compare = Array(try encoder.encode(record))
-            record.savedAt = state.savedAt
-            views["instance.\(instance.instanceID)"] = (compare, Array(try encoder.encode(record)))
+            changed.append((key, Array(try encoder.encode(record))))
         }
-        let previous = written.withLock { $0 }
         // Written concurrently (a bounded number at once): one after the other, 2,000 replicated puts took 10-20 s
         // and held back every later save (docs/performance.md, fleet).
-        let changed = views.filter { previous[$0.key] != $0.value.compare }.map { ($0.key, $0.value.value) }
         let bucket = self.bucket
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
@@ -179,10 +207,16 @@ public final class KeyValueStateStore: StateStore {
             }
             try await group.waitForAll()
         }
-        for key in previous.keys where views[key] == nil && key.hasPrefix("instance.") {
+        for key in previous.keys where shown[key] == nil && key.hasPrefix("instance.") {
             try? await bucket.delete(key)
         }
-        written.withLock { $0 = views.mapValues(\.compare) }
+        let rewritten = Set(changed.map(\.0))
+        written.withLock {
+            $0 = shown.reduce(into: [:]) { result, view in
+                let at = rewritten.contains(view.key) ? now : (previous[view.key]?.at ?? now)
+                result[view.key] = (view.value, at)
+            }
+        }
     }
 
     /// The latest `instance.<id>` records of every node (what `hive-health status` shows cluster-wide).
@@ -193,5 +227,27 @@ public final class KeyValueStateStore: StateStore {
         let entries = try await bucket.entries(matching: "instance.*", timeout: timeout)
         let decoder = JSONDecoder.healthMessages
         return entries.values.compactMap { try? decoder.decode(InstanceRecord.self, from: Data($0.value)) }
+    }
+}
+
+extension InstanceHealth {
+    /// The statuses alone (no messages, observation times or values): what decides whether a record is rewritten.
+    fileprivate var statusesOnly: InstanceHealth {
+        func strip(_ category: CategoryStatus) -> CategoryStatus {
+            var category = category
+            category.checks = category.checks.map { check in
+                var check = check
+                check.message = ""
+                check.observedAt = nil
+                check.values = [:]
+                return check
+            }
+            return category
+        }
+        var health = self
+        health.system = strip(system)
+        health.instance = strip(instance)
+        health.ebs = strip(ebs)
+        return health
     }
 }
