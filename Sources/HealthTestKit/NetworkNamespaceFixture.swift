@@ -52,15 +52,18 @@ public final class NetworkNamespaceFixture: Sendable {
         }
     }
 
-    /// Waits (at most 10 s) until `interface` in `namespace` has its carrier (LOWER_UP).
-    public func waitForCarrier(namespace: String, interface: String) throws {
+    /// Waits (at most 10 s) until `interface` in `namespace` has its carrier (LOWER_UP), or with `present: false`
+    /// until it has lost it (the kernel tells a veth end its peer went down a moment later, not at once).
+    public func waitForCarrier(namespace: String, interface: String, present: Bool = true) throws {
         let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         while ContinuousClock.now < deadline {
             let line = try Self.ip(["-n", namespace, "-o", "link", "show", interface])
-            if line.contains("LOWER_UP"), line.contains("state UP") { return }
+            let up = line.contains("LOWER_UP") && line.contains("state UP")
+            if up == present { return }
             usleep(10_000)
         }
-        throw OVSDBFixture.Failure("\(interface) in \(namespace) has no carrier after 10 s")
+        throw OVSDBFixture.Failure(
+            "\(interface) in \(namespace) \(present ? "has no carrier" : "still has its carrier") after 10 s")
     }
 
     /// Deletes both namespaces (idempotent).

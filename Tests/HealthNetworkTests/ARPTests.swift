@@ -52,6 +52,9 @@ struct ARPTests {
         #expect(seen.outcome == .failed && seen.message.contains("no ARP reply"), "\(seen.message)")
 
         try network.inInstance(["link", "set", network.instanceInterface, "down"])
+        try await offCooperativePool {
+            try network.waitForCarrier(namespace: network.host, interface: network.hostInterface, present: false)
+        }
         seen = await observe(network, mac: network.instanceMAC)
         #expect(seen.outcome == .failed && seen.message.contains("carrier"), "\(seen.message)")
         try network.inHost(["link", "set", network.hostInterface, "down"])

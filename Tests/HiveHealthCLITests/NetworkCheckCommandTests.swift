@@ -75,6 +75,9 @@ struct NetworkCheckCommandTests {
 
         try ovs.vsctl(["set", "Interface", tap, "ofport=7"])
         try network.inInstance(["link", "set", network.instanceInterface, "down"])
+        try await offCooperativePool {
+            try network.waitForCarrier(namespace: network.host, interface: network.hostInterface, present: false)
+        }
         (status, checks) = try await run()
         #expect(checks["ovs.port"]?.0 == "passed", "\(checks)")
         #expect(checks["net.icmp"]?.0 == "failed" && checks["net.icmp"]?.1.contains("100% loss") == true, "\(checks)")
