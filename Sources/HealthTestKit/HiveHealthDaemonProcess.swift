@@ -31,17 +31,21 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
     public var isRunning: Bool { process.isRunning }
 
     /// The `hive-health` executable of this build: `HIVE_HEALTH_BIN`, else next to the running test bundle or
-    /// executable, else `.build/debug/hive-health` under the current directory.
+    /// executable, else `.build/debug/hive-health` of this package (what `swift build` makes).
     public static var executable: String {
         if let explicit = ProcessInfo.processInfo.environment["HIVE_HEALTH_BIN"] { return explicit }
         var candidates: [URL] = []
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
             candidates.append(bundle.bundleURL.deletingLastPathComponent().appending(path: "hive-health"))
         }
+        candidates.append(Bundle.main.bundleURL.appending(path: "hive-health"))
         if let executable = Bundle.main.executableURL {
             candidates.append(executable.deletingLastPathComponent().appending(path: "hive-health"))
         }
-        candidates.append(URL(fileURLWithPath: ".build/debug/hive-health"))
+        // Sources/HealthTestKit/<this file> -> the package root.
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(packageRoot.appending(path: ".build/debug/hive-health"))
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path
             ?? candidates.last!.path
     }

@@ -161,22 +161,8 @@ final class FleetFixture: @unchecked Sendable {
 
     // MARK: Agents
 
-    /// The `hive-health` executable of this build (next to the test bundle).
-    static var binary: String {
-        if let explicit = ProcessInfo.processInfo.environment["HIVE_HEALTH_BIN"] { return explicit }
-        var candidates: [URL] = []
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appending(path: "hive-health"))
-        }
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appending(path: "hive-health"))
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(packageRoot.appending(path: ".build/debug/hive-health"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path
-            ?? candidates.last!.path
-    }
+    /// The `hive-health` executable of this build.
+    static var binary: String { HiveHealthDaemonProcess.executable }
 
     func startAgents() throws {
         for node in nodes { try startAgent(node) }

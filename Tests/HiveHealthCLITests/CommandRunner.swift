@@ -9,23 +9,8 @@ struct CommandResult {
 }
 
 enum HiveHealthBinary {
-    /// The `hive-health` executable next to the test bundle (`swift test` builds it into the same folder).
-    static var path: String {
-        if let explicit = ProcessInfo.processInfo.environment["HIVE_HEALTH_BIN"] { return explicit }
-        var candidates: [URL] = []
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-            candidates.append(bundle.bundleURL.deletingLastPathComponent().appending(path: "hive-health"))
-        }
-        candidates.append(Bundle.main.bundleURL.appending(path: "hive-health"))
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appending(path: "hive-health"))
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(packageRoot.appending(path: ".build/debug/hive-health"))
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }?.path
-            ?? candidates.last!.path
-    }
+    /// The `hive-health` executable of this build (`swift test` builds it next to the test bundle).
+    static var path: String { HiveHealthDaemonProcess.executable }
 
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
