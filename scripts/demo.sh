@@ -14,9 +14,9 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 ensure_swift
-ensure_packages ps=procps ip=iproute2 nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
-    qemu-system-x86_64=qemu-system-x86 qemu-ga=qemu-guest-agent nbdkit=nbdkit \
-    ovsdb-server=openvswitch-switch libatasmart-dev=libatasmart-dev
+ensure_build_packages
+ensure_packages ip=iproute2 nats-server=nats-server qemu-system-x86_64=qemu-system-x86 qemu-ga=qemu-guest-agent \
+    nbdkit=nbdkit ovsdb-server=openvswitch-switch
 ensure_pip aws=awscli
 swift build --product hive-health
 swift build --product hive-health-demo

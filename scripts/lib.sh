@@ -51,3 +51,9 @@ ensure_pip() {
     # pyenv puts new console scripts behind shims only after a rehash.
     if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 }
+
+# ensure_build_packages: what building hive-health needs besides the Swift toolchain (the C libraries of its
+# systemLibrary targets, found with pkg-config) and procps for its own process checks.
+ensure_build_packages() {
+    ensure_packages ps=procps pkg-config=pkg-config libnats-dev=libnats-dev libatasmart-dev=libatasmart-dev
+}

@@ -42,13 +42,19 @@ public final class HealthDaemon: Sendable {
     public let metrics: HealthMetrics
     let timing: Timing
     let logger: Logger
+    /// Called once, when the first plan is made (`hive-health run` prints the summary).
+    let announce: (@Sendable (StartupSummary) -> Void)?
 
     /// Restores the last saved state from the store, so statuses, counters and ImpairedSince carry over.
     ///
     /// With NATS configured, the state lives in JetStream KV (when the bucket cannot be reached at start, in the
     /// local file, said in the log) and status, events and metrics are published.
-    public init(setup: DaemonSetup, logger: Logger, timing: Timing = Timing(), store: (any StateStore)? = nil) async throws {
+    public init(
+        setup: DaemonSetup, logger: Logger, timing: Timing = Timing(), store: (any StateStore)? = nil,
+        announce: (@Sendable (StartupSummary) -> Void)? = nil
+    ) async throws {
         self.setup = setup
+        self.announce = announce
         self.logger = logger
         self.timing = timing
         let nats = try await NATSBackbone.start(setup: setup, logger: logger)
@@ -117,6 +123,33 @@ public final class HealthDaemon: Sendable {
         try await makeServiceGroup().run()
     }
 
+    /// What the daemon runs with now, as `hive-health run` prints it at start.
+    public func startupSummary() -> StartupSummary {
+        let catalogue: String
+        switch planner.catalogue?.source {
+        case .shared?: catalogue = "the shared catalogue (\(self.planner.catalogue?.summary ?? "-"))"
+        default:
+            let copy = setup.lastGoodCatalogue
+            let inForce = planner.catalogue?.sha256
+            let runsCopy = !setup.loadCatalogue().errors.isEmpty && inForce == copy.load()?.sha256
+            catalogue =
+                runsCopy
+                ? "the last good copy \(copy.directory) (\(setup.catalogueSource) has errors)"
+                : "\(setup.catalogueSource)"
+        }
+        let state: String
+        if let bucket = nats?.stateStore?.bucket.bucket {
+            state = "JetStream KV bucket \(bucket)"
+        } else {
+            state = setup.stateDirectory
+        }
+        return StartupSummary(
+            node: setup.node.name, apiListen: setup.config.api.listen, instances: planner.instances.count,
+            inventory: "\(setup.inventory)", checks: planner.checks.count, catalogue: catalogue,
+            environment: setup.environment, state: state, nats: setup.natsConfiguration?.url,
+            region: setup.node.region, signed: !((try? apiCredentials()) ?? setup.config.api.credentials).isEmpty)
+    }
+
     /// Saves the current state now; false (logged) when the store failed, so the caller tries again.
     @discardableResult
     public func save() async -> Bool {
@@ -144,6 +177,7 @@ struct PlannerService: Service {
         let planner = daemon.planner
         planner.reloadCatalogue(force: true)
         await planner.refreshInventory()
+        daemon.announce?(daemon.startupSummary())
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await every(daemon.timing.catalogueCheck) { planner.reloadCatalogue() }

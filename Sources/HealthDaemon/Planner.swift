@@ -52,8 +52,10 @@ public final class Planner: Sendable {
 
     /// Loads the catalogue when its files changed (or always, with `force`, as on SIGHUP).
     ///
-    /// The first load keeps the good files and logs the bad ones. A later load with any error is refused as a
-    /// whole: the last good catalogue stays in force.
+    /// The first load of a catalogue with errors runs the last good copy kept in the state directory
+    /// (``LastGoodCatalogue``) when there is one, else keeps the good files and logs the bad ones (`hive-health run`
+    /// refuses to start in that case: ``DaemonSetup/startingCatalogue()``). A later load with any error is refused
+    /// as a whole: the catalogue in force stays. Every clean load is kept as the last good copy.
     ///
     /// While a shared catalogue is in force the local files are not read; `force` reloads the shared one.
     public func reloadCatalogue(force: Bool = false) {
@@ -64,9 +66,15 @@ public final class Planner: Sendable {
         let fingerprint = Self.fingerprint(of: setup.catalogueSource)
         let previous = state.withLock { ($0.checks, $0.catalogueFingerprint) }
         if !force, previous.0 != nil, fingerprint == previous.1 { return }
-        let result = setup.loadCatalogue()
+        var result = setup.loadCatalogue()
         for error in result.errors {
             logger.error("checks.d: \(error)")
+        }
+        var fromLastGood = false
+        if !result.errors.isEmpty, state.withLock({ $0.checks == nil }), let fallback = lastGoodResult() {
+            // First load of a broken checks.d: run what ran before rather than a part of the new files.
+            result = fallback
+            fromLastGood = true
         }
         let accepted = state.withLock { state -> Bool in
             state.catalogueFingerprint = fingerprint
@@ -79,9 +87,22 @@ public final class Planner: Sendable {
             return true
         }
         if accepted {
-            let sha256 = (try? setup.localCatalogueBundle().sha256) ?? "unreadable"
+            let bundle = fromLastGood ? setup.lastGoodCatalogue.load() : try? setup.localCatalogueBundle()
+            let sha256 = bundle?.sha256 ?? "unreadable"
             let source: CatalogueVersion.Source = setup.catalogueSource == .embedded ? .builtIn : .local
             setCatalogue(CatalogueVersion(source: source, sha256: sha256))
+            if fromLastGood {
+                logger.error(
+                    "checks.d does not load: running the last good catalogue",
+                    metadata: ["copy": "\(setup.lastGoodCatalogue.directory)", "sha256": "\(sha256)"])
+            } else if result.errors.isEmpty, case .directory = setup.catalogueSource, let bundle {
+                let copy = setup.lastGoodCatalogue
+                do {
+                    try copy.save(bundle)
+                } catch {
+                    logger.warning("cannot keep a copy of the catalogue in \(copy.directory): \(error)")
+                }
+            }
             logger.info(
                 "catalogue loaded",
                 metadata: [
@@ -167,6 +188,14 @@ public final class Planner: Sendable {
         healthState.apply(plan: plan)
         apply(plan)
         logger.debug("plan", metadata: ["jobs": "\(plan.jobs.count)", "instances": "\(instances.count)"])
+    }
+
+    /// The last good copy of the local catalogue, loaded, when one exists and loads without an error.
+    private func lastGoodResult() -> CatalogueLoadResult? {
+        let copy = setup.lastGoodCatalogue
+        guard let bundle = copy.load() else { return nil }
+        let result = bundle.load(with: setup.catalogueLoader, environment: setup.environment, origin: copy.directory)
+        return result.errors.isEmpty ? result : nil
     }
 
     /// Names, sizes and modification times of the catalogue's files: cheap to take every few seconds.

@@ -22,42 +22,7 @@ enum HiveHealthBinary {
     static func run(
         _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
     ) async throws -> CommandResult {
-        try await offCooperativePool { try runBlocking(arguments, environment: environment, timeout: timeout) }
-    }
-
-    private static func runBlocking(
-        _ arguments: [String], environment: [String: String], timeout: Duration
-    ) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let outFile = FileManager.default.temporaryDirectory.appending(path: "hh-out-\(UUID().uuidString)")
-        let errFile = FileManager.default.temporaryDirectory.appending(path: "hh-err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outFile)
-            try? FileManager.default.removeItem(at: errFile)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: outFile)
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw CommandTimeout(arguments: arguments)
-        }
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+        try await ChildCommand.run([path] + arguments, environment: environment, timeout: timeout)
     }
 
     /// Starts the binary in the background; the caller stops it with ``stop(_:)``.
@@ -97,9 +62,57 @@ enum HiveHealthBinary {
     }
 }
 
+/// Any program run to completion, its output captured.
+enum ChildCommand {
+    /// Runs `argv` (at most `timeout`, then it is killed and the run fails) with this process's environment plus
+    /// `environment` (or `environment` alone with `inherit: false`); the wait happens on a thread of its own.
+    static func run(
+        _ argv: [String], environment: [String: String] = [:], inherit: Bool = true, timeout: Duration = .seconds(60)
+    ) async throws -> CommandResult {
+        try await offCooperativePool {
+            try runBlocking(argv, environment: environment, inherit: inherit, timeout: timeout)
+        }
+    }
+
+    private static func runBlocking(
+        _ argv: [String], environment: [String: String], inherit: Bool, timeout: Duration
+    ) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        var env = inherit ? ProcessInfo.processInfo.environment : [:]
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let outFile = FileManager.default.temporaryDirectory.appending(path: "hh-out-\(UUID().uuidString)")
+        let errFile = FileManager.default.temporaryDirectory.appending(path: "hh-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outFile)
+            try? FileManager.default.removeItem(at: errFile)
+        }
+        process.standardOutput = try FileHandle(forWritingTo: outFile)
+        process.standardError = try FileHandle(forWritingTo: errFile)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw CommandTimeout(arguments: argv)
+        }
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: outFile, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errFile, encoding: .utf8)) ?? "")
+    }
+}
+
 struct CommandTimeout: Error, CustomStringConvertible {
     var arguments: [String]
-    var description: String { "hive-health \(arguments.joined(separator: " ")) did not finish in time" }
+    var description: String { "\(arguments.joined(separator: " ")) did not finish in time" }
 }
 
 /// A temporary folder removed at the end of the test.
