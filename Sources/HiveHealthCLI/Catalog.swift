@@ -26,7 +26,7 @@ struct Catalog: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let setup = try options.resolve()
+            let setup = try options.resolve(command: "catalog")
             let directory = try CatalogueCommand.directory(self.directory, setup: setup)
             let bundle = try CatalogueCommand.read(directory)
             let errors = bundle.validate(with: setup.catalogueLoader, origin: directory)
@@ -64,7 +64,7 @@ struct Catalog: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let setup = try options.resolve()
+            let setup = try options.resolve(command: "catalog")
             let version = self.version
             let release = try await CatalogueCommand.withBucket(setup, create: false, logger: options.makeLogger()) {
                 bucket throws(CatalogueBucketError) in
@@ -98,7 +98,7 @@ struct Catalog: AsyncParsableCommand {
         @OptionGroup var options: CommonOptions
 
         func run() async throws {
-            let setup = try options.resolve()
+            let setup = try options.resolve(command: "catalog")
             let local = try CatalogueCommand.read(directory)
             let release = try await CatalogueCommand.withBucket(setup, create: false, logger: options.makeLogger()) {
                 bucket throws(CatalogueBucketError) in try await bucket.current()
@@ -140,7 +140,7 @@ extension Catalog {
         }
 
         func run() async throws {
-            let setup = try options.resolve()
+            let setup = try options.resolve(command: "catalog")
             let logger = options.makeLogger()
             let release = try await CatalogueCommand.withBucket(setup, create: false, logger: logger) {
                 bucket throws(CatalogueBucketError) in try await bucket.current()

@@ -18,12 +18,12 @@ struct Check: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.makeLogger()
-        let setup = try options.resolve()
+        let setup = try options.resolve(command: "check")
         let outcome: OneShotCheck.Outcome
         do {
             outcome = try await OneShotCheck(setup: setup, logger: logger).run()
         } catch let error as SetupError {
-            throw ValidationError(error.message)
+            throw CommandFailure.exit("check", error.message, code: CommandFailure.configuration)
         }
         for error in outcome.catalogueErrors { printError("checks.d: \(error)") }
         for skipped in outcome.skippedInventory { printError("inventory: skipped \(skipped)") }
@@ -45,18 +45,19 @@ struct Status: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let setup = try options.resolve()
+        let setup = try options.resolve(command: "status")
         let loaded: (state: PersistedState?, reports: [InstanceStatusReport], source: String)
         do {
             loaded = try await StatusStore.load(setup: setup, logger: options.makeLogger())
         } catch let error as SetupError {
-            throw ValidationError(error.message)
+            throw CommandFailure.exit("status", error.message, code: CommandFailure.configuration)
         } catch let error as NATSError {
-            throw ValidationError("\(error)")
+            throw CommandFailure.exit("status", "\(error)", code: CommandFailure.unavailable)
         }
         guard let state = loaded.state else {
-            throw ValidationError(
-                "no saved state in \(loaded.source): is `hive-health run` running for node \(setup.node.name)?")
+            let question = "is `hive-health run` running for node \(setup.node.name)?"
+            throw CommandFailure.exit(
+                "status", "no saved state in \(loaded.source): \(question)", code: CommandFailure.noInput)
         }
         try ReportOutput.print(state.report, reports: loaded.reports, format: format)
         let code = state.report.exitCode

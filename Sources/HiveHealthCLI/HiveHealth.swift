@@ -25,7 +25,8 @@ func buildRegistry() throws -> ProbeRegistry {
     do {
         return try ProbeRegistry(HealthProbesRegistry.probeTypes).merging(SiteProbesRegistry.probeTypes)
     } catch {
-        throw ValidationError("\(error)")
+        // Two probe types of one kind: a build defect, not the user's arguments.
+        throw CommandFailure.exit("", "\(error)", code: 1)
     }
 }
 
@@ -69,11 +70,12 @@ struct CommonOptions: ParsableArguments {
         return logger
     }
 
-    func resolve() throws -> DaemonSetup {
+    /// The setup of `command`; a hive.toml or option it cannot use ends it with status 78 and the reason.
+    func resolve(command: String) throws -> DaemonSetup {
         do {
             return try DaemonSetup.resolve(daemonOptions, registry: try buildRegistry())
         } catch let error as SetupError {
-            throw ValidationError(error.message)
+            throw CommandFailure.exit(command, error.message, code: CommandFailure.configuration)
         }
     }
 }

@@ -62,16 +62,18 @@ enum RecoveryCommand {
         _ options: CommonOptions, _ body: (RecoveryStore, RecoveryEventPublisher) async throws -> T
     ) async throws -> T {
         let logger = options.makeLogger()
-        let setup = try options.resolve()
+        let setup = try options.resolve(command: "recover")
         guard let configuration = setup.natsConfiguration else {
-            throw ValidationError(
-                "recovery records live in JetStream KV: set [nodes.\(setup.node.name).nats] host in hive.toml")
+            let hint = "set [nodes.\(setup.node.name).nats] host in hive.toml"
+            throw CommandFailure.exit(
+                "recover", "recovery records live in JetStream KV: \(hint)", code: CommandFailure.configuration)
         }
         let connection: NATSConnection
         do {
             connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
         } catch {
-            throw ValidationError("cannot reach NATS at \(configuration.url): \(error)")
+            throw CommandFailure.exit(
+                "recover", "cannot reach NATS at \(configuration.url): \(error)", code: CommandFailure.unavailable)
         }
         defer { connection.close() }
         let store = try await RecoveryStore.open(connection: connection, subjects: setup.subjects)

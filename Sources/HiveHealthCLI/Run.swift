@@ -17,20 +17,11 @@ struct Run: AsyncParsableCommand {
             error, 1 for any other failure.
             """)
 
-    /// The exit status of a configuration the daemon cannot run with (sysexits' EX_CONFIG; the systemd unit does not
-    /// restart on it).
-    static let configurationError: Int32 = 78
-
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
         let logger = options.makeLogger()
-        let setup: DaemonSetup
-        do {
-            setup = try options.resolve()
-        } catch let error as SetupError {
-            throw Self.fail(error.message)
-        }
+        let setup = try options.resolve(command: "run")
         guard setup.config.enabled else {
             logger.notice("[health] enabled = false in hive.toml: nothing to do")
             return
@@ -68,9 +59,8 @@ struct Run: AsyncParsableCommand {
         try await daemon.run()
     }
 
-    /// Prints `message` on stderr and ends with ``configurationError``.
+    /// A configuration `run` cannot start with (the systemd unit does not restart on its status, 78).
     static func fail(_ message: String) -> ExitCode {
-        printError("hive-health run: \(message)")
-        return ExitCode(configurationError)
+        CommandFailure.exit("run", message, code: CommandFailure.configuration)
     }
 }

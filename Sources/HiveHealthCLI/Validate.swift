@@ -20,7 +20,7 @@ struct Validate: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        var setup = try options.resolve()
+        var setup = try options.resolve(command: "validate")
         if let directory { setup.catalogueSource = .directory(directory) }
         let result = setup.loadCatalogue()
         let showEffective = options.environment != nil
