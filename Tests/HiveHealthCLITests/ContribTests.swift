@@ -82,7 +82,7 @@ struct ContribTests {
         #expect(parsed.status == 0, "\(parsed.stdout)\(parsed.stderr)")
 
         // A real daemon with one instance: what its /metrics has.
-        let node = try SmallNode(in: folder, node: "node-contrib", instances: ["i-0c1"])
+        let node = try SmallNode(in: folder, node: "node-contrib", instances: ["i-0c1"], everyCategory: true)
         let port = node.port
         let log = folder.url.appending(path: "run.log")
         let process = try HiveHealthBinary.start(node.runArguments, log: log)

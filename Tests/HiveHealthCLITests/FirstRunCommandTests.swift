@@ -23,6 +23,30 @@ struct FirstRunCommandTests {
         ).write(to: directory.appending(path: "10-first.yaml"))
     }
 
+    /// Checks that pass on the node and on every volume, so every category of an instance with a volume has a
+    /// verdict (and every status check metric a series).
+    static func writeNodeAndVolumeChecks(_ directory: URL) throws {
+        try Data(
+            """
+            checks:
+              - name: second.node-true
+                category: system
+                probe: exec
+                target: node
+                interval: 2s
+                params:
+                  command: [/bin/true]
+              - name: second.volume-true
+                category: ebs
+                probe: exec
+                target: volume
+                interval: 2s
+                params:
+                  command: [/bin/true]
+            """.utf8
+        ).write(to: directory.appending(path: "20-second.yaml"))
+    }
+
     /// hive.toml for `node`, the API on `port`.
     static func writeConfig(_ file: URL, node: String, port: Int) throws {
         try Data(
@@ -174,12 +198,20 @@ struct SmallNode {
     let config: URL
     let state: URL
 
-    init(in folder: TemporaryFolder, node: String, instances: [String]) throws {
+    /// With `everyCategory`, a passing check of each category and a volume on each instance.
+    init(in folder: TemporaryFolder, node: String, instances: [String], everyCategory: Bool = false) throws {
         port = try APICommandTests.freePort()
         checks = folder.url.appending(path: "checks.d")
         try FirstRunCommandTests.writeGoodCatalogue(checks)
+        if everyCategory { try FirstRunCommandTests.writeNodeAndVolumeChecks(checks) }
         inventory = folder.url.appending(path: "instances.json")
-        let vms = instances.map { #""\#($0)": {"id": "\#($0)", "status": "running"}"# }.joined(separator: ", ")
+        let volume = { (id: String) in
+            everyCategory
+                ? #", "ebs_requests": {"Requests": [{"Name": "vol-\#(id.dropFirst(2))", "DeviceName": "/dev/vdb", "#
+                    + #""NBDURI": "nbd+unix:///?socket=/nonexistent"}]}"# : ""
+        }
+        let vms = instances.map { #""\#($0)": {"id": "\#($0)", "status": "running"\#(volume($0))}"# }
+            .joined(separator: ", ")
         try Data(#"{"vms": {\#(vms)}}"#.utf8).write(to: inventory)
         config = folder.url.appending(path: "hive.toml")
         try FirstRunCommandTests.writeConfig(config, node: node, port: port)
