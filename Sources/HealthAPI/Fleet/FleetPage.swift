@@ -33,7 +33,8 @@ header h1 { font-size:1.1rem; margin:0; }
 #filters input, #filters select { font:inherit; padding:.4rem .5rem; border:1px solid var(--line); border-radius:.3rem;
   min-width:0; }
 #filters input { flex:1 1 14rem; }
-#filters select { flex:0 1 10rem; }
+#filters select { flex:1 1 7rem; max-width:14rem; }
+@media (max-width: 600px) { #filters input { flex-basis:100%; } #filters select { flex-basis:5.5rem; font-size:.9rem; } }
 main { display:grid; grid-template-columns: minmax(0,1fr) 22rem; gap:1rem; padding:1rem; }
 @media (max-width: 900px) { main { grid-template-columns: minmax(0,1fr); } }
 h2 { font-size:1rem; margin:.5rem 0; }
@@ -73,9 +74,9 @@ h2 { font-size:1rem; margin:.5rem 0; }
 </header>
 <div id="filters">
   <input id="search" type="search" placeholder="Search instance, check, message" aria-label="Search">
-  <select id="status" aria-label="Status"><option value="">every status</option></select>
-  <select id="node" aria-label="Node"><option value="">every node</option></select>
-  <select id="zone" aria-label="Zone"><option value="">every zone</option></select>
+  <select id="status" aria-label="Status"><option value="">any status</option></select>
+  <select id="node" aria-label="Node"><option value="">any node</option></select>
+  <select id="zone" aria-label="Zone"><option value="">any zone</option></select>
 </div>
 <main>
   <section id="instances" aria-label="Instances"></section>
