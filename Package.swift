@@ -238,7 +238,7 @@ let package = Package(
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
         .testTarget(
             name: "HealthDaemonTests",
-            dependencies: ["HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
+            dependencies: ["HealthAPI", "HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
         ),
         .testTarget(
             name: "HealthRecoveryTests",
@@ -246,7 +246,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"],
-            exclude: ["Clients/boto3_checks.py"]),
+            exclude: ["Clients"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).

@@ -44,11 +44,13 @@ final class DaemonStatusSource: InstanceStatusSource {
         var byID: [String: InstanceStatusView] = [:]
         if let fleet {
             for record in await fleetRecords(fleet) where record.node != node {
-                byID[record.status.instanceID] = InstanceStatusView(health: record.status)
+                byID[record.status.instanceID] = InstanceStatusView(health: record.status, node: record.node)
             }
         }
         // This node's own instances come from memory: fresher than what it last saved.
-        for health in state.report().instances { byID[health.instanceID] = InstanceStatusView(health: health) }
+        for health in state.report().instances {
+            byID[health.instanceID] = InstanceStatusView(health: health, node: node)
+        }
         for event in await recoveryEvents() { byID[event.instanceID]?.events.append(event) }
         return byID.values.sorted { $0.instanceID < $1.instanceID }
     }
@@ -191,8 +193,11 @@ extension HealthDaemon {
             source: source, reports: reports,
             verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials), metrics: metrics,
             node: setup.node.name, logger: logger)
+        let cloudWatch = CloudWatchHandler(
+            history: metricHistory, verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials),
+            logger: logger)
         return try APIServer(
-            listen: setup.config.api.listen, handler: handler,
+            listen: setup.config.api.listen, handler: handler, cloudWatch: cloudWatch, feed: fleetFeed,
             metricsText: {
                 metrics.update(instances: (try? await source.instanceStatuses()) ?? [])
                 metrics.update(catalogue: planner.catalogue)

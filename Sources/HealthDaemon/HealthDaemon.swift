@@ -40,6 +40,10 @@ public final class HealthDaemon: Sendable {
     public let nats: NATSBackbone?
     /// What `GET /metrics` shows.
     public let metrics: HealthMetrics
+    /// The CloudWatch API's datapoints (``MetricHistoryService``).
+    public let metricHistory: MetricHistory
+    /// The transitions the fleet page shows and streams (`GET /events`).
+    public let fleetFeed = FleetFeed()
     let timing: Timing
     let logger: Logger
     /// Called once, when the first plan is made (`hive-health run` prints the summary).
@@ -77,6 +81,13 @@ public final class HealthDaemon: Sendable {
             environment: setup.probeEnvironment(logger: logger, connection: nats?.connection))
         let metrics = HealthMetrics()
         self.metrics = metrics
+        let history = MetricHistory()
+        do {
+            try history.load(from: setup.stateDirectory + "/" + MetricHistoryService.fileName)
+        } catch {
+            logger.warning("CloudWatch history not loaded: \(error); starting with none")
+        }
+        self.metricHistory = history
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits,
             sink: MeteredResultSink(state: state, metrics: metrics), logger: logger)
@@ -103,6 +114,7 @@ public final class HealthDaemon: Sendable {
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
+            MetricHistoryService(daemon: self),
             APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {
@@ -229,13 +241,43 @@ struct TransitionLogService: Service {
     let daemon: HealthDaemon
 
     func run() async throws {
-        await every(daemon.timing.eventDrain) { log(daemon.state.drainEvents()) }
-        log(daemon.state.drainEvents())
+        let categories = Mutex(CategoryTransitions())
+        let checked = Mutex<(generation: UInt64?, at: ContinuousClock.Instant)>((nil, .now))
+        @Sendable func drain() {
+            let events = daemon.state.drainEvents()
+            // A category changes with a check's transition, a plan, or a launch grace ending: the report is
+            // rebuilt on the first two at once and otherwise every few seconds, not on every drain of a large fleet.
+            let generation = daemon.state.statusGeneration
+            let last = checked.withLock { $0 }
+            let due = events.isEmpty && generation == last.generation && last.at.duration(to: .now) < .seconds(10)
+            var changes: [CategoryEvent] = []
+            if !due {
+                let report = daemon.state.report()
+                changes = categories.withLock { $0.update(report: report, checkEvents: events, now: Date()) }
+                checked.withLock { $0 = (generation, .now) }
+            }
+            log(events, changes)
+        }
+        await every(daemon.timing.eventDrain) { drain() }
+        drain()
     }
 
-    /// One drain feeds both the log and, with NATS, the events publisher.
-    private func log(_ events: [HealthEvent]) {
+    /// One drain feeds the log, the API's live feed and, with NATS, the events publisher.
+    private func log(_ events: [HealthEvent], _ changes: [CategoryEvent]) {
         daemon.nats?.publisher.publish(events: events)
+        daemon.nats?.publisher.publish(categoryEvents: changes)
+        daemon.fleetFeed.publish(
+            changes.map {
+                FleetFeed.Transition(
+                    at: $0.at, node: $0.node, instanceID: $0.instanceID, category: $0.category.rawValue, check: nil,
+                    from: $0.from.rawValue, to: $0.to.rawValue,
+                    message: $0.checks.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
+            }
+                + events.map {
+                    FleetFeed.Transition(
+                        at: $0.at, node: $0.node, instanceID: $0.instanceID, category: $0.category.rawValue,
+                        check: $0.check, from: $0.from.rawValue, to: $0.to.rawValue, message: $0.reason)
+                })
         for event in events {
             let level: Logger.Level = event.to == .failed ? .warning : .info
             daemon.logger.log(
@@ -244,6 +286,13 @@ struct TransitionLogService: Service {
                     "instance": "\(event.instanceID ?? "-")", "category": "\(event.category.rawValue)",
                     "reason": "\(event.reason)", "flapping": "\(event.flapping)",
                 ])
+        }
+        for change in changes {
+            let level: Logger.Level = change.to == .impaired ? .warning : .info
+            daemon.logger.log(
+                level: level,
+                "\(change.instanceID) \(change.category.rawValue): \(change.from.rawValue) -> \(change.to.rawValue)",
+                metadata: ["checks": "\(change.checks.map(\.name).joined(separator: ","))"])
         }
     }
 }

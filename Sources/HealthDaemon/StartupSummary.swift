@@ -43,7 +43,7 @@ public struct StartupSummary: Sendable, Hashable {
     /// The block as printed, one `label: value` a line.
     public var text: String {
         let rows: [(String, String)] = [
-            ("api", "\(endpoint)/ (EC2 API, fleet page), \(endpoint)/metrics, \(endpoint)/healthz"),
+            ("api", "\(endpoint)/ (EC2 and CloudWatch APIs, the fleet page), \(endpoint)/metrics, \(endpoint)/healthz"),
             ("inventory", "\(instances) instance\(instances == 1 ? "" : "s") from \(inventory)"),
             (
                 "catalogue",

@@ -129,6 +129,18 @@ import Testing
         }
         #expect(text.contains("status_check_failed_system{instance_id=\"\(Fleet.id(7))\"} 1"), "\(text.prefix(2000))")
         #expect(text.contains("hive_health_check_runs_total{probe=\"guest-ping\"} 1"))
+        // Insufficient data never reads as a healthy 0: no series, and a gauge that says so.
+        let noData = Fleet.id(5)
+        #expect(views[5].health.instance.status == .insufficientData)
+        #expect(!text.contains("status_check_failed_instance{instance_id=\"\(noData)\"}"), "\(text.prefix(3000))")
+        #expect(!text.contains("status_check_failed{instance_id=\"\(noData)\"}"))
+        #expect(text.contains("status_check_failed_system{instance_id=\"\(noData)\"} 0"))
+        #expect(
+            text.contains(
+                "hive_health_status_check_insufficient_data{instance_id=\"\(noData)\",category=\"instance\"} 1"))
+        #expect(
+            text.contains(
+                "hive_health_status_check_insufficient_data{instance_id=\"\(noData)\",category=\"system\"} 0"))
         #expect(
             text.contains(
                 #"hive_health_catalogue_info{source="shared",version="3",sha256="c2d3",rejected_version="4"} 1"#),

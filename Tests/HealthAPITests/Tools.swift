@@ -70,12 +70,13 @@ struct RunningAPI {
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     static func with<T: Sendable>(
-        handler: EC2QueryHandler, metrics: HealthMetrics? = nil,
+        handler: EC2QueryHandler, cloudWatch: CloudWatchHandler? = nil, feed: FleetFeed? = nil,
+        metrics: HealthMetrics? = nil,
         _ body: @Sendable (RunningAPI) async throws -> T
     ) async throws -> T {
         let port = Mutex<Int?>(nil)
         let server = try APIServer(
-            listen: "127.0.0.1:0", handler: handler,
+            listen: "127.0.0.1:0", handler: handler, cloudWatch: cloudWatch, feed: feed,
             metricsText: { metrics?.render() ?? "" }, onListening: { value in port.withLock { $0 = value } },
             logger: Logger(label: "api-test"))
         return try await withThrowingTaskGroup(of: T?.self) { group in

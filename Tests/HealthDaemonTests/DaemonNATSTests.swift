@@ -1,4 +1,5 @@
 import Foundation
+import HealthAPI
 import HealthCore
 import HealthDaemon
 import HealthEngine
@@ -120,6 +121,33 @@ struct DaemonNATSTests {
             "spinifex.health.events", payload: Array("{}".utf8), messageID: eventID)
         #expect(duplicate.duplicate, "the stream de-duplicates by Nats-Msg-Id = event_id")
         #expect(duplicate.stream == "SPINIFEX_HEALTH_EVENTS")
+
+        // The category's change, with the check that decided it, de-duplicated by its event id as well.
+        let categoryEvent = try await first(events) {
+            $0["type"] as? String == "category-transition" && $0["to"] as? String == "impaired"
+        }
+        let change = try #require(categoryEvent)
+        #expect(change["instance"] as? String == "i-0abc")
+        #expect(change["category"] as? String == "instance")
+        #expect(change["impaired_since"] is String)
+        #expect((change["checks"] as? [[String: Any]])?.map { $0["name"] as? String } == ["qemu.process"])
+        let changeID = try #require(change["event_id"] as? String)
+        #expect(changeID.hasPrefix("node-test/i-0abc/instance/"))
+        let repeated = try await client.publishJetStream(
+            "spinifex.health.events", payload: Array("{}".utf8), messageID: changeID)
+        #expect(repeated.duplicate)
+
+        // Another node's datapoints on the metrics subject reach this node's CloudWatch history.
+        let now = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
+        let foreign =
+            #"{"Namespace":"AWS/EC2","Node":"node-other","MetricData":[{"MetricName":"StatusCheckFailed_System","#
+            + #""Dimensions":[{"Name":"InstanceId","Value":"i-0f00"}],"Timestamp":"\#(now)","Value":1,"Unit":"Count"}]}"#
+        let foreignID = MetricHistory.SeriesKey(instanceID: "i-0f00", metric: .system)
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                try? client.publish("spinifex.health.metrics", payload: Array(foreign.utf8))
+                return daemon.metricHistory.keys().contains(foreignID)
+            })
 
         // Metrics: CloudWatch datapoints with StatusCheckFailed_Instance = 1.
         let failedMetric = try await first(metrics) { json in

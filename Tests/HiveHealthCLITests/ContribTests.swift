@@ -24,7 +24,7 @@ struct ContribTests {
         let promtool = try Self.promtool()
         let check = try await ChildCommand.run([promtool, "check", "rules", Self.rules.path])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("SUCCESS: 9 rules found"), "\(check.stdout)")
+        #expect(check.stdout.contains("SUCCESS: 10 rules found"), "\(check.stdout)")
         let tests = Self.contrib.appending(path: "prometheus/hive-health.rules.test.yml")
         let unit = try await ChildCommand.run([promtool, "test", "rules", tests.path])
         #expect(unit.status == 0, "\(unit.stdout)\(unit.stderr)")
@@ -94,6 +94,7 @@ struct ContribTests {
             exported = String(decoding: data, as: UTF8.self)
             // Check runs and instance gauges appear after the first results.
             return exported.contains("status_check_failed_attached_ebs{")
+                && exported.contains("hive_health_status_check_insufficient_data{")
                 && exported.contains("hive_health_check_runs_total{")
         }
         #expect(scraped, "metrics:\n\(exported)\nlog:\n\(FirstRunCommandTests.output(log).suffix(3000))")

@@ -1,14 +1,18 @@
 import Foundation
 import HealthCore
 
-/// What the API knows of one instance: its three categories (from the evaluator) and its scheduled events.
+/// What the API knows of one instance: its three categories (from the evaluator), its scheduled events and the node
+/// that checks it.
 public struct InstanceStatusView: Sendable, Hashable {
     public var health: InstanceHealth
     public var events: [ScheduledEvent]
+    /// The node whose agent checks the instance (nil when the source does not say).
+    public var node: String?
 
-    public init(health: InstanceHealth, events: [ScheduledEvent] = []) {
+    public init(health: InstanceHealth, events: [ScheduledEvent] = [], node: String? = nil) {
         self.health = health
         self.events = events
+        self.node = node
     }
 
     public var instanceID: String { health.instanceID }

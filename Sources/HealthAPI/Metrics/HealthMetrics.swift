@@ -14,22 +14,38 @@ public final class HealthMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
 
-    static let instanceMetrics: [(name: String, help: String)] = [
-        ("status_check_failed", "CloudWatch StatusCheckFailed: 1 when any status check of the instance failed"),
-        ("status_check_failed_system", "CloudWatch StatusCheckFailed_System: 1 when the system status is impaired"),
+    /// Each CloudWatch metric's Prometheus name and HELP text.
+    static let instanceMetrics: [(metric: StatusCheckMetric, name: String, help: String)] = [
         (
-            "status_check_failed_instance",
-            "CloudWatch StatusCheckFailed_Instance: 1 when the instance status is impaired"
+            .statusCheckFailed, "status_check_failed",
+            "CloudWatch StatusCheckFailed: 1 when any status check of the instance failed, 0 when system and "
+                + "instance are ok; absent without a verdict"
         ),
         (
-            "status_check_failed_attached_ebs",
-            "CloudWatch StatusCheckFailed_AttachedEBS: 1 when the attached EBS status "
-                + "is impaired"
+            .system, "status_check_failed_system",
+            "CloudWatch StatusCheckFailed_System: 1 impaired, 0 ok; absent without a verdict"
+        ),
+        (
+            .instance, "status_check_failed_instance",
+            "CloudWatch StatusCheckFailed_Instance: 1 impaired, 0 ok; absent without a verdict"
+        ),
+        (
+            .attachedEBS, "status_check_failed_attached_ebs",
+            "CloudWatch StatusCheckFailed_AttachedEBS: 1 impaired, 0 ok; absent without a verdict"
         ),
     ]
+    static let insufficientDataName = "hive_health_status_check_insufficient_data"
+    static let insufficientDataHelp =
+        "1 when the category (system, instance, ebs) of the instance has insufficient data, 0 otherwise"
+
+    /// One instance's series: a gauge per metric while it has a verdict, and the insufficient-data gauges.
+    private struct InstanceGauges {
+        var failed: [StatusCheckMetric: Prometheus.Gauge] = [:]
+        var insufficient: [HealthCategory: Prometheus.Gauge] = [:]
+    }
 
     private struct Inner {
-        var instanceGauges: [String: [Prometheus.Gauge]] = [:]
+        var instanceGauges: [String: InstanceGauges] = [:]
         var checkRuns: [String: Prometheus.Counter] = [:]
         var checkDurations: [String: Prometheus.DurationHistogram] = [:]
         var catalogue: (version: CatalogueVersion, gauge: Prometheus.Gauge)?
@@ -64,31 +80,42 @@ public final class HealthMetrics: Sendable {
         instances = registry.makeGauge(descriptor: Self.named("hive_health_instances", "Instances the API answers for"))
     }
 
-    /// Sets the status check gauges of every instance; gauges of instances that went away are removed.
+    /// Sets the status check gauges of every instance: a metric without a verdict (insufficient data, initializing,
+    /// not applicable) has no series, so it never reads as a healthy 0; `hive_health_status_check_insufficient_data`
+    /// says which categories lack data. Series of instances that went away are removed.
     public func update(instances views: [InstanceStatusView]) {
         inner.withLock { inner in
             var seen = Set<String>()
             for view in views {
                 let health = view.health
                 seen.insert(health.instanceID)
-                let gauges =
-                    inner.instanceGauges[health.instanceID]
-                    ?? Self.instanceMetrics.map { metric in
-                        registry.makeGauge(
-                            descriptor: Self.named(metric.name, metric.help),
-                            labels: [("instance_id", health.instanceID)])
+                var gauges = inner.instanceGauges[health.instanceID] ?? InstanceGauges()
+                let labels = [("instance_id", health.instanceID)]
+                for (metric, name, help) in Self.instanceMetrics {
+                    if let value = metric.value(for: health) {
+                        let gauge =
+                            gauges.failed[metric]
+                            ?? registry.makeGauge(descriptor: Self.named(name, help), labels: labels)
+                        gauge.set(value)
+                        gauges.failed[metric] = gauge
+                    } else if let gauge = gauges.failed.removeValue(forKey: metric) {
+                        registry.unregisterGauge(gauge)
                     }
+                }
+                for category in HealthCategory.allCases {
+                    let gauge =
+                        gauges.insufficient[category]
+                        ?? registry.makeGauge(
+                            descriptor: Self.named(Self.insufficientDataName, Self.insufficientDataHelp),
+                            labels: labels + [("category", category.rawValue)])
+                    gauge.set(health[category].status == .insufficientData ? 1.0 : 0.0)
+                    gauges.insufficient[category] = gauge
+                }
                 inner.instanceGauges[health.instanceID] = gauges
-                let system = health.system.status == .impaired
-                let instance = health.instance.status == .impaired
-                let ebs = health.ebs.status == .impaired
-                gauges[0].set(system || instance || ebs ? 1.0 : 0.0)
-                gauges[1].set(system ? 1.0 : 0.0)
-                gauges[2].set(instance ? 1.0 : 0.0)
-                gauges[3].set(ebs ? 1.0 : 0.0)
             }
             for (id, gauges) in inner.instanceGauges where !seen.contains(id) {
-                for gauge in gauges { registry.unregisterGauge(gauge) }
+                for gauge in gauges.failed.values { registry.unregisterGauge(gauge) }
+                for gauge in gauges.insufficient.values { registry.unregisterGauge(gauge) }
                 inner.instanceGauges[id] = nil
             }
         }

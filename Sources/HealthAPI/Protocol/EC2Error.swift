@@ -27,6 +27,7 @@ public struct EC2Error: Error, Sendable, Hashable, CustomStringConvertible {
         public static let dryRunOperation = Code("DryRunOperation", httpStatus: 412)
         public static let unsupportedOperation = Code("UnsupportedOperation", httpStatus: 400)
         public static let incorrectInstanceState = Code("IncorrectInstanceState", httpStatus: 400)
+        public static let requestTooLarge = Code("RequestEntityTooLarge", httpStatus: 413)
         public static let internalError = Code("InternalError", httpStatus: 500)
     }
 

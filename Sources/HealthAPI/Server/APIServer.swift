@@ -4,8 +4,10 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// The HTTP side: the EC2 Query API on `/` (GET and form POST), `GET /metrics` and `GET /healthz`, on Hummingbird,
-/// run as a `Service` of the daemon's group (stops on graceful shutdown).
+/// The HTTP side: the EC2 Query API on `/` (GET and form POST), CloudWatch on the same address (its three protocols,
+/// see ``CloudWatchWire``), the fleet page (``FleetPage``: `GET /` from a browser, `/fleet.json`, `/events`),
+/// `GET /metrics` and `GET /healthz`, on Hummingbird, run as a `Service` of the daemon's group (stops on graceful
+/// shutdown). Every error, the router's own included, is an AWS error document (``AWSErrorMiddleware``).
 public struct APIServer: Service {
     /// Why the server would not start.
     public struct SetupError: Error, CustomStringConvertible {
@@ -22,6 +24,8 @@ public struct APIServer: Service {
     public let host: String
     public let port: Int
     let handler: EC2QueryHandler
+    let cloudWatch: CloudWatchHandler?
+    let feed: FleetFeed?
     let metricsText: @Sendable () async -> String
     let healthy: @Sendable () -> Bool
     let onListening: @Sendable (Int) -> Void
@@ -34,7 +38,8 @@ public struct APIServer: Service {
     /// - Throws: ``SetupError`` when `listen` is malformed, or names a non-loopback address while the handler has no
     ///   verifier (no access keys).
     public init(
-        listen: String, handler: EC2QueryHandler, metricsText: @escaping @Sendable () async -> String,
+        listen: String, handler: EC2QueryHandler, cloudWatch: CloudWatchHandler? = nil, feed: FleetFeed? = nil,
+        metricsText: @escaping @Sendable () async -> String,
         healthy: @escaping @Sendable () -> Bool = { true }, onListening: @escaping @Sendable (Int) -> Void = { _ in },
         logger: Logger
     ) throws {
@@ -50,6 +55,8 @@ public struct APIServer: Service {
         self.host = host
         self.port = port
         self.handler = handler
+        self.cloudWatch = cloudWatch
+        self.feed = feed
         self.metricsText = metricsText
         self.healthy = healthy
         self.onListening = onListening
@@ -72,24 +79,36 @@ public struct APIServer: Service {
 
     public func run() async throws {
         let router = Router()
+        router.add(middleware: AWSErrorMiddleware(cloudWatch: cloudWatch != nil))
         let handler = self.handler
         let maxBody = EC2API.maxRequestBytes
+        let cloudWatch = self.cloudWatch
         @Sendable func query(_ request: Request, context: BasicRequestContext) async throws -> Response {
-            let body = request.method == .post ? try await request.body.collect(upTo: maxBody) : ByteBuffer()
             var headers: [(name: String, value: String)] = []
             for field in request.headers { headers.append((field.name.canonicalName, field.value)) }
             if let authority = request.head.authority { headers.append(("host", authority)) }
-            let answer = await handler.handle(
-                EC2QueryHandler.Request(
-                    method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
-                    headers: headers, body: Array(body.readableBytesView)))
-            return Response(
-                status: .init(code: answer.status),
-                headers: [.contentType: "text/xml;charset=UTF-8", .init("x-amzn-RequestId")!: answer.requestID],
-                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            var apiRequest = EC2QueryHandler.Request(
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
+                headers: headers)
+            // A larger body throws 413, which AWSErrorMiddleware answers in the caller's protocol.
+            apiRequest.body = Array(try await request.body.collect(upTo: maxBody).readableBytesView)
+            if let cloudWatch, let wire = CloudWatchWire.of(apiRequest) {
+                return await cloudWatch.handle(apiRequest, wire: wire).response
+            }
+            return APIResponse(await handler.handle(apiRequest)).response
         }
-        router.get("/", use: query)
+        let feed = self.feed ?? FleetFeed()
+        router.get("/") { request, context -> Response in
+            if FleetPage.wanted(
+                method: request.method.rawValue, query: request.uri.query ?? "", accept: request.headers[.accept])
+            {
+                return Self.page()
+            }
+            return try await query(request, context: context)
+        }
+        Self.addFleetRoutes(router, source: handler.source, feed: feed)
         router.post("/", use: query)
+        router.post("/service/**", use: query)
         let metricsText = self.metricsText
         router.get("/metrics") { _, _ -> Response in
             Response(

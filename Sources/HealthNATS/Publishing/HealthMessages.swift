@@ -82,36 +82,15 @@ public struct MetricsMessage: Sendable, Hashable, Codable {
         case metricData = "MetricData"
     }
 
-    /// The datapoints of one instance: 1 for an impaired category, 0 for ok; a category with no verdict
+    /// The datapoints of one instance: ``StatusCheckMetric/value(for:)`` of each metric; a metric with no verdict
     /// (insufficient data, initializing, not applicable) has no datapoint, as in CloudWatch.
-    /// `StatusCheckFailed` is 1 when any category is impaired, 0 when system and instance are ok.
     public static func datapoints(for instance: InstanceHealth, node: String, at: Date) -> MetricsMessage {
-        let dimensions = [Dimension(name: "InstanceId", value: instance.instanceID)]
-        func value(_ status: SummaryStatus) -> Double? {
-            switch status {
-            case .impaired: 1
-            case .ok: 0
-            case .insufficientData, .initializing, .notApplicable: nil
+        let dimensions = [Dimension(name: StatusCheckMetric.dimension, value: instance.instanceID)]
+        let order: [StatusCheckMetric] = [.system, .instance, .attachedEBS, .statusCheckFailed]
+        let data = order.compactMap { metric -> Datum? in
+            metric.value(for: instance).map {
+                Datum(metricName: metric.rawValue, dimensions: dimensions, timestamp: at, value: $0, unit: "Count")
             }
-        }
-        var data: [Datum] = []
-        let categories: [(String, CategoryStatus)] = [
-            ("StatusCheckFailed_System", instance.system), ("StatusCheckFailed_Instance", instance.instance),
-            ("StatusCheckFailed_AttachedEBS", instance.ebs),
-        ]
-        for (name, category) in categories {
-            if let value = value(category.status) {
-                data.append(Datum(metricName: name, dimensions: dimensions, timestamp: at, value: value, unit: "Count"))
-            }
-        }
-        let all = [instance.system.status, instance.instance.status, instance.ebs.status]
-        let combined: Double? =
-            all.contains(.impaired) ? 1 : (instance.system.status == .ok && instance.instance.status == .ok ? 0 : nil)
-        if let combined {
-            data.append(
-                Datum(
-                    metricName: "StatusCheckFailed", dimensions: dimensions, timestamp: at, value: combined,
-                    unit: "Count"))
         }
         return MetricsMessage(namespace: namespace, node: node, metricData: data)
     }

@@ -5,7 +5,8 @@ import Logging
 import Synchronization
 
 /// Turns the evaluator's output into the messages of DESIGN §6 and queues them in an ``Outbox``:
-/// status (changes and snapshots), transition events (JetStream, `Nats-Msg-Id` = ``HealthEvent/eventID``) and
+/// status (changes and snapshots), transition events per check and per category (JetStream, `Nats-Msg-Id` = their
+/// event id) and
 /// CloudWatch-shaped metrics.
 public final class HealthPublisher: Sendable {
     public let subjects: HealthSubjects
@@ -28,13 +29,22 @@ public final class HealthPublisher: Sendable {
 
     /// Queues one message per transition.
     public func publish(events: [HealthEvent]) {
+        publish(events, id: \.eventID)
+    }
+
+    /// Queues one message per category change (the category events beside the per-check ones).
+    public func publish(categoryEvents: [CategoryEvent]) {
+        publish(categoryEvents, id: \.eventID)
+    }
+
+    private func publish<Event: Encodable>(_ events: [Event], id: (Event) -> String) {
         let encoder = JSONEncoder.healthMessages
         var messages: [OutgoingMessage] = []
         for event in events {
             guard let payload = try? encoder.encode(event) else { continue }
             messages.append(
                 OutgoingMessage(
-                    subject: subjects.events, payload: Array(payload), delivery: .jetStream(messageID: event.eventID)))
+                    subject: subjects.events, payload: Array(payload), delivery: .jetStream(messageID: id(event))))
         }
         outbox.enqueue(messages)
     }
