@@ -97,6 +97,7 @@ public final class HealthDaemon: Sendable {
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
+            QEMUExitService(daemon: self),
             APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {
