@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 import HealthNATS
 import HealthTestKit
 import Logging
@@ -71,6 +74,44 @@ struct SpinifexConfigCommandTests {
         let log = (try? String(contentsOf: node.folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
         #expect(written, "daemon log:\n\(log.suffix(3000))")
         #expect(!FileManager.default.fileExists(atPath: node.folder.url.appending(path: "s/state.json").path))
+        #expect(await HiveHealthBinary.stop(process) == 0)
+    }
+
+    @Test("a stopped instance (instance.<id>, last_node here) is listed as stopped with IncludeAllInstances only")
+    func stoppedInstanceWithIncludeAllInstances() async throws {
+        let node = try Node()
+        defer { node.stop() }
+        let port = try NATSServerProcess.freePort()
+        let config = try node.writeConfig(health: "[health.api]\nlisten = \"127.0.0.1:\(port)\"")
+        let client = try await node.client()
+        defer { client.close() }
+        let instances = try await client.keyValue(KeyValueBucketConfiguration(bucket: "spinifex-instance-state"))
+        _ = try await instances.put("node.node-spx", value: Array(#"{"vms": {}}"#.utf8))
+        // A stopped VM as Spinifex's daemon keeps it (spinifex/daemon/jetstream.go StoppedInstancePrefix, ddf22cac).
+        var stopped = SpinifexVM(id: "i-0stopped", status: "stopped", accountID: "123456789012")
+        stopped.lastNode = "node-spx"
+        _ = try await instances.put("instance.i-0stopped", value: try stopped.encoded())
+
+        let process = try HiveHealthBinary.start(
+            ["run", "--config", config, "--state-dir", node.folder.url.appending(path: "s").path],
+            log: node.folder.url.appending(path: "run.log"))
+        defer { HiveHealthBinary.stopBlocking(process) }
+        func describe(all: Bool) async -> String {
+            let query = "Action=DescribeInstanceStatus&Version=2016-11-15" + (all ? "&IncludeAllInstances=true" : "")
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/?\(query)")!)
+            request.timeoutInterval = 5
+            guard let (data, _) = try? await URLSession.shared.data(for: request) else { return "" }
+            return String(decoding: data, as: UTF8.self)
+        }
+        var listed = ""
+        let seen = await eventually(timeout: .seconds(60), poll: .milliseconds(300)) {
+            listed = await describe(all: true)
+            return listed.contains("i-0stopped")
+        }
+        let log = (try? String(contentsOf: node.folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
+        #expect(seen, "\(listed)\n\(log.suffix(2000))")
+        #expect(listed.contains("<name>stopped</name>"), "\(listed)")
+        #expect(!(await describe(all: false)).contains("i-0stopped"))
         #expect(await HiveHealthBinary.stop(process) == 0)
     }
 
