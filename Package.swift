@@ -49,10 +49,11 @@ let package = Package(
             name: "HealthInventory",
             dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
         ),
-        // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions.
+        // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions;
+        // QEMU's exit seen through a pidfd.
         .target(
             name: "HealthQEMU",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: ["CNetworkShim", .product(name: "Logging", package: "swift-log")]
         ),
         // libatasmart (Debian libatasmart-dev) for Swift: SMART data of ATA disks.
         .systemLibrary(
@@ -193,7 +194,9 @@ let package = Package(
         // Test doubles shared by the test targets: a manual clock, scripted probes, fixture trees.
         .target(
             name: "HealthTestKit",
-            dependencies: ["HealthCore", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HealthCore", "HealthNATS", "HealthQEMU", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The README's demo: nats-server, three instances through HiveInstanceLauncher, `hive-health run`, the statuses.
         .executableTarget(

@@ -1,5 +1,5 @@
-// What Swift's Glibc module does not expose for the network clients: setns (a GNU extension), AF_PACKET's
-// sockaddr_ll and the ARP ethertype.
+// What Swift's Glibc module does not expose: for the network clients setns (a GNU extension), AF_PACKET's
+// sockaddr_ll and the ARP ethertype; for the QEMU process watch pidfd_open.
 #ifndef HIVE_HEALTH_NETWORK_SHIM_H
 #define HIVE_HEALTH_NETWORK_SHIM_H
 
@@ -15,5 +15,16 @@ static inline int hive_health_enter_network_namespace(int fd) {
 }
 
 static const unsigned short hive_health_ethertype_arp = ETH_P_ARP;
+
+// pidfd_open(2) (Linux 5.3): a descriptor that becomes readable when the process exits. Swift cannot call the
+// variadic syscall(2) itself. Returns -1 with errno set (ESRCH: no such process; ENOSYS: an older kernel).
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+static inline int hive_health_pidfd_open(int pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
 
 #endif

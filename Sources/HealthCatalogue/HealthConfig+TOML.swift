@@ -34,6 +34,9 @@ struct TOMLConfigReader {
         self.text = text
         self.file = file
         config.source = file
+        config.nats.prefix = HealthConfig.defaultPrefix(forFile: file)
+        // Spinifex's own file always names its (TLS) nats-server: the instances come from its KV bucket.
+        if config.nats.prefix == "spinifex" { config.inventory.source = .hiveKV }
     }
 
     mutating func read() -> HealthConfig {
@@ -93,9 +96,18 @@ struct TOMLConfigReader {
             if let nats = table["nats"]?.table {
                 node.natsHost = nats["host"]?.string
                 node.natsToken = nats["acl"]?.table?["token"]?.string ?? nats["acl.token"]?.string
+                if let ca = nats["cacert"]?.string, !ca.isEmpty {
+                    node.natsCACertificate = ca.hasPrefix("/") ? ca : configFolder + ca
+                }
             }
             config.nodes[name] = node
         }
+    }
+
+    /// The configuration file's folder with a trailing `/` (empty for a bare file name): relative paths start there.
+    private var configFolder: String {
+        guard let slash = file.lastIndex(of: "/") else { return "" }
+        return String(file[...slash])
     }
 
     // MARK: [health]

@@ -25,15 +25,19 @@ public struct HealthConfig: Sendable, Hashable {
         public var natsHost: String?
         /// `[nodes.<name>.nats] acl.token`.
         public var natsToken: String?
+        /// `[nodes.<name>.nats] cacert` (Spinifex): the server speaks TLS and is verified against this CA file. A
+        /// relative path is taken from the configuration file's folder.
+        public var natsCACertificate: String?
 
         public init(name: String, region: String = "", availabilityZone: String = "", baseDirectory: String? = nil,
-                    natsHost: String? = nil, natsToken: String? = nil) {
+                    natsHost: String? = nil, natsToken: String? = nil, natsCACertificate: String? = nil) {
             self.name = name
             self.region = region
             self.availabilityZone = availabilityZone
             self.baseDirectory = baseDirectory
             self.natsHost = natsHost
             self.natsToken = natsToken
+            self.natsCACertificate = natsCACertificate
         }
     }
 
@@ -51,6 +55,7 @@ public struct HealthConfig: Sendable, Hashable {
 
     /// `[health.inventory]`.
     public struct InventoryConfig: Sendable, Hashable {
+        /// `qemu-scan` by default; `hive-kv` for a `spinifex.toml`, which always names its nats-server.
         public var source: InventorySource = .qemuScan
         /// The VM JSON file when ``source`` is ``InventorySource/file``.
         public var path: String?
@@ -62,7 +67,8 @@ public struct HealthConfig: Sendable, Hashable {
     public struct NATSConfig: Sendable, Hashable {
         /// `false` keeps hive-health off NATS even when the node has a NATS host.
         public var enabled = true
-        /// The first token of every subject and bucket name hive-health uses (`hive` or `spinifex`).
+        /// The first token of every subject and bucket name hive-health uses: `spinifex` when the configuration is
+        /// a `spinifex.toml`, else `hive` (see ``HealthConfig/defaultPrefix(forFile:)``).
         public var prefix = "hive"
         /// A full status snapshot of every instance is published this often (changes go out at once).
         public var statusInterval: Duration = .seconds(60)
@@ -135,7 +141,8 @@ public struct HealthConfig: Sendable, Hashable {
     /// `[health.labels]`: this node's labels, for overlays' `labels:` selectors.
     public var labels: [String: String] = [:]
     public var stateDirectory: String?
-    /// Hive's runtime directory; nil means Hive's rule (`$XDG_RUNTIME_DIR`, `~/hive`, `/tmp`).
+    /// Hive's runtime directory; nil means the rule of ``RuntimeLayout`` (`$XDG_RUNTIME_DIR`, `/run/spinifex`,
+    /// `~/spinifex`, `~/hive`, `/tmp`).
     public var runtimeDirectory: String?
     public var hostRoot = "/"
     /// After launch, an instance without results is `initializing` rather than `insufficient-data`.
@@ -147,8 +154,9 @@ public struct HealthConfig: Sendable, Hashable {
 
     /// `[health.thresholds]`.
     public var networkTimeout: Duration = .seconds(5)
-    public var qmpTimeout: Duration = .seconds(5)
-    public var ebsTimeout: Duration = .seconds(10)
+    /// The seed's defaults (Hive's own `[health.thresholds]`): 10 s for QMP, 30 s for EBS.
+    public var qmpTimeout: Duration = .seconds(10)
+    public var ebsTimeout: Duration = .seconds(30)
     /// The timeout of probes whose ``TimeoutClass`` is `standard`.
     public var standardTimeout: Duration = .seconds(10)
     public var consecutiveFailures = 2
@@ -171,6 +179,15 @@ public struct HealthConfig: Sendable, Hashable {
 
     /// hive-health's settings when hive.toml has no `[health]` section.
     public static let defaults = HealthConfig()
+
+    /// Where the cluster's configuration is looked for when none is named: Spinifex's, then the Hive era's.
+    public static let installedFiles = ["/etc/spinifex/spinifex.toml", "/etc/hive/hive.toml"]
+
+    /// The subject and bucket prefix a configuration file implies: Spinifex's `spinifex.toml` means `spinifex`,
+    /// anything else (hive.toml) `hive`. `[health.nats] prefix` overrides it.
+    public static func defaultPrefix(forFile file: String) -> String {
+        file.split(separator: "/").last == "spinifex.toml" ? "spinifex" : "hive"
+    }
 
     /// The default thresholds of every check.
     public var thresholds: Thresholds {

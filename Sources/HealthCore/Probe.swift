@@ -45,16 +45,20 @@ public struct ProbeDescriptor: Sendable, Hashable {
     /// One line for `hive-health probes`.
     public var summary: String
     public var timeoutClass: TimeoutClass
+    /// The probe asks Hive's services over NATS: its checks run whenever NATS is configured and are left out of
+    /// the plan when it is not (rather than reporting unknown for ever).
+    public var requiresNATS: Bool
 
     public init(
         kind: String, category: HealthCategory, targets: [TargetKind], parameters: [ParameterSpec] = [],
-        timeoutClass: TimeoutClass = .standard, summary: String
+        timeoutClass: TimeoutClass = .standard, requiresNATS: Bool = false, summary: String
     ) {
         self.kind = kind
         self.category = category
         self.targets = targets
         self.parameters = parameters
         self.timeoutClass = timeoutClass
+        self.requiresNATS = requiresNATS
         self.summary = summary
     }
 

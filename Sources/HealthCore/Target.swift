@@ -99,6 +99,13 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
     public var tapName: String?
     public var volumes: [VolumeInfo]
     public var labels: [String: String]
+    /// Secondary network interfaces (Spinifex's `extra_enis`), each a tap on br-int; nil when there are none.
+    public var extraENIs: [ExtraENI]?
+    /// Spinifex's own health bookkeeping of the VM (the record's `health` block), when the record has one.
+    public var hiveHealth: HiveVMHealth?
+    /// The VM has a guest agent channel (named in its record or on the command line, or `qga-<id>.sock` present);
+    /// nil when the inventory does not say. The guest-agent checks select on it (`instance.guest_agent`).
+    public var hasGuestAgent: Bool?
 
     public init(
         id: String, state: InstanceState = .running, node: String = "", availabilityZone: String = "",
@@ -126,6 +133,54 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
         self.labels = labels
     }
 
+    /// Spinifex's `health` block of a VM record (spinifex/vm/vm.go `InstanceHealthState` at ddf22cac): its daemon's
+    /// QMP polling of the control monitor and its crash bookkeeping. Go's zero time (year 1) is nil here.
+    public struct HiveVMHealth: Sendable, Hashable, Codable {
+        public var qmpConsecutiveFailures: Int
+        public var lastQMPSuccess: Date?
+        /// Set by Spinifex when the QMP failures reach its limit; cleared by a successful poll.
+        public var impairedSince: Date?
+        public var crashCount: Int
+        public var lastCrashTime: Date?
+        public var lastCrashReason: String?
+        public var restartCount: Int
+
+        public init(
+            qmpConsecutiveFailures: Int = 0, lastQMPSuccess: Date? = nil, impairedSince: Date? = nil,
+            crashCount: Int = 0, lastCrashTime: Date? = nil, lastCrashReason: String? = nil, restartCount: Int = 0
+        ) {
+            self.qmpConsecutiveFailures = qmpConsecutiveFailures
+            self.lastQMPSuccess = lastQMPSuccess
+            self.impairedSince = impairedSince
+            self.crashCount = crashCount
+            self.lastCrashTime = lastCrashTime
+            self.lastCrashReason = lastCrashReason
+            self.restartCount = restartCount
+        }
+    }
+
+    /// A secondary ENI (spinifex/vm/vm.go `ExtraENI`: `eni_id`, `eni_mac`, `eni_ip`).
+    public struct ExtraENI: Sendable, Hashable, Codable {
+        public var eniID: String
+        public var eniMAC: String?
+        public var eniIP: String?
+
+        public init(eniID: String, eniMAC: String? = nil, eniIP: String? = nil) {
+            self.eniID = eniID
+            self.eniMAC = eniMAC
+            self.eniIP = eniIP
+        }
+
+        /// Its tap (spinifex/vm/network_helpers.go `TapDeviceName`): `tap` + the id without `eni-`, 15 characters.
+        public var tapDevice: String { InstanceInfo.tapDevice(eni: eniID) }
+    }
+
+    /// `tap` + the ENI id without `eni-`, cut to 15 characters (IFNAMSIZ - 1).
+    public static func tapDevice(eni: String) -> String {
+        let suffix = eni.hasPrefix("eni-") ? String(eni.dropFirst(4)) : eni
+        return String(("tap" + suffix).prefix(15))
+    }
+
     /// The QMP socket health should talk to: the telemetry monitor when Hive provides one.
     public var healthQMPSocket: String { telemetryQMPSocket ?? qmpSocket }
 
@@ -133,8 +188,7 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
     public var tapDevice: String? {
         if let tapName { return tapName }
         guard let eniID, !eniID.isEmpty else { return nil }
-        let suffix = eniID.hasPrefix("eni-") ? String(eniID.dropFirst(4)) : eniID
-        return String(("tap" + suffix).prefix(15))
+        return Self.tapDevice(eni: eniID)
     }
 }
 

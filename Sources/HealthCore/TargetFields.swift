@@ -7,13 +7,15 @@ public struct TargetFields: Sendable {
             "node.name", "node.region", "node.az", "runtime_dir",
             "instance.id", "instance.state", "instance.az", "instance.qmp_socket", "instance.hive_qmp_socket",
             "instance.guest_agent_socket", "instance.pid_file", "instance.serial_socket", "instance.console_log",
-            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap",
+            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap", "instance.guest_agent",
+            "instance.hive_health",
         ],
         .volume: [
             "node.name", "node.region", "node.az", "runtime_dir",
             "instance.id", "instance.state", "instance.az", "instance.qmp_socket", "instance.hive_qmp_socket",
             "instance.guest_agent_socket", "instance.pid_file", "instance.serial_socket", "instance.console_log",
-            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap",
+            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap", "instance.guest_agent",
+            "instance.hive_health",
             "volume.id", "volume.nbd_uri", "volume.device", "volume.boot",
         ],
     ]
@@ -61,6 +63,8 @@ public struct TargetFields: Sendable {
             case "instance.eni_mac": return instance.eniMAC
             case "instance.private_ip": return instance.privateIP
             case "instance.tap": return instance.tapDevice
+            case "instance.guest_agent": return instance.hasGuestAgent.map { $0 ? "true" : "false" }
+            case "instance.hive_health": return instance.hiveHealth == nil ? "false" : "true"
             default: break
             }
             if name.hasPrefix("instance.label.") {

@@ -69,7 +69,7 @@ public struct DaemonSetup: Sendable {
     /// Resolves `options` against hive.toml (when given) and this machine.
     public static func resolve(_ options: DaemonOptions, registry: ProbeRegistry) throws -> DaemonSetup {
         var config = HealthConfig.defaults
-        if let path = options.configPath {
+        if let path = options.configPath ?? discoverConfiguration() {
             do {
                 config = try HealthConfig.load(path: path)
             } catch {
@@ -116,6 +116,16 @@ public struct DaemonSetup: Sendable {
             environment: options.environment ?? config.environment, inventory: inventory,
             layout: RuntimeLayout.current(configured: config.runtimeDirectory), stateDirectory: stateDirectory,
             hostRoot: options.hostRoot ?? config.hostRoot, registry: registry)
+    }
+
+    /// The cluster's configuration when none is named: `$SPINIFEX_CONFIG_PATH` (Spinifex's units set it), else the
+    /// first of ``HealthConfig/installedFiles`` that exists (`/etc/spinifex/spinifex.toml`, `/etc/hive/hive.toml`).
+    public static func discoverConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        exists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }
+    ) -> String? {
+        if let named = environment["SPINIFEX_CONFIG_PATH"], !named.isEmpty, exists(named) { return named }
+        return HealthConfig.installedFiles.first(where: exists)
     }
 
     /// Loads the catalogue (never throws: problems come back as errors with their location).
@@ -167,11 +177,14 @@ public struct DaemonSetup: Sendable {
         return HiveKVInventory(connection: connection, subjects: subjects, node: node, layout: layout, logger: logger)
     }
 
-    /// How to reach NATS: this node's `[nodes.<node>.nats] host` and `acl.token`, unless `[health.nats] enabled` is
-    /// false. Nil means hive-health runs without NATS (file state store, nothing published).
+    /// How to reach NATS: this node's `[nodes.<node>.nats] host`, `acl.token` and `cacert` (TLS), unless
+    /// `[health.nats] enabled` is false. Nil means hive-health runs without NATS (file state store, nothing published).
     public var natsConfiguration: NATSConfiguration? {
-        guard config.nats.enabled, let host = config.nodes[node.name]?.natsHost, !host.isEmpty else { return nil }
-        var configuration = NATSConfiguration(host: host, token: config.nodes[node.name]?.natsToken)
+        guard config.nats.enabled, let nodeConfig = config.nodes[node.name], let host = nodeConfig.natsHost,
+            !host.isEmpty
+        else { return nil }
+        var configuration = NATSConfiguration(
+            host: host, token: nodeConfig.natsToken, caCertificateFile: nodeConfig.natsCACertificate)
         configuration.replicas = config.nats.replicas
         return configuration
     }
@@ -198,6 +211,6 @@ public struct DaemonSetup: Sendable {
     public func plan(checks: [CheckDefinition], instances: [InstanceInfo]) -> Plan {
         Plan.build(
             checks: checks, registry: registry, node: node, instances: instances, runtimeDirectory: layout.directory,
-            enabledCategories: config.enabledCategories)
+            enabledCategories: config.enabledCategories, natsConfigured: natsConfiguration != nil)
     }
 }

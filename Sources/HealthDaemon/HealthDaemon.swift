@@ -115,6 +115,7 @@ public final class HealthDaemon: Sendable {
             PlannerService(daemon: self),
             QMPEventService(daemon: self),
             MetricHistoryService(daemon: self),
+            QEMUExitService(daemon: self),
             APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {
@@ -158,7 +159,7 @@ public final class HealthDaemon: Sendable {
         return StartupSummary(
             node: setup.node.name, apiListen: setup.config.api.listen, instances: planner.instances.count,
             inventory: "\(setup.inventory)", checks: planner.checks.count, catalogue: catalogue,
-            environment: setup.environment, state: state, nats: setup.natsConfiguration?.url,
+            environment: setup.environment, state: state, nats: setup.natsConfiguration.map { $0.url + ($0.caCertificateFile.map { " (TLS, CA \($0))" } ?? "") },
             region: setup.node.region, signed: !((try? apiCredentials()) ?? setup.config.api.credentials).isEmpty)
     }
 

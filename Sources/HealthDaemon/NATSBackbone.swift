@@ -20,6 +20,9 @@ public struct NATSBackbone: Sendable {
         let connection: NATSConnection
         do {
             connection = try await NATSConnection.connect(configuration, logger: logger)
+        } catch where error.code == .tls || error.code == .authorization {
+            // TLS and token failures already name the server and the CA file: one sentence, not two.
+            throw SetupError(error.message)
         } catch {
             throw SetupError("NATS \(configuration.url): \(error)")
         }

@@ -55,7 +55,8 @@ struct QMPEventService: Service {
         return Set(
             instances.compactMap { instance -> Watch? in
                 let socket = instance.healthQMPSocket
-                guard !socket.isEmpty else { return nil }
+                // Someone else's monitor is never held (QEMUExitService watches those QEMUs through a pidfd).
+                guard !socket.isEmpty, QMPMonitorRole(path: socket) == .own else { return nil }
                 let path = socket.hasPrefix("/") ? socket : daemon.setup.layout.directory + "/" + socket
                 return Watch(instance: instance.id, socket: path)
             })

@@ -16,15 +16,18 @@ public struct Plan: Sendable {
     ///
     /// Node checks get the node; instance checks every running instance; volume checks every volume of every
     /// running instance. A check's `when` selectors filter targets; categories switched off in hive.toml are left
-    /// out. Parameters get the probe's defaults, then their templates are filled for the target.
+    /// out, and so are checks of probes that need NATS (``ProbeDescriptor/requiresNATS``) when `natsConfigured` is
+    /// false. Parameters get the probe's defaults, then their templates are filled for the target.
     public static func build(
         checks: [CheckDefinition], registry: ProbeRegistry, node: NodeInfo, instances: [InstanceInfo],
-        runtimeDirectory: String, enabledCategories: Set<HealthCategory> = Set(HealthCategory.allCases)
+        runtimeDirectory: String, enabledCategories: Set<HealthCategory> = Set(HealthCategory.allCases),
+        natsConfigured: Bool = true
     ) -> Plan {
         let running = instances.filter { $0.state == .running }
         var jobs: [Job] = []
         for check in checks where check.enabled && enabledCategories.contains(check.category) {
             guard let descriptor = registry.descriptor(kind: check.probe) else { continue }
+            if descriptor.requiresNATS, !natsConfigured { continue }
             let targets: [Target]
             switch check.target {
             case .node: targets = [.node(node)]

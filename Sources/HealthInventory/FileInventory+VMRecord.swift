@@ -38,14 +38,24 @@ extension FileInventory {
             instance.launchTime = try launchTime(ec2.field("LaunchTime"))
             instance.qmpSocket = try config.field("qmp_socket").nonEmptyString() ?? layout.qmpSocket(for: id)
             instance.telemetryQMPSocket = try config.field("telemetry_qmp_socket").nonEmptyString()
-            instance.guestAgentSocket =
-                try config.field("guest_agent_socket").nonEmptyString() ?? layout.guestAgentSocket(for: id)
+            let namedAgent = try config.field("guest_agent_socket").nonEmptyString()
+            instance.guestAgentSocket = namedAgent ?? layout.guestAgentSocket(for: id)
+            // Spinifex gives VMs no agent channel: the agent checks run only where one is named or present.
+            instance.hasGuestAgent =
+                namedAgent != nil || FileManager.default.fileExists(atPath: layout.guestAgentSocket(for: id))
             instance.pidFile = try config.field("pid_file").nonEmptyString() ?? layout.pidFile(for: id)
             instance.serialSocket = try config.field("serial_socket").nonEmptyString() ?? layout.serialSocket(for: id)
             instance.consoleLogPath =
                 try config.field("console_log_path").nonEmptyString() ?? layout.consoleLog(for: id)
             instance.eniID = try vm.field("eni_id").nonEmptyString()
             instance.eniMAC = try vm.field("eni_mac").nonEmptyString()
+            instance.extraENIs = try extraENIs(vm.field("extra_enis"))
+            // Spinifex's own view is extra information: a block that cannot be read is left out, the VM kept.
+            instance.hiveHealth = try? hiveHealth(vm.field("health"))
+            // A stopped record (`instance.<id>`) belongs where it last ran.
+            if instance.state != .running, let last = try vm.field("last_node").nonEmptyString() {
+                instance.node = last
+            }
             instance.privateIP = try ec2.field("PrivateIpAddress").nonEmptyString()
             instance.labels = try labels(vm, ec2: ec2)
 
@@ -66,6 +76,37 @@ extension FileInventory {
             throw FieldError(path: field.path, message: "\"\(text)\" is not an RFC 3339 time")
         }
         return date.timeIntervalSince1970 < -62_000_000_000 ? nil : date
+    }
+
+    /// Spinifex's `health` block (vm.go `InstanceHealthState`); nil when the record has none.
+    private static func hiveHealth(_ field: FieldReader) throws -> InstanceInfo.HiveVMHealth? {
+        guard try field.object() != nil else { return nil }
+        func count(_ key: String) throws -> Int {
+            guard let number = try field.field(key).number(), number >= 0, number < 1e9 else { return 0 }
+            return Int(number)
+        }
+        return InstanceInfo.HiveVMHealth(
+            qmpConsecutiveFailures: try count("qmp_consecutive_failures"),
+            lastQMPSuccess: try launchTime(field.field("last_qmp_success")),
+            impairedSince: try launchTime(field.field("impaired_since")),
+            crashCount: try count("crash_count"), lastCrashTime: try launchTime(field.field("last_crash_time")),
+            lastCrashReason: try field.field("last_crash_reason").nonEmptyString(),
+            restartCount: try count("restart_count"))
+    }
+
+    /// Spinifex's `extra_enis[]` (vm.go `ExtraENI`: `eni_id`, `eni_mac`, `eni_ip`); nil when there are none.
+    private static func extraENIs(_ field: FieldReader) throws -> [InstanceInfo.ExtraENI]? {
+        var enis: [InstanceInfo.ExtraENI] = []
+        for (index, item) in (try field.array() ?? []).enumerated() {
+            let entry = FieldReader(item, path: "\(field.path)[\(index)]")
+            _ = try entry.object()
+            guard let id = try entry.field("eni_id").nonEmptyString() else { continue }
+            enis.append(
+                InstanceInfo.ExtraENI(
+                    eniID: id, eniMAC: try entry.field("eni_mac").nonEmptyString(),
+                    eniIP: try entry.field("eni_ip").nonEmptyString()))
+        }
+        return enis.isEmpty ? nil : enis
     }
 
     /// AWS-style `instance.Tags[]`, then `tags`, then `labels`: later ones win on the same key.

@@ -89,6 +89,12 @@ struct FieldReader {
         }
     }
 
+    func number() throws -> Double? {
+        guard let value else { return nil }
+        guard case .number(let number) = value else { throw mismatch("a number", value) }
+        return number
+    }
+
     func array() throws -> [JSONValue]? {
         guard let value else { return nil }
         guard case .array(let items) = value else { throw mismatch("an array", value) }

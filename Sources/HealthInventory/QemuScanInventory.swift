@@ -90,6 +90,8 @@ public struct QemuScanInventory: InventorySource {
         instance.qmpSocket = command.qmpSockets.first ?? layout.qmpSocket(for: id)
         instance.telemetryQMPSocket = command.qmpSockets.dropFirst().first
         instance.guestAgentSocket = command.guestAgentSocket ?? layout.guestAgentSocket(for: id)
+        instance.hasGuestAgent =
+            command.guestAgentSocket != nil || FileManager.default.fileExists(atPath: instance.guestAgentSocket)
         instance.pidFile = command.pidFile ?? layout.pidFile(for: id)
         instance.serialSocket = command.serialSocket ?? layout.serialSocket(for: id)
         instance.consoleLogPath = command.consoleLogPath ?? layout.consoleLog(for: id)

@@ -2,8 +2,9 @@ import Foundation
 
 /// Where Hive keeps a QEMU instance's runtime files (QMP, pid, serial, console log, guest agent).
 ///
-/// The directory follows Hive's rule (DESIGN §5): `[health] runtime_dir` when set, else `$XDG_RUNTIME_DIR`, else
-/// `~/hive` when that directory exists, else `/tmp`. Resolution is pure: the caller passes the environment, the home
+/// The directory follows Spinifex's rule (DESIGN §5): `[health] runtime_dir` when set, else `$XDG_RUNTIME_DIR` (its
+/// systemd units set `/run/spinifex`), else `/run/spinifex`, else `~/spinifex`, else the Hive era's `~/hive`, each
+/// when that directory exists, else `/tmp`. Resolution is pure: the caller passes the environment, the home
 /// directory and a directory-exists function, so tests control every branch.
 public struct RuntimeLayout: Sendable, Hashable, CustomStringConvertible {
     /// The runtime directory `<rt>`.
@@ -13,26 +14,31 @@ public struct RuntimeLayout: Sendable, Hashable, CustomStringConvertible {
         self.directory = directory
     }
 
-    /// Applies Hive's rule.
+    /// Spinifex's runtime directory on a node installed with its systemd units.
+    public static let spinifexRunDirectory = "/run/spinifex"
+
+    /// Applies Spinifex's rule.
     ///
     /// - Parameters:
     ///   - configured: `[health] runtime_dir`, when the configuration sets it (empty counts as unset).
     ///   - environment: the process environment (`XDG_RUNTIME_DIR` is read; empty counts as unset).
-    ///   - home: the home directory, for `~/hive`.
+    ///   - home: the home directory, for `~/spinifex` and `~/hive`.
     ///   - directoryExists: whether a directory exists at a path.
     public static func resolve(
         configured: String?, environment: [String: String], home: String, directoryExists: (String) -> Bool
     ) -> RuntimeLayout {
         if let configured, !configured.isEmpty { return RuntimeLayout(directory: configured) }
         if let xdg = environment["XDG_RUNTIME_DIR"], !xdg.isEmpty { return RuntimeLayout(directory: xdg) }
+        if directoryExists(spinifexRunDirectory) { return RuntimeLayout(directory: spinifexRunDirectory) }
         if !home.isEmpty {
-            let hive = join(home, "hive")
-            if directoryExists(hive) { return RuntimeLayout(directory: hive) }
+            for name in ["spinifex", "hive"] where directoryExists(join(home, name)) {
+                return RuntimeLayout(directory: join(home, name))
+            }
         }
         return RuntimeLayout(directory: "/tmp")
     }
 
-    /// Applies Hive's rule to this process's environment, home directory and file system.
+    /// Applies Spinifex's rule to this process's environment, home directory and file system.
     public static func current(configured: String? = nil) -> RuntimeLayout {
         let environment = ProcessInfo.processInfo.environment
         let home = environment["HOME"] ?? NSHomeDirectory()

@@ -110,8 +110,11 @@ public struct GuestResourcesProbe: Probe {
             "path": .string(settings.balloonPath), "property": .string("guest-stats"),
         ]
         do throws(QEMUError) {
-            let connection = try await pool.connection(to: settings.socket, timeout: budget, logger: request.logger)
-            let stats = try await connection.execute("qom-get", arguments: arguments, timeout: budget)
+            let stats = try await pool.withConnection(
+                to: settings.socket, timeout: budget, logger: request.logger
+            ) { connection throws(QEMUError) -> QMPValue in
+                try await connection.execute("qom-get", arguments: arguments, timeout: budget)
+            }
             // QEMU reports a figure it does not have as -1 or as 2^64 - 1.
             func figure(_ name: String) -> Double {
                 guard let value = stats["stats"]?[name]?.number, value >= 0, value < 9e18 else { return -1 }
@@ -122,12 +125,14 @@ public struct GuestResourcesProbe: Probe {
             let available = figure("stat-available-memory")
             let free = figure("stat-free-memory")
             guard lastUpdate > 0, total > 0 else {
-                _ = try await connection.execute(
-                    "qom-set",
-                    arguments: [
-                        "path": .string(settings.balloonPath), "property": .string("guest-stats-polling-interval"),
-                        "value": .number(Double(settings.pollingInterval)),
-                    ], timeout: budget)
+                let polling: [String: QMPValue] = [
+                    "path": .string(settings.balloonPath), "property": .string("guest-stats-polling-interval"),
+                    "value": .number(Double(settings.pollingInterval)),
+                ]
+                _ = try await pool.withConnection(to: settings.socket, timeout: budget, logger: request.logger) {
+                    connection throws(QEMUError) -> QMPValue in
+                    try await connection.execute("qom-set", arguments: polling, timeout: budget)
+                }
                 findings.notes.append("balloon statistics polling switched on, no data yet")
                 return
             }

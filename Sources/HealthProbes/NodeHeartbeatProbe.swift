@@ -21,6 +21,7 @@ public struct NodeHeartbeatProbe: Probe {
                 "max_age", .duration, default: .duration(.seconds(30)),
                 doc: "Failed when the heartbeat is older than this."),
         ],
+        requiresNATS: true,
         summary: "age of the node's heartbeat in Hive's cluster-state KV bucket vs a maximum (needs NATS)")
 
     private let environment: ProbeEnvironment

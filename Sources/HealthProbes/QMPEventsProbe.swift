@@ -9,6 +9,10 @@ import HealthQEMU
 /// Fails when the monitor is gone (QEMU exited), the guest panicked or shut down, or a block device reported an
 /// I/O error within `io_error_window`. Shipped with `consecutive_failures: 1`: a closed monitor socket that refuses
 /// reconnection is decisive, so a dead QEMU is impaired within seconds.
+///
+/// Events are taken only from a monitor of hive-health's own (``QMPMonitorRole/own``). On someone else's (Spinifex's
+/// telemetry or control monitor) nothing is held: the check watches QEMU itself through a pidfd on the pid from
+/// `pid_file` (the daemon re-runs it the moment that pidfd becomes readable) and fails when QEMU has exited.
 public struct QMPEventsProbe: Probe {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.events", category: .instance, targets: [.instance],
@@ -17,6 +21,9 @@ public struct QMPEventsProbe: Probe {
             ParameterSpec(
                 "io_error_window", .duration, default: .duration(.seconds(300)),
                 doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received."),
+            ParameterSpec(
+                "pid_file", .string, default: .string("{{instance.pid_file}}"),
+                doc: "QEMU's pid file, watched through a pidfd when the monitor is not hive-health's own."),
         ],
         timeoutClass: .qmp,
         summary: "push: QMP events (SHUTDOWN, STOP, GUEST_PANICKED, BLOCK_IO_ERROR, socket closed) re-evaluate at once")
@@ -44,14 +51,21 @@ public struct QMPEventsProbe: Probe {
             request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
         let socket: String
         let ioErrorWindow: Duration
+        let pidFile: String
         do {
             socket = try QMPProbeSupport.socketPath(
                 parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
                 what: "QMP"
             ).get()
             ioErrorWindow = try parameters.duration("io_error_window") ?? .seconds(300)
+            pidFile = try parameters.string("pid_file") ?? ""
         } catch {
             return .unknown("\(error)")
+        }
+        if QMPMonitorRole(path: socket) == .shared {
+            let path =
+                pidFile.isEmpty || pidFile.hasPrefix("/") ? pidFile : environment.runtimeDirectory + "/" + pidFile
+            return Self.judgeProcess(QEMUProcessWatch.state(pidFile: path), pidFile: path, monitor: socket)
         }
         let connection: QMPConnection
         do throws(QEMUError) {
@@ -61,6 +75,19 @@ public struct QMPEventsProbe: Probe {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }
         return Self.judge(connection.recentEvents, connectedAt: connection.connectedAt, ioErrorWindow: ioErrorWindow)
+    }
+
+    /// The verdict from QEMU's process when its monitor is someone else's.
+    static func judgeProcess(_ state: QEMUProcessWatch.State, pidFile: String, monitor: String) -> Observation {
+        let name = monitor.split(separator: "/").last.map(String.init) ?? monitor
+        switch state {
+        case .running(let pid):
+            return .passed("QEMU pid \(pid) runs (pidfd); \(name) is not hive-health's own monitor: no events held")
+        case .exited(let pid): return .failed("QEMU pid \(pid) (from \(pidFile)) has exited")
+        case .noPID(let reason):
+            return pidFile.isEmpty ? .unknown("no pid file known: \(reason)") : .failed("\(reason) (QEMU not running?)")
+        case .unavailable(let reason): return .unknown(reason)
+        }
     }
 
     /// The verdict on the events a connection saw, newest last.

@@ -63,9 +63,11 @@ public struct QMPStatusProbe: Probe {
         let budget = QMPProbeSupport.budget(request)
         let status: QMPValue
         do throws(QEMUError) {
-            let connection = try await pool.connection(to: socket, timeout: budget, logger: request.logger)
-            status = try await connection.execute(
-                "query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            status = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
+                connection throws(QEMUError) -> QMPValue in
+                try await connection.execute(
+                    "query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            }
         } catch {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }

@@ -1,20 +1,24 @@
 import Foundation
 import HealthCore
 
-/// `viperblock.service`: the Viperblock/EBS service answers on NATS. Sends a read-only describe request (no volume
-/// is touched) and passes on any reply; nobody listening or no reply within the timeout is failed.
+/// `viperblock.service`: Spinifex's EBS provider answers on NATS. Sends the read-only `GetCapabilitiesRequest`
+/// (`{"schema_version":1}` on `ebs.provider.v1.capabilities`, spinifex/ebsprovider/nats.go, served under the
+/// `spinifex-workers` queue group) and passes on a v1 reply without an `error`. Nobody listening, no reply within
+/// the timeout, or an error reply (its code in the message) is failed; a reply that is not JSON is failed too,
+/// since whatever answered is not a provider hive-health can use.
 public struct ViperblockServiceProbe: Probe {
     public static let descriptor = ProbeDescriptor(
         kind: "viperblock.service", category: .system, targets: [.node],
         parameters: [
             ParameterSpec(
-                "subject", .string, default: .string("ebs.provider.v1.volume.describe"),
-                doc: "The request subject; it must be read-only (a describe), since the request is sent every run."),
+                "subject", .string, default: .string(EBSProviderV1.capabilitiesSubject),
+                doc: "The request subject; it must be read-only, since the request is sent every run."),
             ParameterSpec(
-                "payload", .string, default: .string("{\"id\":\"\"}"), doc: "The request body."),
+                "payload", .string, default: .string(#"{"schema_version":1}"#), doc: "The request body."),
         ],
         timeoutClass: .ebs,
-        summary: "the Viperblock/EBS service answers a describe request on NATS (needs NATS)")
+        requiresNATS: true,
+        summary: "the EBS provider (ebs.provider.v1) answers a capabilities request on NATS")
 
     private let environment: ProbeEnvironment
 
@@ -28,7 +32,7 @@ public struct ViperblockServiceProbe: Probe {
         let subject: String
         let payload: String
         do {
-            subject = try parameters.string("subject") ?? "ebs.provider.v1.volume.describe"
+            subject = try parameters.string("subject") ?? EBSProviderV1.capabilitiesSubject
             payload = try parameters.string("payload") ?? ""
         } catch {
             return .unknown("\(error)")
@@ -37,15 +41,24 @@ public struct ViperblockServiceProbe: Probe {
             return .unknown("no NATS configured: cannot ask \(subject)")
         }
         let started = ContinuousClock.now
+        let reply: [UInt8]
         do {
             // A little under the run's timeout, so the answer (or its absence) is ours to report.
-            let wait = request.timeout * 0.9
-            _ = try await requester.request(subject: subject, payload: Array(payload.utf8), timeout: wait)
+            reply = try await requester.request(
+                subject: subject, payload: Array(payload.utf8), timeout: request.timeout * 0.9)
         } catch {
             return .failed("no answer on \(subject): \(error)")
         }
         let elapsed = ContinuousClock.now - started
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        guard let response = EBSProviderV1.Response.decode(reply) else {
+            return .failed("\(subject) answered something that is not an ebs.provider.v1 response")
+        }
+        if let error = response.error {
+            return .failed(
+                "\(subject) answered error \(String((error.code ?? "unknown").prefix(64))): "
+                    + String((error.message ?? "").prefix(200)), values: ["latency_ms": millis])
+        }
         return .passed("\(subject) answered in \(Int(millis)) ms", values: ["latency_ms": millis])
     }
 }

@@ -1,24 +1,34 @@
 import Foundation
 import HealthCore
 
-/// `viperblock.volume`: a volume's state from the EBS service over NATS (`ebs.provider.v1.volume.describe`,
-/// answering `{id, capacity_bytes, state, handle, availability_zone}`). A state among `healthy_states` passes,
-/// any other (or an `error` in the reply) fails; no answer is unknown (`viperblock.service` says whether the
-/// service itself is down), as is a reply that is not JSON.
+/// `viperblock.volume`: a volume's state from Spinifex's EBS provider (`ebs.provider.v1`, spinifex/ebsprovider/
+/// nats.go `GetVolume`): a `GetVolumeRequest` to the owner subject `ebs.provider.v1.owner.<vol>.volume.describe`
+/// first, then, when nobody owns it there, to the queue subject `ebs.provider.v1.volume.describe`.
+///
+/// A `volume.state` among `healthy_states` passes, any other fails; an `error` in the reply fails with its code
+/// (`not_found`, `internal`...), except `unavailable`, the provider's "ask again later", which is unknown. No
+/// answer is unknown (`viperblock.service` says whether the service itself is down), as is a reply that is not a
+/// v1 response.
 public struct ViperblockVolumeProbe: Probe {
     public static let descriptor = ProbeDescriptor(
         kind: "viperblock.volume", category: .ebs, targets: [.volume],
         parameters: [
             ParameterSpec(
-                "subject", .string, default: .string("ebs.provider.v1.volume.describe"),
-                doc: "The describe request subject."),
+                "subject", .string, default: .string(EBSProviderV1.describeSubject),
+                doc: "The describe queue subject, asked when the owner subject has no responder."),
+            ParameterSpec(
+                "owner_first", .boolean, default: .boolean(true),
+                doc: "Ask ebs.provider.v1.owner.<volume>.volume.describe first, as Spinifex's own client does."),
             ParameterSpec("volume", .string, default: .string("{{volume.id}}"), doc: "The volume id asked about."),
             ParameterSpec(
-                "healthy_states", .stringList, default: .stringList(["in-use", "available", "attached"]),
-                doc: "Volume states that pass."),
+                "handle", .string, default: .string(""), doc: "The provider's handle of the volume, if known."),
+            ParameterSpec(
+                "healthy_states", .stringList, default: .stringList(["in-use", "available"]),
+                doc: "Volume states that pass (Spinifex's VolumeState: available, in-use)."),
         ],
         timeoutClass: .ebs,
-        summary: "volume state from the EBS service over NATS (needs NATS)")
+        requiresNATS: true,
+        summary: "volume state from the EBS provider (ebs.provider.v1) over NATS")
 
     private let environment: ProbeEnvironment
 
@@ -30,11 +40,15 @@ public struct ViperblockVolumeProbe: Probe {
         let parameters = CheckParameters(
             request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
         let subject: String
+        let ownerFirst: Bool
         let volume: String
+        let handle: String
         let healthy: [String]
         do {
-            subject = try parameters.string("subject") ?? "ebs.provider.v1.volume.describe"
+            subject = try parameters.string("subject") ?? EBSProviderV1.describeSubject
+            ownerFirst = try parameters.boolean("owner_first") ?? true
             volume = try parameters.string("volume") ?? ""
+            handle = try parameters.string("handle") ?? ""
             healthy = try parameters.stringList("healthy_states") ?? []
         } catch {
             return .unknown("\(error)")
@@ -42,24 +56,48 @@ public struct ViperblockVolumeProbe: Probe {
         guard let requester = environment.requester else {
             return .unknown("no NATS configured: cannot ask \(subject)")
         }
-        let body = (try? JSONSerialization.data(withJSONObject: ["id": volume])) ?? Data()
-        let reply: [UInt8]
-        do {
-            reply = try await requester.request(subject: subject, payload: Array(body), timeout: request.timeout * 0.9)
-        } catch {
-            return .unknown("no answer about \(volume) on \(subject): \(error)")
+        let body = EBSProviderV1.encode(
+            EBSProviderV1.GetVolumeRequest(volumeID: volume, handle: handle.isEmpty ? nil : handle))
+        let started = ContinuousClock.now
+        let deadline = started.advanced(by: request.timeout * 0.9)
+        var reply: [UInt8]?
+        var asked = subject
+        if ownerFirst, let owner = EBSProviderV1.ownerDescribeSubject(volume: volume) {
+            do throws(MessageRequestError) {
+                reply = try await requester.request(subject: owner, payload: body, timeout: request.timeout * 0.45)
+                asked = owner
+            } catch {
+                // Only "nobody owns it there" falls through to the queue, as in Spinifex's requestOwnerFirst.
+                guard error.code == .noResponders else {
+                    return .unknown("no answer about \(volume) on \(owner): \(error)")
+                }
+            }
         }
-        guard reply.count <= 1024 * 1024,
-            let object = try? JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any]
-        else {
-            return .unknown("the reply about \(volume) is not a JSON object")
+        if reply == nil {
+            do {
+                let left = max(deadline - ContinuousClock.now, .milliseconds(100))
+                reply = try await requester.request(subject: subject, payload: body, timeout: left)
+            } catch {
+                return .unknown("no answer about \(volume) on \(subject): \(error)")
+            }
         }
-        if let error = object["error"] as? String, !error.isEmpty {
-            return .failed("\(volume): \(error.prefix(200))")
+        guard let reply, let response = EBSProviderV1.Response.decode(reply) else {
+            return .unknown("the reply about \(volume) on \(asked) is not an ebs.provider.v1 GetVolumeResponse")
         }
-        guard let state = object["state"] as? String else { return .unknown("the reply about \(volume) has no state") }
+        guard response.schemaVersion == EBSProviderV1.schemaVersion else {
+            return .unknown("\(asked) answered schema_version \(response.schemaVersion.map(String.init) ?? "none"), "
+                + "not \(EBSProviderV1.schemaVersion)")
+        }
+        if let error = response.error {
+            let code = String((error.code ?? "unknown").prefix(64))
+            let message = "\(volume): \(code): \(String((error.message ?? "").prefix(200)))"
+            return error.isRetryable ? .unknown(message) : .failed(message)
+        }
+        guard let state = response.volume?.state else {
+            return .unknown("the reply about \(volume) on \(asked) has no volume state")
+        }
         var values: [String: Double] = [:]
-        if let capacity = object["capacity_bytes"] as? Double { values["capacity_bytes"] = capacity }
+        if let capacity = response.volume?.capacityBytes { values["capacity_bytes"] = Double(capacity) }
         if healthy.contains(state) { return .passed("\(volume) is \(state)", values: values) }
         return .failed("\(volume) is \(state.prefix(64))", values: values)
     }

@@ -26,6 +26,8 @@ public struct QEMUError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let system = Code("system")
         /// The caller's task was cancelled.
         public static let cancelled = Code("cancelled")
+        /// A monitor that is not hive-health's own was asked to be held open (see ``QMPMonitorRole``).
+        public static let notOwnMonitor = Code("not own monitor")
 
         public var description: String { name }
     }

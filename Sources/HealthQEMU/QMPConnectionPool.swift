@@ -14,10 +14,14 @@ public actor QMPConnectionPool {
 
     public init() {}
 
-    /// The open connection to `path`, made now (within `timeout`) when there is none.
+    /// The open connection to `path`, made now (within `timeout`) when there is none. Only for hive-health's own
+    /// monitors (``QMPMonitorRole/own``): a shared one is refused with ``QEMUError/Code/notOwnMonitor``, never held.
     public func connection(to path: String, timeout: Duration, logger: Logger) async throws(QEMUError)
         -> QMPConnection
     {
+        guard QMPMonitorRole(path: path) == .own else {
+            throw QEMUError(.notOwnMonitor, "\(path) is not hive-health's own monitor: it is never held open")
+        }
         if let existing = connections[path] {
             if existing.isOpen { return existing }
             connections[path] = nil
@@ -41,6 +45,22 @@ public actor QMPConnectionPool {
             connections[path] = connection
         }
         return try result.get()
+    }
+
+    /// Runs `body` on a connection to `path`: the kept one for hive-health's own monitor; for someone else's
+    /// (``QMPMonitorRole/shared``) a short session, opened for `body` and closed right after it. While the other user
+    /// holds a shared monitor QEMU does not greet; the wait for the greeting is bounded by `timeout` and ends in
+    /// ``QEMUError/Code/timeout`` ("busy"), which probes report as unknown, never failed.
+    public nonisolated func withConnection<T: Sendable>(
+        to path: String, timeout: Duration, logger: Logger,
+        _ body: (QMPConnection) async throws(QEMUError) -> T
+    ) async throws(QEMUError) -> T {
+        guard QMPMonitorRole(path: path) == .shared else {
+            return try await body(connection(to: path, timeout: timeout, logger: logger))
+        }
+        let session = try await QMPConnection.connect(path: path, timeout: timeout, logger: logger)
+        defer { session.close() }
+        return try await body(session)
     }
 
     /// Closes and forgets the connection to `path` (an instance that went away).

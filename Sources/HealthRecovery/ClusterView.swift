@@ -14,17 +14,22 @@ public struct ClusterView: Sendable, Hashable {
     public var hiveHeartbeats: [String: Date]
     /// Node -> voter -> vote.
     public var votes: [String: [String: NodeVote]]
+    /// Nodes with a `shutdown.<node>` marker in the cluster-state bucket: Spinifex's daemon writes it on a clean
+    /// shutdown and deletes it when it starts again (spinifex/daemon/jetstream.go `WriteShutdownMarker`). A node
+    /// shut down on purpose is never dead.
+    public var shutdownNodes: Set<String>
     public var settings: PeerSettings
 
     public init(
         observer: String, at: Date, agentHeartbeats: [String: Date], hiveHeartbeats: [String: Date],
-        votes: [String: [String: NodeVote]] = [:], settings: PeerSettings
+        votes: [String: [String: NodeVote]] = [:], shutdownNodes: Set<String> = [], settings: PeerSettings
     ) {
         self.observer = observer
         self.at = at
         self.agentHeartbeats = agentHeartbeats
         self.hiveHeartbeats = hiveHeartbeats
         self.votes = votes
+        self.shutdownNodes = shutdownNodes
         self.settings = settings
     }
 
@@ -60,9 +65,10 @@ public struct ClusterView: Sendable, Hashable {
     /// Every node known from either kind of heartbeat.
     public var nodes: Set<String> { Set(agentHeartbeats.keys).union(hiveHeartbeats.keys) }
 
-    /// Why `node` looks dead to the observer (Hive's heartbeat stale or missing and its agent silent), or nil.
+    /// Why `node` looks dead to the observer (Hive's heartbeat stale or missing and its agent silent), or nil; nil
+    /// too for a node with a shutdown marker (a planned shutdown).
     public func deathReason(of node: String) -> String? {
-        guard node != observer else { return nil }
+        guard node != observer, !shutdownNodes.contains(node) else { return nil }
         let hiveAge = age(hiveHeartbeats[node])
         let agentAge = age(agentHeartbeats[node])
         let maxAge = settings.heartbeatMaxAge.timeInterval

@@ -57,13 +57,16 @@ public final class DeadNodeDetector: Sendable {
         let status = try await connection.keyValue(KeyValueBucketConfiguration(bucket: subjects.statusBucket))
         let agents = try await status.entries(matching: "agent.*", timeout: settings.readTimeout)
         var hive: [String: KeyValueEntry] = [:]
+        var shutdown: Set<String> = []
         if let cluster = try? await connection.keyValue(subjects.clusterStateBucket) {
             hive = try await cluster.entries(matching: "heartbeat.*", timeout: settings.readTimeout)
+            let markers = try await cluster.entries(matching: "shutdown.*", timeout: settings.readTimeout)
+            shutdown = Set(markers.keys.map { String($0.dropFirst("shutdown.".count)) })
         }
         let votes = try await votesBucket().entries(matching: ">", timeout: settings.readTimeout)
         var view = ClusterView(
             observer: node, at: now, agentHeartbeats: Self.heartbeats(agents, prefix: "agent."),
-            hiveHeartbeats: Self.heartbeats(hive, prefix: "heartbeat."), settings: settings)
+            hiveHeartbeats: Self.heartbeats(hive, prefix: "heartbeat."), shutdownNodes: shutdown, settings: settings)
         var verdicts: [String: KeyValueEntry] = [:]
         for (key, entry) in votes {
             if key.hasPrefix("dead.") {

@@ -11,6 +11,28 @@ public struct HiveInstance: Sendable, Hashable {
     public var status: String
     /// Every volume is on EBS (a boot volume among `ebs_requests`): stop/start moves it to another host.
     public var ebsBacked: Bool
+    /// The VM's `account_id` (spinifex/vm/vm.go `VM.AccountID`); nil for an untenanted VM.
+    public var accountID: String?
+    /// `last_node`: where a stopped instance last ran (Spinifex starts it there again unless that node is down or
+    /// full).
+    public var lastNode: String?
+
+    public init(
+        id: String, node: String?, status: String, ebsBacked: Bool, accountID: String? = nil, lastNode: String? = nil
+    ) {
+        self.id = id
+        self.node = node
+        self.status = status
+        self.ebsBacked = ebsBacked
+        self.accountID = accountID
+        self.lastNode = lastNode
+    }
+
+    /// The `X-Account-ID` a command about this instance carries: its owner, or Spinifex's `GlobalAccountID`
+    /// (`000000000000`, spinifex/utils/account.go) for an untenanted VM, which only that account may command.
+    public var commandAccount: String {
+        accountID.flatMap { $0.isEmpty ? nil : $0 } ?? HiveInstanceCommands.globalAccount
+    }
 }
 
 /// Reads Hive's instance records and sends Hive's instance commands (`ec2.cmd.<id>`, DESIGN §5).
@@ -76,22 +98,131 @@ public struct HiveInstanceCommands: Sendable {
         let status = (vm["status"] as? String) ?? "unknown"
         let requests = ((vm["ebs_requests"] as? [String: Any])?["Requests"] as? [[String: Any]]) ?? []
         let ebsBacked = requests.contains { ($0["Boot"] as? Bool) == true }
-        return HiveInstance(id: id, node: node, status: status, ebsBacked: ebsBacked)
+        return HiveInstance(
+            id: id, node: node, status: status, ebsBacked: ebsBacked, accountID: vm["account_id"] as? String,
+            lastNode: vm["last_node"] as? String)
     }
 
-    /// Sends `attribute` (`stop_instance`, `start_instance`, `reboot_instance`, `delete_instance`) to Hive and
-    /// waits for its reply. A reply with an `error` field, no responder or no reply in time throws.
-    public func send(_ attribute: String, instance: String) async throws {
-        let body: [String: Any] = ["id": instance, "attributes": [attribute: true]]
-        let payload = Array(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
-        let reply = try await connection.request(
-            subjects.command(instance: instance), payload: payload,
-            timeout: commandTimeout)
-        if let object = try? JSONSerialization.jsonObject(with: Data(reply.payload)) as? [String: Any],
-            let error = object["error"], !(error is NSNull)
-        {
-            throw RecoveryError(code: .commandRefused, message: "\(attribute) \(instance): Hive answered \(error)")
+    /// Spinifex's `utils.GlobalAccountID`: the account of untenanted VMs.
+    public static let globalAccount = "000000000000"
+    /// Spinifex's `utils.AccountIDHeader`.
+    public static let accountHeader = "X-Account-ID"
+    /// The queue subject that starts a stopped instance (spinifex/daemon/daemon.go, `spinifex-workers` group).
+    public static let startSubject = "ec2.start"
+
+    /// Sends `attribute` (`stop_instance`, `reboot_instance`, `delete_instance`) on `ec2.cmd.<id>` as
+    /// `types.EC2InstanceCommand` (spinifex/types/ec2.go) with `X-Account-ID: <owner>` and waits for the reply.
+    /// `start_instance` of a stopped instance goes to `ec2.start` instead (nothing answers `ec2.cmd.<id>` for a
+    /// stopped instance): `{"instance_id": …}` with the same header.
+    ///
+    /// An error reply (`{"Code", "Message"}`, Spinifex's `ec2.ResponseError`; `{"error": …}` in the hive era), no
+    /// responder or no reply in time throws, with Spinifex's code in the message: never a success.
+    public func send(_ attribute: String, instance: HiveInstance) async throws {
+        let command = Array(
+            try JSONEncoder.sorted.encode(EC2InstanceCommand(id: instance.id, attributes: [attribute: true])))
+        var subject = subjects.command(instance: instance.id)
+        let reply: NATSMessage
+        do throws(NATSError) {
+            if attribute == "start_instance", instance.status == "stopped" {
+                do throws(NATSError) {
+                    subject = Self.startSubject
+                    reply = try await request(
+                        subject, StartStoppedInstanceInput(instanceID: instance.id), instance: instance)
+                } catch {
+                    guard error.code == .noResponders else { throw error }
+                    // A hive-era daemon has no ec2.start: its start_instance went to ec2.cmd.<id>.
+                    subject = subjects.command(instance: instance.id)
+                    reply = try await request(subject, payload: command, instance: instance)
+                }
+            } else {
+                reply = try await request(subject, payload: command, instance: instance)
+            }
+        } catch {
+            let why = error.code == .noResponders ? "nobody answers \(subject)" : "no reply on \(subject): \(error)"
+            throw RecoveryError(code: .noAnswer, message: "\(attribute) \(instance.id): \(why)")
         }
+        if let refusal = CommandReply.refusal(reply.payload) {
+            throw RecoveryError(
+                code: .commandRefused, message: "\(attribute) \(instance.id): refused on \(subject): \(refusal)")
+        }
+    }
+}
+
+extension HiveInstanceCommands {
+    private func request(_ subject: String, payload: [UInt8], instance: HiveInstance) async throws(NATSError)
+        -> NATSMessage
+    {
+        try await connection.request(
+            subject, payload: payload, headers: [Self.accountHeader: instance.commandAccount], timeout: commandTimeout)
+    }
+
+    private func request(_ subject: String, _ body: some Encodable, instance: HiveInstance) async throws(NATSError)
+        -> NATSMessage
+    {
+        let payload: [UInt8]
+        do {
+            payload = Array(try JSONEncoder.sorted.encode(body))
+        } catch {
+            throw NATSError(code: .invalidArgument, message: "encode \(subject): \(error)")
+        }
+        return try await request(subject, payload: payload, instance: instance)
+    }
+}
+
+/// spinifex/types/ec2.go `EC2InstanceCommand`: `id` and `attributes` (`EC2CommandAttributes`, e.g.
+/// `stop_instance`, `reboot_instance`, `delete_instance`).
+struct EC2InstanceCommand: Encodable {
+    var id: String
+    var attributes: [String: Bool]
+}
+
+/// spinifex/handlers/ec2/instance `StartStoppedInstanceInput`, as `ec2.start` reads it: `instance_id`.
+struct StartStoppedInstanceInput: Encodable {
+    var instanceID: String
+    enum CodingKeys: String, CodingKey { case instanceID = "instance_id" }
+}
+
+/// A daemon's reply to a command: Spinifex answers errors as aws-sdk's `ec2.ResponseError` (`{"Code", "Message"}`,
+/// spinifex/utils/utils.go `GenerateErrorPayloadWithMessage`); the hive era as `{"error": …}`.
+struct CommandReply: Decodable {
+    var code: String?
+    var message: String?
+    var hiveError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case code = "Code"
+        case message = "Message"
+        case hiveError = "error"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        code = try? container.decodeIfPresent(String.self, forKey: .code)
+        message = try? container.decodeIfPresent(String.self, forKey: .message)
+        if container.contains(.hiveError), !((try? container.decodeNil(forKey: .hiveError)) ?? true) {
+            hiveError = (try? container.decode(String.self, forKey: .hiveError)) ?? "an error"
+        }
+    }
+
+    /// Why the reply refuses the command (`<Code>: <Message>`), or nil for a success reply.
+    static func refusal(_ payload: [UInt8]) -> String? {
+        guard payload.count <= 1024 * 1024,
+            let reply = try? JSONDecoder().decode(CommandReply.self, from: Data(payload))
+        else { return nil }
+        if let code = reply.code, !code.isEmpty {
+            let message = reply.message.map { ": \($0.prefix(300))" } ?? ""
+            return "\(code.prefix(100))\(message)"
+        }
+        return reply.hiveError.map { "error: \($0.prefix(300))" }
+    }
+}
+
+extension JSONEncoder {
+    /// Keys sorted, so a command's bytes are stable.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
     }
 }
 
@@ -103,6 +234,8 @@ public struct RecoveryError: Error, Sendable, Hashable, CustomStringConvertible 
         public init(rawValue: String) { self.rawValue = rawValue }
         /// Hive answered the command with an error.
         public static let commandRefused = Code(rawValue: "command-refused")
+        /// Nobody answered the command (no responder, or no reply in time).
+        public static let noAnswer = Code(rawValue: "no-answer")
         /// No recovery record has this id.
         public static let notFound = Code(rawValue: "not-found")
         /// The record is not in a state that allows the operation.

@@ -229,7 +229,9 @@ public final class RecoveryPolicy: Sendable {
         case .stopping:
             if hiveInstance?.status == "stopped" {
                 record.move(
-                    to: .starting, at: now, reason: "Hive reports it stopped; start_instance sent", agent: node)
+                    to: .starting, at: now,
+                    reason: "Hive reports it stopped; start sent on ec2.start (Spinifex starts it on its last node, "
+                        + "\(hiveInstance?.lastNode ?? record.node), unless that node is down or full)", agent: node)
                 command = "start_instance"
             } else if timedOut {
                 record.move(to: .failed, at: now, reason: "not stopped within \(Int(elapsed)) s", agent: node)
@@ -277,8 +279,13 @@ public final class RecoveryPolicy: Sendable {
         let revision = try await store.update(record, revision: versioned.revision)
         await publishStep(record, from: from)
         guard let command else { return }
+        // Without Hive's record the owner is unknown: the command goes as the global account and a refusal is
+        // recorded as such (never taken for success).
+        let target =
+            hiveInstance
+            ?? HiveInstance(id: record.instance, node: record.node, status: "unknown", ebsBacked: false)
         do {
-            try await hive.send(command, instance: record.instance)
+            try await hive.send(command, instance: target)
             logger.notice("recovery \(record.id): \(command) sent for \(record.instance)")
         } catch {
             let previous = record.state

@@ -52,11 +52,15 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
 
     /// The e2e overlay: every check every `interval` s, `consecutive_failures` failures (QMP events: 1, as shipped);
     /// the host hardware checks off (this machine's thermal zones and disks are not what is tested); the node
-    /// heartbeat and the guest agent check on; `ovs.port` on the launcher's ovsdb-server.
-    public static func overlay(interval: Int, consecutiveFailures: Int, heartbeatMaxAge: Int, ovsdbSocket: String)
-        -> String
-    {
-        """
+    /// heartbeat and the guest agent check on; the EBS provider checks only on Spinifex's layout (the hive-era node
+    /// has no `ebs.provider.v1` responder); `ovs.port` on the launcher's ovsdb-server.
+    public static func overlay(
+        interval: Int, consecutiveFailures: Int, heartbeatMaxAge: Int, ovsdbSocket: String,
+        layout: HiveNodeLayout = .hive
+    ) -> String {
+        // Spinifex's node has an ebs.provider.v1 responder (the launcher's); the hive-era node none.
+        let ebsProvider = layout == .spinifex ? "true" : "false"
+        return """
         # Written by HiveHealthDaemonProcess (HealthTestKit) for end-to-end tests and the demo.
         overrides:
           - checks: "*"
@@ -71,16 +75,21 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
             params: {max_age: \(heartbeatMaxAge)s}
           - checks: qmp.guest-ping
             enabled: true
+          - checks: "viperblock.*"
+            enabled: \(ebsProvider)
           - checks: ovs.port
             params: {db_socket: "\(ovsdbSocket)", fallback: false}
 
         """
     }
 
-    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder.
+    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder. On a launcher of
+    /// Spinifex's layout the configuration is Spinifex's own `spinifex.toml` (``SpinifexConfigFile``) with a
+    /// `[health]` section, NATS over TLS (`tls`'s CA as `cacert`) with `natsToken`.
     public init(
         launcher: HiveInstanceLauncher, natsPort: Int, checks: String, interval: Int = 2, consecutiveFailures: Int = 2,
-        heartbeatMaxAge: Int = 3, launchGrace: Int = 15, arguments: [String] = []
+        heartbeatMaxAge: Int = 3, launchGrace: Int = 15, tls: TestCertificateAuthority? = nil,
+        natsToken: String? = nil, arguments: [String] = []
     ) throws {
         self.launchGrace = launchGrace
         folder = try ShortTemporaryFolder(prefix: "hh-e2e")
@@ -97,17 +106,11 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
         try Data(
             Self.overlay(
                 interval: interval, consecutiveFailures: consecutiveFailures, heartbeatMaxAge: heartbeatMaxAge,
-                ovsdbSocket: launcher.ovsdbSocket
+                ovsdbSocket: launcher.ovsdbSocket, layout: launcher.layout
             ).utf8
         ).write(to: URL(fileURLWithPath: checksDirectory + "/environments/e2e.yaml"))
         let node = launcher.node
-        let config = """
-            node = "\(node)"
-            [nodes.\(node)]
-            region = "\(launcher.region)"
-            az = "\(launcher.availabilityZone)"
-            [nodes.\(node).nats]
-            host = "127.0.0.1:\(natsPort)"
+        let health = """
             [health]
             environment = "e2e"
             checks_dir = "\(checksDirectory)"
@@ -125,10 +128,30 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
             shared_catalogue = false
 
             """
-        try Data(config.utf8).write(to: URL(fileURLWithPath: folder.file("hive.toml")))
+        let config: String
+        if launcher.layout == .spinifex, let tls {
+            config = SpinifexConfigFile(
+                node: node, region: launcher.region, availabilityZone: launcher.availabilityZone,
+                natsHost: "127.0.0.1:\(natsPort)", caCertificate: tls.caCertificate, token: natsToken ?? "",
+                dataDirectory: folder.file("data")
+            ).render(health: health)
+            configName = "spinifex.toml"
+        } else {
+            config = """
+                node = "\(node)"
+                [nodes.\(node)]
+                region = "\(launcher.region)"
+                az = "\(launcher.availabilityZone)"
+                [nodes.\(node).nats]
+                host = "127.0.0.1:\(natsPort)"
+
+                """ + health
+            configName = "hive.toml"
+        }
+        try Data(config.utf8).write(to: URL(fileURLWithPath: folder.file(configName)))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["run", "--config", folder.file("hive.toml")] + arguments
+        process.arguments = ["run", "--config", folder.file(configName)] + arguments
         _ = FileManager.default.createFile(atPath: folder.file("daemon.log"), contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: folder.file("daemon.log")))
         process.standardOutput = handle
@@ -138,7 +161,9 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
         self.process = process
     }
 
-    public var configFile: String { folder.file("hive.toml") }
+    /// `hive.toml`, or `spinifex.toml` on Spinifex's layout.
+    public var configFile: String { folder.file(configName) }
+    private let configName: String
 
     /// SIGTERM, SIGKILL after `grace`; returns the exit status. Blocking (for `defer`); idempotent.
     @discardableResult

@@ -36,13 +36,30 @@ public struct HiveInstanceSpec: Sendable, Hashable {
     }
 }
 
+/// The node a ``HiveInstanceLauncher`` builds: the Hive era's, or Spinifex's as its source lays it out
+/// (mulgadc/spinifex at ddf22cac, docs/hive.md): prefix `spinifex`, TLS nats-server with a token, the second monitor
+/// `qmp-telemetry-<id>.sock` (its collector's), no guest agent channel, the tap on `br-imds` with its `imi-` patch on
+/// `br-int`, the control monitor held by a daemon stand-in, an `ebs.provider.v1` responder.
+public enum HiveNodeLayout: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case hive
+    case spinifex
+
+    /// The first token of bucket and subject names.
+    public var prefix: String { rawValue }
+    public var description: String { rawValue }
+}
+
 /// Where an instance's runtime files are (`<rt>` is the launcher's runtime folder), Hive's names.
 public struct HiveInstancePaths: Sendable, Hashable {
     public let runtime: String
     public let id: String
+    public var layout: HiveNodeLayout = .hive
     public var qmpSocket: String { "\(runtime)/qmp-\(id).sock" }
-    /// The second monitor, for health (`config.telemetry_qmp_socket`).
-    public var telemetryQMPSocket: String { "\(runtime)/qmp-health-\(id).sock" }
+    /// The second monitor (`config.telemetry_qmp_socket`): hive-health's own in the hive era; in Spinifex's layout
+    /// its metrics collector's, which hive-health only opens for short sessions.
+    public var telemetryQMPSocket: String {
+        layout == .spinifex ? "\(runtime)/qmp-telemetry-\(id).sock" : "\(runtime)/qmp-health-\(id).sock"
+    }
     public var pidFile: String { "\(runtime)/\(id).pid" }
     public var serialSocket: String { "\(runtime)/serial-\(id).sock" }
     public var consoleLog: String { "\(runtime)/console-\(id).log" }
@@ -103,30 +120,51 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     private let nats: NATSConnection?
     private let instanceState: NATSKeyValue?
     private let clusterState: NATSKeyValue?
+    /// The node's layout (``HiveNodeLayout``).
+    public let layout: HiveNodeLayout
+    /// Spinifex layout with NATS: its daemon (records, commands, the held control monitors), its metrics collector
+    /// and its EBS provider.
+    public let spinifexDaemon: SpinifexDaemonStandIn?
+    public let collector: SpinifexQMPCollector?
+    public let ebsProvider: SpinifexEBSProvider?
 
-    /// Makes the runtime folder, the namespace and Open vSwitch (bridge `br-int`, netdev datapath); with `natsURL`,
-    /// the KV buckets and the heartbeat (started at once).
+    /// Makes the runtime folder, the namespace and Open vSwitch (bridge `br-int`, netdev datapath); with `natsURL`
+    /// (or `natsConfiguration`: TLS, token), the KV buckets and the heartbeat (started at once). `layout` picks the
+    /// Hive era's node or Spinifex's.
     public init(
         node: String, region: String = "us-east-1", availabilityZone: String = "us-east-1a", natsURL: String?,
-        logger: Logger
+        natsConfiguration: NATSConfiguration? = nil, layout: HiveNodeLayout = .hive, logger: Logger
     ) async throws {
         self.node = node
         self.region = region
         self.availabilityZone = availabilityZone
         self.logger = logger
+        self.layout = layout
         runtime = try ShortTemporaryFolder(prefix: "hh-rt")
         namespace = "hh-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-ovs"
         usesKVM = Self.kvmUsable()
-        if let natsURL {
-            let connection = try await NATSConnection.connect(
-                NATSConfiguration(url: natsURL), requireServer: true, logger: logger)
+        var connected: NATSConnection?
+        if let configuration = natsConfiguration ?? natsURL.map({ NATSConfiguration(url: $0) }) {
+            let connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+            connected = connection
             nats = connection
-            instanceState = try await connection.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
-            clusterState = try await connection.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
+            instanceState = try await connection.keyValue(
+                KeyValueBucketConfiguration(bucket: "\(layout.prefix)-instance-state"))
+            clusterState = try await connection.keyValue(
+                KeyValueBucketConfiguration(bucket: "\(layout.prefix)-cluster-state"))
         } else {
             nats = nil
             instanceState = nil
             clusterState = nil
+        }
+        if layout == .spinifex, let connected {
+            spinifexDaemon = try await SpinifexDaemonStandIn(node: node, connection: connected, prefix: layout.prefix)
+            collector = SpinifexQMPCollector(interval: .seconds(2), logger: logger)
+            ebsProvider = try await SpinifexEBSProvider(connection: connected, volumes: [], owned: [])
+        } else {
+            spinifexDaemon = nil
+            collector = nil
+            ebsProvider = nil
         }
         do {
             try writeHaltFirmware()
@@ -149,7 +187,9 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         return true
     }
 
-    public func paths(_ id: String) -> HiveInstancePaths { HiveInstancePaths(runtime: runtime.path, id: id) }
+    public func paths(_ id: String) -> HiveInstancePaths {
+        HiveInstancePaths(runtime: runtime.path, id: id, layout: layout)
+    }
 
     public var instances: [HiveInstanceSpec] { lock.withLock { specs.values.sorted { $0.id < $1.id } } }
 
@@ -180,6 +220,11 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
             ])
         lock.withLock { vswitchd = switchd }
         try await vsctl(["--may-exist", "add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev"])
+        if layout == .spinifex {
+            try await vsctl([
+                "--may-exist", "add-br", "br-imds", "--", "set", "bridge", "br-imds", "datapath_type=netdev",
+            ])
+        }
     }
 
     /// `ovs-vsctl --db=unix:<socket> --timeout=10 <arguments>` (waits for ovs-vswitchd unless `--no-wait` is given).
@@ -205,13 +250,23 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         }
         let paths = paths(spec.id)
         for volume in spec.volumes { try await startNBDKit(spec.id, volume: volume) }
-        try FileManager.default.createDirectory(atPath: paths.agentStateDirectory, withIntermediateDirectories: true)
-        let agent = try await QEMUFixtures.startGuestAgent(
-            socket: paths.guestAgentSocket, stateDirectory: paths.agentStateDirectory,
-            log: runtime.file("qga-\(spec.id).log"))
-        lock.withLock { agents[spec.id] = agent }
+        if layout == .hive {
+            try FileManager.default.createDirectory(
+                atPath: paths.agentStateDirectory, withIntermediateDirectories: true)
+            let agent = try await QEMUFixtures.startGuestAgent(
+                socket: paths.guestAgentSocket, stateDirectory: paths.agentStateDirectory,
+                log: runtime.file("qga-\(spec.id).log"))
+            lock.withLock { agents[spec.id] = agent }
+        }
         try await startQEMU(spec.id)
         try await addPort(spec.id)
+        if let spinifexDaemon {
+            // Spinifex's daemon holds the control monitor for the VM's life; its collector polls the telemetry one.
+            spinifexDaemon.holdControlMonitor(paths.qmpSocket, logger: logger)
+            collector?.add(paths.telemetryQMPSocket)
+            for volume in spec.volumes { ebsProvider?.set(.init(id: volume, availabilityZone: availabilityZone)) }
+            try await ebsProvider?.own(spec.volumes)
+        }
         try await publishInventory()
     }
 
@@ -246,10 +301,15 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
                 "file=nbd:unix:\(paths.nbdSocket(volume)),file.reconnect-delay=300,format=raw,if=none,id=\(volume)",
             ]
         }
+        if layout == .hive {
+            // Spinifex gives its VMs no guest agent channel.
+            arguments += [
+                "-device", "virtio-serial-pci,id=vser0",
+                "-chardev", "socket,id=qga0,path=\(paths.agentChannelSocket),server=on,wait=off",
+                "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
+            ]
+        }
         arguments += [
-            "-device", "virtio-serial-pci,id=vser0",
-            "-chardev", "socket,id=qga0,path=\(paths.agentChannelSocket),server=on,wait=off",
-            "-device", "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0",
             "-netdev", "tap,id=net0,ifname=\(spec.tapName),script=no,downscript=no",
             "-device", "virtio-net-pci,netdev=net0,mac=\(spec.mac),romfile=",
         ]
@@ -314,6 +374,11 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         try await startNBDKit(id, volume: volume)
         let socket = paths(id).qmpSocket
         let nbdSocket = paths(id).nbdSocket(volume)
+        // Spinifex's daemon holds the control monitor: the HMP commands go through its connection.
+        let hmp: @Sendable (String) async throws -> String = { [spinifexDaemon] command in
+            if let spinifexDaemon { return try await spinifexDaemon.humanMonitorCommand(socket, command) }
+            return try await HumanMonitor.run(socket: socket, command, timeout: .seconds(30))
+        }
         var last = ""
         func connected(within timeout: Duration, _ action: @escaping () async throws -> Void) async -> Bool {
             await eventually(timeout: timeout, poll: .milliseconds(200)) {
@@ -322,15 +387,14 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
             }
         }
         if await connected(within: .seconds(10), {
-            _ = try await HumanMonitor.run(socket: socket, "qemu-io \(volume) \"read 0 512\"", timeout: .seconds(30))
+            _ = try await hmp("qemu-io \(volume) \"read 0 512\"")
         }) {
             return
         }
         logger.warning("QEMU did not reconnect to \(volume) on I/O; attaching the drive again")
-        _ = try? await HumanMonitor.run(socket: socket, "drive_del \(volume)")
+        _ = try? await hmp("drive_del \(volume)")
         let attached = await connected(within: .seconds(20)) {
-            _ = try await HumanMonitor.run(
-                socket: socket,
+            _ = try await hmp(
                 "drive_add 0 file=nbd:unix:\(nbdSocket),file.reconnect-delay=300,format=raw,if=none,id=\(volume)")
         }
         guard attached else {
@@ -357,13 +421,29 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         try await Self.tool("ip", ["-n", namespace, "link", "set", try spec(id).tapName, up ? "up" : "down"])
     }
 
-    /// Plugs the tap into `br-int` with Hive's external ids, and waits for ovs-vswitchd to open it.
+    /// Plugs the tap into `br-int` with Hive's external ids, and waits for ovs-vswitchd to open it. Spinifex's
+    /// layout (network/host/imds_patch.go): the tap on `br-imds`, the patch pair `imp-<h>`/`imi-<h>` with the OVN
+    /// binding on `imi-<h>` (`h` = FNV-32a of the ENI id) on `br-int`.
     public func addPort(_ id: String) async throws {
         let spec = try spec(id)
-        try await vsctl([
-            "--may-exist", "add-port", "br-int", spec.tapName, "--", "set", "Interface", spec.tapName,
-            "external_ids:iface-id=port-\(spec.eniID)", "external_ids:attached-mac=\(spec.mac)",
-        ])
+        if layout == .spinifex {
+            let hash = OVSDBFixture.fnv32aHex(spec.eniID)
+            try await vsctl(["--may-exist", "add-port", "br-imds", spec.tapName])
+            try await vsctl([
+                "--may-exist", "add-port", "br-imds", "imp-\(hash)", "--", "set", "Interface", "imp-\(hash)",
+                "type=patch", "options:peer=imi-\(hash)",
+            ])
+            try await vsctl([
+                "--may-exist", "add-port", "br-int", "imi-\(hash)", "--", "set", "Interface", "imi-\(hash)",
+                "type=patch", "options:peer=imp-\(hash)", "external_ids:iface-id=port-\(spec.eniID)",
+                "external_ids:attached-mac=\(spec.mac)",
+            ])
+        } else {
+            try await vsctl([
+                "--may-exist", "add-port", "br-int", spec.tapName, "--", "set", "Interface", spec.tapName,
+                "external_ids:iface-id=port-\(spec.eniID)", "external_ids:attached-mac=\(spec.mac)",
+            ])
+        }
         let open = await eventually(timeout: .seconds(20), poll: .milliseconds(50)) {
             let ofport = (try? await self.vsctl(["get", "Interface", spec.tapName, "ofport"])) ?? ""
             return (Int(ofport.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
@@ -371,9 +451,9 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         guard open else { throw Failure("ovs-vswitchd did not open \(spec.tapName)") }
     }
 
-    /// Deletes the tap's port from `br-int`.
+    /// Deletes the tap's port from its bridge (`br-int`; `br-imds` in Spinifex's layout).
     public func deletePort(_ id: String) async throws {
-        try await vsctl(["--if-exists", "del-port", "br-int", try spec(id).tapName])
+        try await vsctl(["--if-exists", "del-port", layout == .spinifex ? "br-imds" : "br-int", try spec(id).tapName])
     }
 
     private func spec(_ id: String) throws -> HiveInstanceSpec {
@@ -417,8 +497,38 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         return try JSONSerialization.data(withJSONObject: ["vms": vms], options: [.sortedKeys])
     }
 
-    /// Writes the inventory to ``inventoryFile`` (atomically) and, with NATS, to `hive-instance-state` `node.<node>`.
+    /// Spinifex's VM record of an instance (``SpinifexVM``: spinifex/vm/vm.go at ddf22cac).
+    public func spinifexVM(_ spec: HiveInstanceSpec) -> SpinifexVM {
+        let paths = paths(spec.id)
+        let launched = lock.withLock { launchTimes[spec.id] } ?? Date()
+        var vm = SpinifexVM(
+            id: spec.id, accountID: "123456789012", runtimeDirectory: runtime.path,
+            volumes: spec.volumes.enumerated().map { index, volume in
+                SpinifexVM.EBSRequest(
+                    name: volume, boot: index == 0, nbdURI: "nbd:unix:\(paths.nbdSocket(volume))",
+                    deviceName: "/dev/vd" + String(UnicodeScalar(UInt8(97 + index % 26))))
+            }, eniID: spec.eniID, eniMAC: spec.mac)
+        vm.instance = SpinifexVM.AWSInstance(
+            instanceID: spec.id, launchTime: Self.rfc3339(launched), availabilityZone: availabilityZone)
+        return vm
+    }
+
+    /// Writes the inventory to ``inventoryFile`` (atomically) and, with NATS, to `<prefix>-instance-state`
+    /// `node.<node>` (in Spinifex's layout through its daemon stand-in, which writes the records as Spinifex does).
     public func publishInventory() async throws {
+        if layout == .spinifex {
+            let vms = instances.map(spinifexVM)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let document = try encoder.encode(["vms": Dictionary(uniqueKeysWithValues: vms.map { ($0.id, $0) })])
+            try document.write(to: URL(fileURLWithPath: inventoryFile), options: .atomic)
+            if let spinifexDaemon {
+                for vm in vms { try await spinifexDaemon.run(vm) }
+            } else if let instanceState {
+                _ = try await instanceState.put("node.\(node)", value: Array(document))
+            }
+            return
+        }
         let document = try inventoryDocument()
         try document.write(to: URL(fileURLWithPath: inventoryFile), options: .atomic)
         if let instanceState { _ = try await instanceState.put("node.\(node)", value: Array(document)) }
@@ -428,8 +538,16 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     public func startHeartbeat() async throws {
         guard let clusterState else { throw Failure("no NATS: no heartbeat") }
         let node = node
+        let spinifex = layout == .spinifex
+        let count = instances.count
         let record: @Sendable () -> [UInt8] = {
-            Array(#"{"node":"\#(node)","timestamp":"\#(Self.rfc3339(Date()))"}"#.utf8)
+            guard spinifex else { return Array(#"{"node":"\#(node)","timestamp":"\#(Self.rfc3339(Date()))"}"#.utf8) }
+            // spinifex/daemon/jetstream.go Heartbeat (ddf22cac): every field Spinifex writes.
+            return Array(
+                (#"{"node":"\#(node)","epoch":1,"timestamp":"\#(Self.rfc3339(Date()))","#
+                    + #""services":["nats","viperblock","daemon","awsgw"],"vm_count":\#(count),"#
+                    + #""allocated_vcpu":\#(count),"available_vcpu":\#(8 - count),"allocated_mem_gb":0.0625,"#
+                    + #""available_mem_gb":15.5,"reserved_vcpu":1,"reserved_mem_gb":2}"#).utf8)
         }
         _ = try await clusterState.put("heartbeat.\(node)", value: record())
         let task = Task {
@@ -478,6 +596,9 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
                 .compactMap { $0 }
             return (all, heartbeat, !stopped)
         }
+        spinifexDaemon?.stop()
+        collector?.stop()
+        ebsProvider?.stop()
         task?.cancel()
         for process in processes { process.stop() }
         guard first else { return }

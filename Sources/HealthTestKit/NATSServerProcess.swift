@@ -11,6 +11,9 @@ public final class NATSServerProcess: @unchecked Sendable {
     public let port: Int
     public let storeDirectory: URL
     public let token: String?
+    /// When set, the server requires TLS with this CA's server certificate (a `tls {}` block as in Spinifex's
+    /// nats.conf, cmd/spinifex/cmd/templates/nats.conf).
+    public let tls: TestCertificateAuthority?
     private let lock = NSLock()
     private var process: Process?
     private let logFile: URL
@@ -18,14 +21,16 @@ public final class NATSServerProcess: @unchecked Sendable {
     /// `nats://127.0.0.1:<port>`.
     public var url: String { "nats://127.0.0.1:\(port)" }
 
-    /// Starts a server and waits (up to 10 s) until its port accepts connections.
-    public init(token: String? = nil) throws {
+    /// Starts a server and waits (up to 10 s) until its port accepts connections; with `tls`, the server speaks
+    /// only TLS, with that CA's server certificate.
+    public init(token: String? = nil, tls: TestCertificateAuthority? = nil) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "nats-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.storeDirectory = directory
         self.logFile = directory.appendingPathComponent("server.log")
         self.token = token
+        self.tls = tls
         self.port = try Self.freePort()
         try start()
     }
@@ -51,6 +56,19 @@ public final class NATSServerProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         var arguments = ["-js", "-a", "127.0.0.1", "-p", "\(port)", "-sd", storeDirectory.path, "-l", logFile.path]
         if let token { arguments += ["--auth", token] }
+        if let tls {
+            let configuration = storeDirectory.appendingPathComponent("nats.conf")
+            let text = """
+                tls {
+                  cert_file: "\(tls.serverCertificate)"
+                  key_file:  "\(tls.serverKey)"
+                  ca_file:   "\(tls.caCertificate)"
+                }
+
+                """
+            try Data(text.utf8).write(to: configuration)
+            arguments += ["-c", configuration.path]
+        }
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -57,6 +57,40 @@ public final class OVSDBFixture: @unchecked Sendable {
         ])
     }
 
+    /// Spinifex's layout of a primary ENI (spinifex/network/host/imds_patch.go `installTapPatch`, imds_datapath.go
+    /// names, at ddf22cac): the tap on `br-imds`, the patch pair `imp-<h>` (br-imds) <-> `imi-<h>` (br-int) with
+    /// `h` = FNV-32a of the ENI id in 8 hex digits, and the OVN binding (`iface-id=port-<eni>`, `attached-mac`) on
+    /// `imi-<h>`. Returns the br-int patch port's name.
+    @discardableResult
+    public func addSpinifexPrimaryPort(_ tap: String, eni: String, mac: String, ofport: Int = 7) throws -> String {
+        let hash = Self.fnv32aHex(eni)
+        let patchIMDS = "imp-" + hash
+        let patchInt = "imi-" + hash
+        try vsctl(["--may-exist", "add-br", "br-imds"])
+        try vsctl(["--may-exist", "add-br", "br-int"])
+        try vsctl([
+            "add-port", "br-imds", tap, "--", "set", "Interface", tap, "ofport=\(ofport)", "admin_state=up",
+            "link_state=up",
+        ])
+        try vsctl([
+            "add-port", "br-imds", patchIMDS, "--", "set", "Interface", patchIMDS, "type=patch",
+            "options:peer=\(patchInt)", "ofport=\(ofport + 100)", "admin_state=up", "link_state=up",
+        ])
+        try vsctl([
+            "add-port", "br-int", patchInt, "--", "set", "Interface", patchInt, "type=patch",
+            "options:peer=\(patchIMDS)", "external_ids:iface-id=port-\(eni)", "external_ids:attached-mac=\(mac)",
+            "ofport=\(ofport + 200)", "admin_state=up", "link_state=up",
+        ])
+        return patchInt
+    }
+
+    /// FNV-32a, as Go's hash/fnv `New32a` (what Spinifex's `shortENIID` hashes with), in 8 lower-case hex digits.
+    static func fnv32aHex(_ text: String) -> String {
+        let hash = text.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
         public init(_ description: String) { self.description = description }

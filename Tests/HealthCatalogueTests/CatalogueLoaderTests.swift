@@ -49,11 +49,11 @@ struct CatalogueLoaderTests {
         #expect(volume.category == .ebs)
         #expect(volume.target == .volume)
         #expect(volume.interval == .seconds(120))
-        #expect(volume.timeout == .seconds(10))
+        #expect(volume.timeout == .seconds(30))
         #expect(volume.description == "volumes answer")
 
         let qmp = try #require(result.catalogue.check(named: "qmp.alive"))
-        #expect(qmp.timeout == .seconds(5))
+        #expect(qmp.timeout == .seconds(10))
         #expect(qmp.thresholds == .default)
         #expect(qmp.params["pid_file"] == .string("{{runtime_dir}}/{{instance.id}}.pid"))
         #expect(qmp.params["count"] == .integer(3))

@@ -22,6 +22,8 @@ struct TargetFieldsTests {
         #expect(fields["instance.eni_mac"] == "02:00:00:aa:bb:cc")
         #expect(fields["instance.private_ip"] == "10.0.0.5")
         #expect(fields["instance.tap"] == "tap0123456789ab")
+        #expect(fields["instance.guest_agent"] == "true")
+        #expect(fields["instance.hive_health"] == "true")
         #expect(fields["runtime_dir"] == "/run/hive")
         #expect(fields["volume.id"] == nil)
     }

@@ -83,8 +83,8 @@ final class EventLog: @unchecked Sendable {
     private var task: Task<Void, Never>?
     private let subscription: NATSSubscription
 
-    init(connection: NATSConnection) throws {
-        subscription = try connection.subscribe("hive.health.events")
+    init(connection: NATSConnection, prefix: String = "hive") throws {
+        subscription = try connection.subscribe("\(prefix).health.events")
         let subscription = subscription
         task = Task { [weak self] in
             for await message in subscription {

@@ -23,28 +23,37 @@ struct InstanceLifecycleTests {
         let daemon: HiveHealthDaemonProcess
         let client: NATSConnection
         let events: EventLog
+        /// Spinifex's layout: the CA of its TLS nats-server.
+        let authority: TestCertificateAuthority?
 
-        init(instances: [HiveInstanceSpec]) async throws {
+        init(instances: [HiveInstanceSpec], layout: HiveNodeLayout = .hive) async throws {
             let logger = Logger(label: "e2e")
-            nats = try NATSServerProcess()
+            // Spinifex's nats-server: TLS (`tls {}`) and a token (cmd/spinifex/cmd/templates/nats.conf).
+            let token = layout == .spinifex ? "spx-e2e-token" : nil
+            authority = layout == .spinifex ? try TestCertificateAuthority() : nil
+            nats = try NATSServerProcess(token: token, tls: authority)
+            var configuration = NATSConfiguration(url: nats.url, token: token)
+            configuration.caCertificateFile = authority?.caCertificate
             do {
                 launcher = try await HiveInstanceLauncher(
                     node: "e2e-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))", natsURL: nats.url,
-                    logger: logger)
+                    natsConfiguration: configuration, layout: layout, logger: logger)
             } catch {
                 nats.stop()
+                authority?.remove()
                 throw error
             }
             do {
-                client = try await NATSConnection.connect(
-                    NATSConfiguration(url: nats.url), requireServer: true, logger: logger)
-                events = try EventLog(connection: client)
+                client = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
+                events = try EventLog(connection: client, prefix: layout.prefix)
                 for spec in instances { try await launcher.launch(spec) }
                 daemon = try HiveHealthDaemonProcess(
-                    launcher: launcher, natsPort: nats.port, checks: InstanceLifecycleTests.shippedChecks)
+                    launcher: launcher, natsPort: nats.port, checks: InstanceLifecycleTests.shippedChecks,
+                    tls: authority, natsToken: token)
             } catch {
                 launcher.stop()
                 nats.stop()
+                authority?.remove()
                 throw error
             }
         }
@@ -56,6 +65,7 @@ struct InstanceLifecycleTests {
             client.close()
             daemon.folder.remove()
             nats.stop()
+            authority?.remove()
         }
 
         /// Polls the API (plain HTTP, every 100 ms) until `condition` holds for `id`, at most `timeout` after
@@ -99,11 +109,13 @@ struct InstanceLifecycleTests {
     @Test(
         """
         initializing then ok; kill -9 QEMU, kill nbdkit, tap down, OVS port deleted, heartbeat stopped: each \
-        impaired in time, each repaired to ok, every transition once on NATS
-        """)
-    func faultsAndRepairs() async throws {
+        impaired in time, each repaired to ok, every transition once on NATS; in the Hive era's layout and in \
+        Spinifex's (TLS, the control monitor held by its daemon, its collector never waiting over 1 s)
+        """,
+        arguments: HiveNodeLayout.allCases)
+    func faultsAndRepairs(layout: HiveNodeLayout) async throws {
         let spec = HiveInstanceSpec.random(volumes: 1)
-        let fleet = try await Fleet(instances: [spec])
+        let fleet = try await Fleet(instances: [spec], layout: layout)
         defer { fleet.stop() }
         let id = spec.id
         let daemon = fleet.daemon
@@ -228,7 +240,16 @@ struct InstanceLifecycleTests {
             last[key] = event.to
         }
         for (name, latency, bound) in latencies {
-            print("e2e detection: \(name): \(latency) (bound \(bound))")
+            print("e2e detection (\(layout)): \(name): \(latency) (bound \(bound))")
+        }
+        if layout == .spinifex {
+            // hive-health never held a monitor that is not its own: Spinifex's daemon kept the control monitor, and
+            // the collector's opens of the telemetry monitor never waited more than a second for hive-health.
+            let collector = try #require(fleet.launcher.collector)
+            #expect(!collector.waits.isEmpty)
+            #expect(collector.longestWait <= .seconds(1), "collector waits: \(collector.waits)")
+            let daemonStandIn = try #require(fleet.launcher.spinifexDaemon)
+            #expect(daemonStandIn.holds(fleet.launcher.paths(id).qmpSocket))
         }
     }
 }

@@ -27,14 +27,24 @@ struct RuntimeLayoutTests {
             return $0 == "/home/op/hive"
         }
         #expect(layout.directory == "/home/op/hive")
-        #expect(asked == ["/home/op/hive"])
+        #expect(asked == ["/run/spinifex", "/home/op/spinifex", "/home/op/hive"])
+    }
+
+    @Test("Spinifex's /run/spinifex, then ~/spinifex, come before the Hive era's ~/hive")
+    func spinifexDirectories() {
+        let run = RuntimeLayout.resolve(configured: nil, environment: [:], home: "/home/op") { _ in true }
+        #expect(run.directory == "/run/spinifex")
+        let home = RuntimeLayout.resolve(configured: nil, environment: [:], home: "/home/op") {
+            $0 != "/run/spinifex"
+        }
+        #expect(home.directory == "/home/op/spinifex")
     }
 
     @Test("/tmp is the last resort")
     func tmpFallback() {
         let layout = RuntimeLayout.resolve(configured: nil, environment: [:], home: "/home/op") { _ in false }
         #expect(layout.directory == "/tmp")
-        let homeless = RuntimeLayout.resolve(configured: nil, environment: [:], home: "") { _ in true }
+        let homeless = RuntimeLayout.resolve(configured: nil, environment: [:], home: "") { $0 != "/run/spinifex" }
         #expect(homeless.directory == "/tmp")
     }
 

@@ -46,6 +46,14 @@ struct ClusterViewTests {
         // Never itself.
         #expect(cluster.deathReason(of: "a") == nil)
     }
+
+    @Test("a node with Spinifex's shutdown.<node> marker (a planned shutdown) is never dead")
+    func aPlannedShutdownIsNotDeath() {
+        var cluster = view(agents: ["a": 0, "b": 0, "d": 60], hive: ["b": 0, "d": 60])
+        #expect(cluster.deathReason(of: "d") != nil)
+        cluster.shutdownNodes = ["d"]
+        #expect(cluster.deathReason(of: "d") == nil)
+    }
 }
 
 @Suite("Peers decide a dead node, against a real nats-server", .serialized)

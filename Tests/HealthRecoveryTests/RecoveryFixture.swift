@@ -11,10 +11,11 @@ import Testing
 final class RecoveryFixture: Sendable {
     let server: NATSServerProcess
     let connection: NATSConnection
-    let subjects = HealthSubjects(prefix: "hive")
+    let subjects: HealthSubjects
     let logger: Logger
 
-    init() async throws {
+    init(prefix: String = "hive") async throws {
+        subjects = HealthSubjects(prefix: prefix)
         server = try NATSServerProcess()
         var logger = Logger(label: "recovery-test")
         logger.logLevel = .warning

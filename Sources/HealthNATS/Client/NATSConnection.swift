@@ -10,11 +10,14 @@ public struct NATSMessage: Sendable, Hashable {
     /// Where a reply goes, when the sender expects one.
     public var replyTo: String?
     public var payload: [UInt8]
+    /// NATS headers (one value per key; the first when a key repeats), e.g. Spinifex's `X-Account-ID`.
+    public var headers: [String: String]
 
-    public init(subject: String, replyTo: String? = nil, payload: [UInt8]) {
+    public init(subject: String, replyTo: String? = nil, payload: [UInt8], headers: [String: String] = [:]) {
         self.subject = subject
         self.replyTo = replyTo
         self.payload = payload
+        self.headers = headers
     }
 
     /// The payload as UTF-8 text (invalid bytes replaced).
@@ -61,7 +64,15 @@ public final class NATSConnection: Sendable {
         _ configuration: NATSConfiguration, requireServer: Bool = false, logger: Logger
     ) async throws(NATSError) -> NATSConnection {
         let result = await blocking { () -> Result<Handles, NATSError> in
-            Result { () throws(NATSError) in try makeHandles(configuration, retry: !requireServer) }
+            Result { () throws(NATSError) in
+                // One attempt first: a TLS or token failure is reported now, once, instead of being retried unseen.
+                do throws(NATSError) {
+                    return try makeHandles(configuration, retry: false)
+                } catch {
+                    guard !requireServer, error.code == .notConnected else { throw error }
+                    return try makeHandles(configuration, retry: true)
+                }
+            }
         }
         let handles = try result.get()
         logger.debug("NATS connection created", metadata: ["url": "\(configuration.url)"])
@@ -98,6 +109,7 @@ public final class NATSConnection: Sendable {
         if let token = configuration.token {
             try NATSError.check(natsOptions_SetToken(options, token), "token")
         }
+        if let caFile = configuration.caCertificateFile { try secure(options, caFile: caFile, configuration) }
         try NATSError.check(natsOptions_SetName(options, configuration.name), "name")
         try NATSError.check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "timeout")
         try NATSError.check(natsOptions_SetAllowReconnect(options, true), "reconnect")
@@ -121,7 +133,7 @@ public final class NATSConnection: Sendable {
         let status = natsConnection_Connect(&connection, options)
         guard status == NATS_OK || (retry && status == NATS_NOT_YET_CONNECTED), let connection else {
             if let connection { natsConnection_Destroy(connection) }
-            throw NATSError.from(status, "connect \(configuration.url)")
+            throw connectError(NATSError.from(status, "connect \(configuration.url)"), configuration)
         }
         var jsOptions = jsOptions()
         jsOptions_Init(&jsOptions)
@@ -133,6 +145,56 @@ public final class NATSConnection: Sendable {
             throw NATSError.from(jsStatus, "jetstream context")
         }
         return Handles(connection: connection, jetStream: jetStream)
+    }
+
+    /// TLS that verifies the server against `caFile` (and its host name, see
+    /// ``NATSConfiguration/expectedHostname``). An unreadable or empty CA file is a ``NATSError/Code/tls`` error.
+    private static func secure(
+        _ options: OpaquePointer, caFile: String, _ configuration: NATSConfiguration
+    ) throws(NATSError) {
+        guard FileManager.default.isReadableFile(atPath: caFile) else {
+            throw NATSError(
+                code: .tls,
+                message:
+                    "NATS \(configuration.url): TLS: cannot read the CA file \(caFile) ([nodes.<node>.nats] cacert)")
+        }
+        try NATSError.check(natsOptions_SetSecure(options, true), "tls")
+        let status = natsOptions_LoadCATrustedCertificates(options, caFile)
+        guard status == NATS_OK else {
+            let detail = NATSError.from(status, "load").message
+            throw NATSError(
+                code: .tls, status: status.rawValue,
+                message:
+                    "NATS \(configuration.url): TLS: the CA file \(caFile) holds no usable certificate (\(detail))")
+        }
+        if let hostname = configuration.verifiedHostname {
+            try NATSError.check(natsOptions_SetExpectedHostname(options, hostname), "tls hostname \(hostname)")
+        }
+    }
+
+    /// A failed connect as one clear sentence when it is TLS or the token: the server, what failed, and the CA file.
+    private static func connectError(_ error: NATSError, _ configuration: NATSConfiguration) -> NATSError {
+        let ca = configuration.caCertificateFile.map { "the CA file \($0)" } ?? "no CA file (cacert unset)"
+        var error = error
+        // With TLS on, libnats reports a refused certificate as a failed handshake of the connection.
+        if configuration.caCertificateFile != nil, error.code == .other || error.code == .notConnected,
+            error.message.lowercased().contains("ssl") || error.message.lowercased().contains("certificate")
+            || error.message.lowercased().contains("handshake")
+        {
+            error.code = .tls
+        }
+        switch error.code {
+        case .tls:
+            error.message =
+                "NATS \(configuration.url): TLS failed, the server was not verified against \(ca) "
+                + "([nodes.<node>.nats] cacert): \(error.message)"
+        case .authorization:
+            error.message =
+                "NATS \(configuration.url): the server refused the token ([nodes.<node>.nats.acl] token"
+                + "\(configuration.token == nil ? " is unset" : "")) with TLS verified against \(ca): \(error.message)"
+        default: break
+        }
+        return error
     }
 
     /// Whether the connection is up right now (it may be reconnecting).
@@ -159,15 +221,38 @@ public final class NATSConnection: Sendable {
         try NATSError.check(status, "flush")
     }
 
-    /// Sends a request and waits up to `timeout` for the first reply. No subscriber: ``NATSError/Code/noResponders``.
-    public func request(_ subject: String, payload: [UInt8], timeout: Duration) async throws(NATSError) -> NATSMessage {
+    /// Sends a request (with `headers`, when any) and waits up to `timeout` for the first reply. No subscriber:
+    /// ``NATSError/Code/noResponders``.
+    public func request(
+        _ subject: String, payload: [UInt8], headers: [String: String] = [:], timeout: Duration
+    ) async throws(NATSError) -> NATSMessage {
         let connection = handles
         let result = await Self.blocking { () -> Result<NATSMessage, NATSError> in
             var reply: OpaquePointer?
-            let status = payload.withUnsafeBytes { bytes in
-                natsConnection_Request(
-                    &reply, connection.connection, subject, bytes.baseAddress, Int32(clamping: bytes.count),
-                    timeout.milliseconds)
+            var status: natsStatus
+            if headers.isEmpty {
+                status = payload.withUnsafeBytes { bytes in
+                    natsConnection_Request(
+                        &reply, connection.connection, subject, bytes.baseAddress, Int32(clamping: bytes.count),
+                        timeout.milliseconds)
+                }
+            } else {
+                var message: OpaquePointer?
+                status = payload.withUnsafeBytes { bytes in
+                    natsMsg_Create(
+                        &message, subject, nil, bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        Int32(clamping: bytes.count))
+                }
+                guard status == NATS_OK, let message else {
+                    return .failure(NATSError.from(status, "request \(subject)"))
+                }
+                defer { natsMsg_Destroy(message) }
+                for (key, value) in headers.sorted(by: { $0.key < $1.key }) where status == NATS_OK {
+                    status = natsMsgHeader_Set(message, key, value)
+                }
+                if status == NATS_OK {
+                    status = natsConnection_RequestMsg(&reply, connection.connection, message, timeout.milliseconds)
+                }
             }
             guard status == NATS_OK, let reply else { return .failure(NATSError.from(status, "request \(subject)")) }
             defer { natsMsg_Destroy(reply) }
@@ -196,6 +281,20 @@ extension NATSMessage {
                 Array(UnsafeBufferPointer(start: $0, count: count))
             }
         }
-        self.init(subject: subject, replyTo: reply, payload: payload)
+        var headers: [String: String] = [:]
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var keyCount: Int32 = 0
+        if natsMsgHeader_Keys(message, &keys, &keyCount) == NATS_OK, let keys {
+            // The array is ours to free; the strings are libnats'.
+            defer { free(keys) }
+            for index in 0..<Int(keyCount) {
+                guard let key = keys[index] else { continue }
+                var value: UnsafePointer<CChar>?
+                if natsMsgHeader_Get(message, key, &value) == NATS_OK, let value {
+                    headers[String(cString: key)] = String(cString: value)
+                }
+            }
+        }
+        self.init(subject: subject, replyTo: reply, payload: payload, headers: headers)
     }
 }

@@ -23,6 +23,11 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let wrongRevision = Code(rawValue: "wrong-revision")
         /// A payload, subject or setting libnats refused.
         public static let invalidArgument = Code(rawValue: "invalid-argument")
+        /// TLS failed: the server's certificate is not signed by the configured CA (`cacert`), names another host,
+        /// the CA file cannot be read, or TLS is required on one side only.
+        public static let tls = Code(rawValue: "tls")
+        /// The server refused the credentials (`acl.token`).
+        public static let authorization = Code(rawValue: "authorization")
         /// Anything else libnats reported.
         public static let other = Code(rawValue: "other")
     }
@@ -38,7 +43,10 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "NATS \(code): \(message)" }
+    /// TLS and token failures are one sentence already naming the server and the CA file; the rest get the code.
+    public var description: String {
+        code == .tls || code == .authorization ? message : "NATS \(code): \(message)"
+    }
 
     /// The error for a libnats status other than `NATS_OK`, with libnats' last error text for this thread.
     static func from(_ status: natsStatus, _ operation: String) -> NATSError {
@@ -57,6 +65,8 @@ public struct NATSError: Error, Sendable, Hashable, CustomStringConvertible {
             case NATS_NO_SERVER, NATS_NOT_YET_CONNECTED, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION:
                 .notConnected
             case NATS_INVALID_ARG, NATS_INVALID_SUBJECT, NATS_MAX_PAYLOAD: .invalidArgument
+            case NATS_SSL_ERROR, NATS_SECURE_CONNECTION_REQUIRED, NATS_SECURE_CONNECTION_WANTED: .tls
+            case NATS_CONNECTION_AUTH_FAILED, NATS_NOT_PERMITTED: .authorization
             default: .other
             }
         return NATSError(code: code, status: status.rawValue, message: "\(operation): \(detail)")

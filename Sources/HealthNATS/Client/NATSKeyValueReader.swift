@@ -20,7 +20,19 @@ public final class NATSKeyValueReader: KeyValueReader, MessageRequester {
         return try await bucket.get(key)?.value
     }
 
-    public func request(subject: String, payload: [UInt8], timeout: Duration) async throws -> [UInt8] {
-        try await connection.request(subject, payload: payload, timeout: timeout).payload
+    public func request(
+        subject: String, payload: [UInt8], timeout: Duration
+    ) async throws(MessageRequestError) -> [UInt8] {
+        do {
+            return try await connection.request(subject, payload: payload, timeout: timeout).payload
+        } catch {
+            let code: MessageRequestError.Code =
+                switch error.code {
+                case .noResponders: .noResponders
+                case .timeout: .timeout
+                default: .other
+                }
+            throw MessageRequestError(code: code, message: error.description)
+        }
     }
 }

@@ -4,7 +4,9 @@ import Logging
 import Synchronization
 
 /// The `hive-kv` inventory source: Hive's VM records in the KV bucket `<prefix>-instance-state`, key `node.<node>`
-/// (`{"vms": {"<id>": VM}}`, parsed exactly like the `file` source).
+/// (`{"vms": {"<id>": VM}}`, parsed exactly like the `file` source), and the stopped instances that last ran here
+/// (`instance.<id>` with `last_node` = this node, spinifex/daemon/jetstream.go `StoppedInstancePrefix`): they are
+/// listed as stopped (not-applicable, shown by DescribeInstanceStatus with IncludeAllInstances).
 ///
 /// Each snapshot reads the key afresh, so instances Hive adds or removes join or leave the plan at the next
 /// inventory refresh. A missing key is a node without instances; a record that cannot be used is skipped with its
@@ -31,8 +33,26 @@ public final class HiveKVInventory: InventorySource {
     public var key: String { "node.\(node.name)" }
 
     public func snapshot() async throws -> InventorySnapshot {
-        guard let entry = try await openBucket().get(key) else { return InventorySnapshot() }
-        return FileInventory.parse(entry.value, node: node, layout: layout)
+        let bucket = try await openBucket()
+        var snapshot = InventorySnapshot()
+        if let entry = try await bucket.get(key) {
+            snapshot = FileInventory.parse(entry.value, node: node, layout: layout)
+        }
+        let running = Set(snapshot.instances.map(\.id))
+        let stopped = try await bucket.entries(matching: "instance.*", timeout: .seconds(5))
+        for (key, entry) in stopped.sorted(by: { $0.key < $1.key }) {
+            switch FileInventory.parseInstance(entry.value, node: node, layout: layout) {
+            case .success(let instance):
+                // Only where it last ran (each node lists its own); a running record wins over a leftover.
+                guard instance.node == node.name, instance.state != .running, !running.contains(instance.id)
+                else { continue }
+                snapshot.instances.append(instance)
+            case .failure(var skipped):
+                skipped.id = skipped.id ?? String(key.dropFirst("instance.".count))
+                snapshot.skipped.append(skipped)
+            }
+        }
+        return snapshot
     }
 
     /// Calls `changed` each time Hive writes or deletes this node's key, until the task is cancelled; a watch that

@@ -74,9 +74,11 @@ public struct EBSAttachmentProbe: Probe {
         let budget = QMPProbeSupport.budget(request)
         let blocks: QMPValue
         do throws(QEMUError) {
-            let connection = try await pool.connection(to: socket, timeout: budget, logger: request.logger)
-            blocks = try await connection.execute(
-                "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            blocks = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
+                connection throws(QEMUError) -> QMPValue in
+                try await connection.execute(
+                    "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            }
         } catch {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }

@@ -46,11 +46,16 @@ public struct QMPBlockProbe: Probe {
         let blocks: QMPValue
         let stats: QMPValue
         do throws(QEMUError) {
-            let connection = try await pool.connection(to: socket, timeout: budget, logger: request.logger)
-            blocks = try await connection.execute(
-                "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-            stats = try await connection.execute(
-                "query-blockstats", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+            let pair = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
+                connection throws(QEMUError) -> (QMPValue, QMPValue) in
+                let blocks = try await connection.execute(
+                    "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+                let stats = try await connection.execute(
+                    "query-blockstats", timeout: max(.milliseconds(50), budget - (clock.now - start)))
+                return (blocks, stats)
+            }
+            blocks = pair.0
+            stats = pair.1
         } catch {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }

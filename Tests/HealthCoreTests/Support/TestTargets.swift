@@ -15,13 +15,17 @@ enum Fixture {
         id: String = "i-0123456789abcdef0", state: InstanceState = .running, volumes: [VolumeInfo]? = nil,
         labels: [String: String] = ["env": "prod", "team": "storage"], telemetry: String? = nil
     ) -> InstanceInfo {
-        InstanceInfo(
+        var instance = InstanceInfo(
             id: id, state: state, node: "node-a", availabilityZone: "ap-southeast-2a",
             qmpSocket: "/run/hive/qmp-\(id).sock", telemetryQMPSocket: telemetry,
             guestAgentSocket: "/run/hive/qga-\(id).sock", pidFile: "/run/hive/\(id).pid",
             serialSocket: "/run/hive/serial-\(id).sock", consoleLogPath: "/run/hive/console-\(id).log",
             eniID: "eni-0123456789abcdef0", eniMAC: "02:00:00:aa:bb:cc", privateIP: "10.0.0.5",
             volumes: volumes ?? [bootVolume, dataVolume], labels: labels)
+        // Fully described: an agent channel, and Spinifex's health block.
+        instance.hasGuestAgent = true
+        instance.hiveHealth = InstanceInfo.HiveVMHealth()
+        return instance
     }
 
     static func fields(_ target: Target, runtimeDirectory: String = "/run/hive") -> TargetFields {

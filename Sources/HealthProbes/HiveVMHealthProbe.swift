@@ -1,0 +1,63 @@
+import Foundation
+import HealthCore
+
+/// `hive.vm-health`: what Spinifex's own daemon knows of the VM, from the `health` block of its record
+/// (spinifex/vm/vm.go `InstanceHealthState` at ddf22cac). The daemon polls `query-status` on the control monitor it
+/// holds, which hive-health never touches, and keeps crash bookkeeping.
+///
+/// Failed while Spinifex marks the VM impaired (`impaired_since` set after its QMP failure limit) and for
+/// `crash_window` after a crash (`last_crash_time`); passed otherwise, with its counters as values. Instances whose
+/// record has no `health` block do not get this check (`instance.hive_health` selector).
+public struct HiveVMHealthProbe: Probe {
+    public static let descriptor = ProbeDescriptor(
+        kind: "hive.vm-health", category: .instance, targets: [.instance],
+        parameters: [
+            ParameterSpec(
+                "crash_window", .duration, default: .duration(.seconds(600)),
+                doc: "A crash Spinifex recorded fails the check for this long after it."),
+        ],
+        summary: "Spinifex's own view of the VM (its record's health block): impaired_since, recent crashes")
+
+    private let environment: ProbeEnvironment
+
+    public init(environment: ProbeEnvironment) {
+        self.environment = environment
+    }
+
+    public func observe(_ request: ProbeRequest) async -> Observation {
+        let parameters = CheckParameters(
+            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let window: Duration
+        do {
+            window = try parameters.duration("crash_window") ?? .seconds(600)
+        } catch {
+            return .unknown("\(error)")
+        }
+        guard let health = request.target.instance?.hiveHealth else {
+            return .unknown("the VM record of \(request.target.id) has no health block")
+        }
+        return Self.judge(health, crashWindow: window)
+    }
+
+    static func judge(_ health: InstanceInfo.HiveVMHealth, crashWindow: Duration, now: Date = Date())
+        -> Observation
+    {
+        let values: [String: Double] = [
+            "qmp_consecutive_failures": Double(health.qmpConsecutiveFailures),
+            "crash_count": Double(health.crashCount), "restart_count": Double(health.restartCount),
+        ]
+        if let since = health.impairedSince {
+            return .failed(
+                "Spinifex marks the VM impaired since \(RFC3339Text.format(since)) "
+                    + "(\(health.qmpConsecutiveFailures) QMP failures in a row on its monitor)", values: values)
+        }
+        if let crash = health.lastCrashTime, now.timeIntervalSince(crash) <= crashWindow.seconds {
+            let reason = health.lastCrashReason.map { ": \($0.prefix(200))" } ?? ""
+            return .failed(
+                "QEMU crashed at \(RFC3339Text.format(crash))\(reason) (crash \(health.crashCount), "
+                    + "restarted \(health.restartCount) times)", values: values)
+        }
+        return .passed(
+            "Spinifex: \(health.qmpConsecutiveFailures) QMP failures, \(health.crashCount) crashes", values: values)
+    }
+}
