@@ -10,13 +10,14 @@ ensure_swift
 # NATS: nats-server and libnats-dev (a library: checked with dpkg, the "command" never exists); QEMU: the emulator,
 # qemu-img and the guest agent; storage: nbdkit, qemu-nbd, losetup, libatasmart-dev; network: iproute2 (test
 # namespaces), openvswitch-switch (ovsdb-server, ovs-vsctl), fping and arping (benchmarks and comparisons);
-# the EC2 API: promtool (prometheus).
+# the EC2 API: promtool (prometheus). The Linux guest (HealthTestKit.LinuxGuestImage) downloads its kernel and
+# busybox with `apt-get download` and unpacks the kernel with xz.
 ensure_packages sleep=coreutils ps=procps nats-server=nats-server pkg-config=pkg-config libnats-dev=libnats-dev \
     qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent qemu-nbd=qemu-utils \
     nbdkit=nbdkit losetup=mount libatasmart-dev=libatasmart-dev \
     ip=iproute2 ovsdb-server=openvswitch-switch ovs-vswitchd=openvswitch-switch fping=fping arping=arping \
     check_load=monitoring-plugins-basic \
-    promtool=prometheus
+    promtool=prometheus xz=xz-utils dpkg-deb=dpkg apt-get=apt ldd=libc-bin
 # The EC2 API's tests drive it with the real clients: the aws CLI and boto3 (PyPI).
 ensure_pip aws=awscli py:boto3=boto3
 

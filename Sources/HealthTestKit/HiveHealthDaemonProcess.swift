@@ -77,10 +77,11 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
         """
     }
 
-    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder.
+    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder; `extraOverrides`
+    /// are more entries of the overlay's `overrides:` list (YAML, indented by two spaces).
     public init(
         launcher: HiveInstanceLauncher, natsPort: Int, checks: String, interval: Int = 2, consecutiveFailures: Int = 2,
-        heartbeatMaxAge: Int = 3, launchGrace: Int = 15, arguments: [String] = []
+        heartbeatMaxAge: Int = 3, launchGrace: Int = 15, arguments: [String] = [], extraOverrides: String = ""
     ) throws {
         self.launchGrace = launchGrace
         folder = try ShortTemporaryFolder(prefix: "hh-e2e")
@@ -98,7 +99,7 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
             Self.overlay(
                 interval: interval, consecutiveFailures: consecutiveFailures, heartbeatMaxAge: heartbeatMaxAge,
                 ovsdbSocket: launcher.ovsdbSocket
-            ).utf8
+            ).appending(extraOverrides).utf8
         ).write(to: URL(fileURLWithPath: checksDirectory + "/environments/e2e.yaml"))
         let node = launcher.node
         let config = """
