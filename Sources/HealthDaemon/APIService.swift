@@ -187,10 +187,12 @@ extension HealthDaemon {
         let reports = DaemonReportSink(
             file: FileReportStore(directory: setup.stateDirectory), nats: nats, subjects: setup.subjects,
             logger: logger)
+        var maintenance: (any InstanceMaintenanceOptionsStore)?
+        if let openRecovery { maintenance = DaemonMaintenanceOptions(openRecovery: openRecovery) }
         let handler = EC2QueryHandler(
             source: source, reports: reports,
             verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials), metrics: metrics,
-            node: setup.node.name, logger: logger)
+            node: setup.node.name, maintenance: maintenance, logger: logger)
         return try APIServer(
             listen: setup.config.api.listen, handler: handler,
             metricsText: {
