@@ -1,3 +1,4 @@
+import Foundation
 import HealthCore
 import HealthQEMU
 
@@ -121,14 +122,17 @@ public struct GuestResourcesProbe: Probe {
             let total = figure("stat-total-memory")
             let available = figure("stat-available-memory")
             let free = figure("stat-free-memory")
-            guard lastUpdate > 0, total > 0 else {
+            // A guest's driver hands QEMU one set of statistics when it starts: a last-update long past means
+            // nobody polls (the interval is 0), and the figures would never change.
+            let age = Date().timeIntervalSince1970 - lastUpdate
+            guard lastUpdate > 0, total > 0, age <= Double(max(settings.pollingInterval, 10) * 3) else {
                 _ = try await connection.execute(
                     "qom-set",
                     arguments: [
                         "path": .string(settings.balloonPath), "property": .string("guest-stats-polling-interval"),
                         "value": .number(Double(settings.pollingInterval)),
                     ], timeout: budget)
-                findings.notes.append("balloon statistics polling switched on, no data yet")
+                findings.notes.append("balloon statistics polling switched on, no fresh data yet")
                 return
             }
             let usable = available >= 0 ? available : free
