@@ -12,13 +12,15 @@ ensure_build_packages
 # qemu-img and the guest agent; storage: nbdkit, qemu-nbd, losetup, libatasmart-dev; network: iproute2 (test
 # namespaces), openvswitch-switch (ovsdb-server, ovs-vsctl), fping and arping (benchmarks and comparisons);
 # the EC2 API: promtool (prometheus); the fleet page: chromium (headless); the Debian package: dpkg-deb;
-# Spinifex's TLS nats-server: openssl (the tests make a CA and a server cert).
+# Spinifex's TLS nats-server: openssl (the tests make a CA and a server cert). The Linux guest
+# (HealthTestKit.LinuxGuestImage) downloads its kernel and busybox with `apt-get download` and unpacks the kernel
+# with xz.
 ensure_packages sleep=coreutils nats-server=nats-server \
     qemu-system-x86_64=qemu-system-x86 qemu-img=qemu-utils qemu-ga=qemu-guest-agent qemu-nbd=qemu-utils \
     nbdkit=nbdkit losetup=mount \
     ip=iproute2 ovsdb-server=openvswitch-switch ovs-vswitchd=openvswitch-switch fping=fping arping=arping \
     check_load=monitoring-plugins-basic \
-    promtool=prometheus chromium=chromium dpkg-deb=dpkg openssl=openssl
+    promtool=prometheus chromium=chromium dpkg-deb=dpkg openssl=openssl xz=xz-utils apt-get=apt ldd=libc-bin
 # The EC2 API's tests drive it with the real clients: the aws CLI and boto3 (PyPI).
 ensure_pip aws=awscli py:boto3=boto3
 

@@ -23,10 +23,12 @@ public struct ScheduledEvent: Sendable, Hashable, Codable {
     public var description: String
     public var notBefore: Date?
     public var notAfter: Date?
+    /// EC2's `NotBeforeDeadline`: the latest the event's start may be moved to (nil: none).
+    public var notBeforeDeadline: Date?
 
     public init(
         instanceEventID: String, instanceID: String, code: Code, description: String, notBefore: Date?,
-        notAfter: Date?
+        notAfter: Date?, notBeforeDeadline: Date? = nil
     ) {
         self.instanceEventID = instanceEventID
         self.instanceID = instanceID
@@ -34,5 +36,6 @@ public struct ScheduledEvent: Sendable, Hashable, Codable {
         self.description = description
         self.notBefore = notBefore
         self.notAfter = notAfter
+        self.notBeforeDeadline = notBeforeDeadline
     }
 }

@@ -189,10 +189,12 @@ extension HealthDaemon {
         let reports = DaemonReportSink(
             file: FileReportStore(directory: setup.stateDirectory), nats: nats, subjects: setup.subjects,
             logger: logger)
+        var maintenance: (any InstanceMaintenanceOptionsStore)?
+        if let openRecovery { maintenance = DaemonMaintenanceOptions(openRecovery: openRecovery) }
         let handler = EC2QueryHandler(
             source: source, reports: reports,
             verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials), metrics: metrics,
-            node: setup.node.name, logger: logger)
+            node: setup.node.name, maintenance: maintenance, logger: logger)
         let cloudWatch = CloudWatchHandler(
             history: metricHistory, verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials),
             logger: logger)

@@ -9,8 +9,10 @@ import HealthQEMU
 #endif
 
 /// `console.log`: reads the instance's serial console log from where the previous run stopped (a truncated or
-/// rotated file is read from its start) and looks for a kernel panic, and for a boot that never reaches its login or
-/// cloud-init marker within a grace period after launch. Patterns are plain substrings, configurable.
+/// rotated file is read from its start) and looks for a kernel panic, a file system the kernel remounted read-only
+/// (what a host sees without writing to the guest: the kernel says so on the console), and for a boot that never
+/// reaches its login or cloud-init marker within a grace period after launch. Patterns are plain substrings,
+/// configurable.
 public struct ConsoleLogProbe: Probe {
     public static let descriptor = ProbeDescriptor(
         kind: "console.log", category: .instance, targets: [.instance],
@@ -22,6 +24,16 @@ public struct ConsoleLogProbe: Probe {
                 "panic_patterns", .stringList,
                 default: .stringList(["Kernel panic - not syncing", "end Kernel panic"]),
                 doc: "A line containing any of these is a kernel panic: failed until the next boot marker."),
+            ParameterSpec(
+                "read_only_patterns", .stringList,
+                default: .stringList(["Remounting filesystem read-only", "forced readonly"]),
+                doc: "A line containing any of these is a file system the kernel made read-only (ext4 "
+                    + "errors=remount-ro, btrfs): failed until the next boot marker or until that device is mounted "
+                    + "again. Empty disables."),
+            ParameterSpec(
+                "remount_patterns", .stringList, default: .stringList(["mounted filesystem"]),
+                doc: "A later line with one of these and the read-only line's device (`(vda)`) clears the read-only "
+                    + "failure: the file system was mounted again (needs the guest's console log level at info)."),
             ParameterSpec(
                 "boot_markers", .stringList,
                 default: .stringList([" login: ", "Cloud-init v.", "reached target Multi-User System"]),
@@ -41,7 +53,7 @@ public struct ConsoleLogProbe: Probe {
                 "max_read_bytes", .integer, default: .integer(1 << 20), range: 4096...67_108_864,
                 doc: "Read at most this much per run; a log growing faster is skipped ahead to its newest bytes."),
         ],
-        summary: "serial console log tail: kernel panic, stuck boot (patterns configurable)")
+        summary: "serial console log tail: kernel panic, read-only file system, stuck boot (patterns configurable)")
 
     /// What is remembered of one instance's log between runs.
     struct Progress: Sendable {
@@ -53,6 +65,9 @@ public struct ConsoleLogProbe: Probe {
         var bootStart: Date
         var panicLine: String?
         var skipped: Int64
+        /// The kernel's read-only line and its device (`vda` of `EXT4-fs (vda): ...`), until mounted again.
+        var readOnlyLine: String? = nil
+        var readOnlyDevice: String? = nil
     }
 
     private let environment: ProbeEnvironment
@@ -74,6 +89,8 @@ public struct ConsoleLogProbe: Probe {
             request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
         let pathParameter: String
         let panicPatterns: [String]
+        let readOnlyPatterns: [String]
+        let remountPatterns: [String]
         let bootMarkers: [String]
         let bootGrace: Duration
         let maxRead: Int
@@ -84,6 +101,8 @@ public struct ConsoleLogProbe: Probe {
             vncSocket = (try parameters.string("vnc_socket") ?? "").trimmed
             pathParameter = try parameters.string("path") ?? ""
             panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
+            readOnlyPatterns = (try parameters.stringList("read_only_patterns") ?? []).filter { !$0.isEmpty }
+            remountPatterns = (try parameters.stringList("remount_patterns") ?? []).filter { !$0.isEmpty }
             bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
             bootGrace = try parameters.duration("boot_grace") ?? .seconds(600)
             maxRead = try parameters.integer("max_read_bytes") ?? (1 << 20)
@@ -145,6 +164,15 @@ public struct ConsoleLogProbe: Probe {
             if bootMarkers.contains(where: { lineText.contains($0) }) {
                 progress.booted = true
                 progress.panicLine = nil
+                progress.readOnlyLine = nil
+            }
+            if readOnlyPatterns.contains(where: { lineText.contains($0) }) {
+                progress.readOnlyLine = String(lineText.trimmed.prefix(200))
+                progress.readOnlyDevice = Self.device(in: lineText)
+            } else if progress.readOnlyLine != nil, remountPatterns.contains(where: { lineText.contains($0) }),
+                progress.readOnlyDevice.map({ lineText.contains("(\($0))") }) ?? true
+            {
+                progress.readOnlyLine = nil
             }
             if panicPatterns.contains(where: { lineText.contains($0) }) {
                 progress.panicLine = String(lineText.trimmed.prefix(200))
@@ -168,6 +196,9 @@ public struct ConsoleLogProbe: Probe {
         if let panic = progress.panicLine {
             return .failed("kernel panic on the serial console: \(panic)", values: values)
         }
+        if let readOnly = progress.readOnlyLine {
+            return .failed("file system remounted read-only (serial console): \(readOnly)", values: values)
+        }
         let restartText = restarted ? " (log restarted)" : ""
         if !bootMarkers.isEmpty, !progress.booted {
             let waited = now.timeIntervalSince(progress.bootStart)
@@ -179,6 +210,14 @@ public struct ConsoleLogProbe: Probe {
             return .passed("booting: no boot marker yet, \(Int(waited)) s after launch\(restartText)", values: values)
         }
         return .passed("console log clean\(restartText)", values: values)
+    }
+
+    /// The device a kernel file system message names: `vda` of `EXT4-fs (vda): ...` or `BTRFS error (device vdb)`.
+    static func device(in line: String) -> String? {
+        guard let open = line.firstIndex(of: "("), let close = line[open...].firstIndex(of: ")") else { return nil }
+        let inside = line[line.index(after: open)..<close]
+        let name = inside.hasPrefix("device ") ? inside.dropFirst("device ".count) : inside
+        return name.isEmpty || name.count > 64 ? nil : String(name)
     }
 
     private func readRange(_ path: String, from offset: Int64, count: Int) -> Result<[UInt8], ReadProblem> {

@@ -1,3 +1,4 @@
+import Foundation
 import HealthCore
 import HealthQEMU
 
@@ -124,7 +125,10 @@ public struct GuestResourcesProbe: Probe {
             let total = figure("stat-total-memory")
             let available = figure("stat-available-memory")
             let free = figure("stat-free-memory")
-            guard lastUpdate > 0, total > 0 else {
+            // A guest's driver hands QEMU one set of statistics when it starts: a last-update long past means
+            // nobody polls (the interval is 0), and the figures would never change.
+            let age = Date().timeIntervalSince1970 - lastUpdate
+            guard lastUpdate > 0, total > 0, age <= Double(max(settings.pollingInterval, 10) * 3) else {
                 let polling: [String: QMPValue] = [
                     "path": .string(settings.balloonPath), "property": .string("guest-stats-polling-interval"),
                     "value": .number(Double(settings.pollingInterval)),
@@ -133,7 +137,7 @@ public struct GuestResourcesProbe: Probe {
                     connection throws(QEMUError) -> QMPValue in
                     try await connection.execute("qom-set", arguments: polling, timeout: budget)
                 }
-                findings.notes.append("balloon statistics polling switched on, no data yet")
+                findings.notes.append("balloon statistics polling switched on, no fresh data yet")
                 return
             }
             let usable = available >= 0 ? available : free

@@ -6,7 +6,8 @@ import Synchronization
 
 /// Reacts to evaluated status: proposes or runs recoveries of system-impaired instances and moves their records on.
 ///
-/// Safety rules (docs/recovery.md): only system-status impairments recover (an instance-status impairment raises a
+/// Safety rules (docs/recovery.md): an instance whose auto-recovery is disabled (ModifyInstanceMaintenanceOptions)
+/// is never proposed; only system-status impairments recover (an instance-status impairment raises a
 /// `person-needed` event); nothing while a failing check is flapping; nothing at all from an agent without a quorum
 /// of peers; per-node and per-cluster rate limits (past them a person decides); one recovery per impairment streak
 /// and none within the de-duplication window of the previous one; every step is a compare-and-swap on the KV record
@@ -55,8 +56,13 @@ public final class RecoveryPolicy: Sendable {
             statuses[id] = try await Self.statusRecord(id, bucket: statusBucket)
         }
         var current = try await store.current()
+        let maintenance = try await store.maintenanceOptions()
         for (id, status) in statuses.sorted(by: { $0.key < $1.key })
         where status.node == node || deadNodes.contains(status.node) {
+            if maintenance[id]?.autoRecovery == .disabled, status.status.system.status == .impaired {
+                logger.debug("recovery: \(id): auto-recovery disabled (ModifyInstanceMaintenanceOptions)")
+                continue
+            }
             if let created = try await consider(
                 status, hiveInstance: candidates[id], existing: current[id], current: current, store: store, now: now)
             {

@@ -4,7 +4,8 @@ import HealthNATS
 import Logging
 
 /// The recovery records in the KV bucket `<prefix>-health-recovery`: `recovery.<instance>` is the instance's current
-/// (or last) record, `history.<id>` a copy of every finished one. Every change is a compare-and-swap on the
+/// (or last) record, `history.<id>` a copy of every finished one, `maintenance.<instance>` the instance's maintenance
+/// options (ModifyInstanceMaintenanceOptions' `AutoRecovery`). Every change is a compare-and-swap on the
 /// revision read, so two agents (or an agent and a person) never both move one record.
 public struct RecoveryStore: Sendable {
     public let bucket: NATSKeyValue
@@ -41,6 +42,33 @@ public struct RecoveryStore: Sendable {
             result[record.instance] = Versioned(record: record, revision: entry.revision)
         }
         return result
+    }
+
+    static func maintenanceKey(_ instance: String) -> String { "maintenance.\(instance)" }
+
+    /// Every instance's maintenance options that were set (ModifyInstanceMaintenanceOptions), by instance id.
+    public func maintenanceOptions() async throws -> [String: InstanceMaintenanceOptions] {
+        var result: [String: InstanceMaintenanceOptions] = [:]
+        for (_, entry) in try await bucket.entries(matching: "maintenance.*", timeout: readTimeout) {
+            guard
+                let options = try? JSONDecoder.healthMessages.decode(
+                    InstanceMaintenanceOptions.self, from: Data(entry.value))
+            else { continue }
+            result[options.instance] = options
+        }
+        return result
+    }
+
+    /// One instance's maintenance options, nil when never set.
+    public func maintenanceOptions(instance: String) async throws -> InstanceMaintenanceOptions? {
+        guard let entry = try await bucket.get(Self.maintenanceKey(instance)) else { return nil }
+        return try? JSONDecoder.healthMessages.decode(InstanceMaintenanceOptions.self, from: Data(entry.value))
+    }
+
+    /// Writes an instance's maintenance options (the last write wins: a person's setting, not a state machine).
+    public func setMaintenanceOptions(_ options: InstanceMaintenanceOptions) async throws {
+        _ = try await bucket.put(
+            Self.maintenanceKey(options.instance), value: Array(try JSONEncoder.healthMessages.encode(options)))
     }
 
     /// Every finished record, oldest first.

@@ -46,8 +46,10 @@ public final class ChildProcess: Sendable {
         self.executable = resolved
     }
 
-    /// The full path of `name` in PATH (and the sbin folders), nil when absent.
+    /// The full path of `name` in PATH (and the sbin folders), or `name` itself when it is an absolute path; nil when
+    /// absent.
     public static func which(_ name: String) -> String? {
+        if name.hasPrefix("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/local/sbin"]
         return folders.map { $0 + "/" + name }.first { FileManager.default.isExecutableFile(atPath: $0) }

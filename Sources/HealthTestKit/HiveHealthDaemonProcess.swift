@@ -83,13 +83,14 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
         """
     }
 
-    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder. On a launcher of
+    /// Writes the configuration and starts the daemon. `checks` is the shipped `checks.d` folder; `extraOverrides`
+    /// are more entries of the overlay's `overrides:` list (YAML, indented by two spaces). On a launcher of
     /// Spinifex's layout the configuration is Spinifex's own `spinifex.toml` (``SpinifexConfigFile``) with a
     /// `[health]` section, NATS over TLS (`tls`'s CA as `cacert`) with `natsToken`.
     public init(
         launcher: HiveInstanceLauncher, natsPort: Int, checks: String, interval: Int = 2, consecutiveFailures: Int = 2,
         heartbeatMaxAge: Int = 3, launchGrace: Int = 15, tls: TestCertificateAuthority? = nil,
-        natsToken: String? = nil, arguments: [String] = []
+        natsToken: String? = nil, arguments: [String] = [], extraOverrides: String = ""
     ) throws {
         self.launchGrace = launchGrace
         folder = try ShortTemporaryFolder(prefix: "hh-e2e")
@@ -107,7 +108,7 @@ public final class HiveHealthDaemonProcess: @unchecked Sendable {
             Self.overlay(
                 interval: interval, consecutiveFailures: consecutiveFailures, heartbeatMaxAge: heartbeatMaxAge,
                 ovsdbSocket: launcher.ovsdbSocket, layout: launcher.layout
-            ).utf8
+            ).appending(extraOverrides).utf8
         ).write(to: URL(fileURLWithPath: checksDirectory + "/environments/e2e.yaml"))
         let node = launcher.node
         let health = """

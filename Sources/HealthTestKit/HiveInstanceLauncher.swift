@@ -10,6 +10,8 @@ public struct HiveInstanceSpec: Sendable, Hashable {
     public var eniID: String
     public var mac: String
     public var memoryMiB: Int
+    /// Extra kernel command line arguments of a Linux guest (e.g. ``LinuxGuestImage/hangBootArgument``).
+    public var guestKernelArguments: [String] = []
 
     public init(id: String, volumes: [String], eniID: String, mac: String, memoryMiB: Int = 64) {
         self.id = id
@@ -63,7 +65,8 @@ public struct HiveInstancePaths: Sendable, Hashable {
     public var pidFile: String { "\(runtime)/\(id).pid" }
     public var serialSocket: String { "\(runtime)/serial-\(id).sock" }
     public var consoleLog: String { "\(runtime)/console-\(id).log" }
-    /// The socket the guest agent check talks to (`config.guest_agent_socket`): the host qemu-ga's.
+    /// The socket the guest agent check talks to (`config.guest_agent_socket`): the host qemu-ga's, or with the Linux
+    /// guest QEMU's end of the agent channel (the guest's own qemu-ga answers).
     public var guestAgentSocket: String { "\(runtime)/qga-\(id).sock" }
     /// QEMU's own end of the virtio-serial agent channel (no guest OS reads it).
     public var agentChannelSocket: String { "\(runtime)/qga-chan-\(id).sock" }
@@ -105,6 +108,10 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     public var inventoryFile: String { runtime.file("instances.json") }
     /// Whether QEMU runs with KVM (else TCG).
     public let usesKVM: Bool
+    /// What the instances boot: the halting firmware (no guest OS) or the tiny Linux guest.
+    public let guest: HiveGuestKind
+    /// The Linux guest's kernel and initramfs (with ``HiveGuestKind/linux``).
+    public let linuxImage: LinuxGuestImage?
 
     private let logger: Logger
     private let lock = NSLock()
@@ -133,16 +140,24 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     /// Hive era's node or Spinifex's.
     public init(
         node: String, region: String = "us-east-1", availabilityZone: String = "us-east-1a", natsURL: String?,
-        natsConfiguration: NATSConfiguration? = nil, layout: HiveNodeLayout = .hive, logger: Logger
+        natsConfiguration: NATSConfiguration? = nil, layout: HiveNodeLayout = .hive,
+        guest: HiveGuestKind = .haltingFirmware, logger: Logger
     ) async throws {
         self.node = node
         self.region = region
         self.availabilityZone = availabilityZone
         self.logger = logger
         self.layout = layout
+        self.guest = guest
+        if guest == .linux {
+            linuxImage = try await LinuxGuestImage.prepared()
+            usesKVM = Self.kvmFastForLinux()
+        } else {
+            linuxImage = nil
+            usesKVM = Self.kvmUsable()
+        }
         runtime = try ShortTemporaryFolder(prefix: "hh-rt")
         namespace = "hh-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))-ovs"
-        usesKVM = Self.kvmUsable()
         var connected: NATSConnection?
         if let configuration = natsConfiguration ?? natsURL.map({ NATSConfiguration(url: $0) }) {
             let connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
@@ -250,7 +265,9 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         }
         let paths = paths(spec.id)
         for volume in spec.volumes { try await startNBDKit(spec.id, volume: volume) }
-        if layout == .hive {
+        // A host-side guest agent stands in for the halting firmware's missing guest, in the hive era only:
+        // Spinifex's VMs have no agent channel, and the Linux guest runs its own.
+        if layout == .hive, guest == .haltingFirmware {
             try FileManager.default.createDirectory(
                 atPath: paths.agentStateDirectory, withIntermediateDirectories: true)
             let agent = try await QEMUFixtures.startGuestAgent(
@@ -283,6 +300,7 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
 
     /// The QEMU command line of an instance, Hive's options (DESIGN.md section 5).
     public func qemuArguments(_ spec: HiveInstanceSpec) -> [String] {
+        if let linuxImage { return linuxGuestArguments(spec, image: linuxImage) }
         let paths = paths(spec.id)
         var arguments = [
             "-accel", usesKVM ? "kvm" : "tcg", "-machine", "pc", "-nodefaults", "-display", "none",
@@ -321,7 +339,9 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     public func startQEMU(_ id: String) async throws {
         let spec = try spec(id)
         let paths = paths(id)
-        for socket in [paths.qmpSocket, paths.telemetryQMPSocket, paths.serialSocket, paths.agentChannelSocket] {
+        for socket in [
+            paths.qmpSocket, paths.telemetryQMPSocket, paths.serialSocket, paths.agentChannelSocket,
+        ] + (guest == .linux ? [paths.guestAgentSocket] : []) {
             try? FileManager.default.removeItem(atPath: socket)
         }
         let qemu = try ChildProcess("qemu-system-x86_64", qemuArguments(spec), log: paths.qemuLog)
@@ -618,10 +638,10 @@ public enum HumanMonitor {
         try await offCooperativePool { try runBlocking(socket: socket, commandLine, timeout: timeout) }
     }
 
-    static func runBlocking(socket path: String, _ commandLine: String, timeout: Duration) throws -> String {
+    /// A connected blocking unix stream socket with send and receive timeouts; the caller closes it.
+    static func connectBlocking(_ path: String, timeout: Duration) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HiveInstanceLauncher.Failure("socket: errno \(errno)") }
-        defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -634,10 +654,20 @@ public enum HumanMonitor {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
         }
-        guard connected else { throw HiveInstanceLauncher.Failure("cannot connect to \(path): errno \(errno)") }
+        guard connected else {
+            let code = errno
+            close(fd)
+            throw HiveInstanceLauncher.Failure("cannot connect to \(path): errno \(code)")
+        }
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func runBlocking(socket path: String, _ commandLine: String, timeout: Duration) throws -> String {
+        let fd = try connectBlocking(path, timeout: timeout)
+        defer { close(fd) }
         let command = try JSONSerialization.data(withJSONObject: [
             "execute": "human-monitor-command", "arguments": ["command-line": commandLine],
         ])

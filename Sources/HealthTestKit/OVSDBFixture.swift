@@ -98,13 +98,14 @@ public final class OVSDBFixture: @unchecked Sendable {
 
     /// Runs a tool to completion (bounded: ovs tools get --timeout), throwing with its stderr on a non-zero exit.
     @discardableResult
-    public static func run(_ tool: String, _ arguments: [String]) throws -> String {
+    public static func run(_ tool: String, _ arguments: [String], in directory: String? = nil) throws -> String {
         guard let path = ChildProcess.which(tool) else {
             throw Failure("\(tool) is not installed (scripts/test.sh installs it)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

@@ -14,13 +14,28 @@ struct Recover: AsyncParsableCommand {
         subcommands: [List.self, History.self, Approve.self, Reject.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recoveries proposed or in progress.")
+        static let configuration = CommandConfiguration(
+            abstract: "Recoveries proposed or in progress, and the instances whose auto-recovery is disabled.")
         @OptionGroup var options: CommonOptions
         @Option(help: "table or json.") var format: OutputFormat = .table
 
         func run() async throws {
-            let records = try await RecoveryCommand.withStore(options) { store, _ in try await store.open() }
+            let (records, maintenance) = try await RecoveryCommand.withStore(options) { store, _ in
+                let records = try await store.open()
+                let maintenance = try await store.maintenanceOptions()
+                return (records, maintenance)
+            }
             try RecoveryCommand.print(records, format: format)
+            // Instances a person took out of recovery (aws ec2 modify-instance-maintenance-options): the table only,
+            // so the JSON stays one array of records.
+            let disabled = maintenance.values.filter { $0.autoRecovery == .disabled }
+                .sorted { $0.instance < $1.instance }
+            if format == .table, !disabled.isEmpty {
+                Swift.print("\nauto-recovery disabled (ModifyInstanceMaintenanceOptions):")
+                for options in disabled {
+                    Swift.print("\(options.instance)\tsince \(Date.ISO8601FormatStyle().format(options.updatedAt))")
+                }
+            }
         }
     }
 

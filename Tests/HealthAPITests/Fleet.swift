@@ -35,7 +35,8 @@ enum Fleet {
                     code: "system-reboot",
                     description: "Recovery of \(id(index)) on another node",
                     notBefore: eventStart.addingTimeInterval(Double(index)),
-                    notAfter: eventStart.addingTimeInterval(Double(index) + 3600)))
+                    notAfter: eventStart.addingTimeInterval(Double(index) + 3600),
+                    notBeforeDeadline: index % 100 == 2 ? eventStart.addingTimeInterval(Double(index) + 86400) : nil))
         }
         return InstanceStatusView(health: health, events: events)
     }
@@ -58,7 +59,8 @@ enum Fleet {
         let instances: [[String: Any]] = views.map { view in
             let h = view.health
             return [
-                "id": h.instanceID, "az": h.availabilityZone, "state_code": h.state.ec2Code,
+                "id": h.instanceID, "az": h.availabilityZone,
+                "az_id": AvailabilityZoneID.of(h.availabilityZone) as Any, "state_code": h.state.ec2Code,
                 "state_name": h.state.ec2Name,
                 "system": category(h.system), "instance": category(h.instance), "ebs": category(h.ebs),
                 "events": view.events.map { event in
@@ -66,6 +68,7 @@ enum Fleet {
                         "id": event.instanceEventID, "code": event.code.rawValue, "description": event.description,
                         "not_before": EC2Timestamp.format(event.notBefore!),
                         "not_after": EC2Timestamp.format(event.notAfter!),
+                        "not_before_deadline": event.notBeforeDeadline.map(EC2Timestamp.format) as Any,
                     ]
                 },
             ]

@@ -87,6 +87,28 @@ import Testing
             let expected = views.filter { $0.health.state == .running && $0.health.system.status == .impaired }
             #expect(ids?.count == expected.count)
 
+            // The filters and the parameter botocore 1.43 added to the call: accepted, each its answer.
+            let running = views.filter { $0.health.state == .running }
+            let inZoneA = running.filter { $0.health.availabilityZone == "us-east-1a" }.count
+            let expectations: [(String, Int)] = [
+                ("Name=availability-zone-id,Values=use1-az1", inZoneA),
+                ("Name=operator.managed,Values=false", running.count),
+                ("Name=operator.principal,Values=*", 0),
+                ("Name=event.not-before-deadline,Values=2026-01-01T00:00:00Z", 0),
+            ]
+            for (filter, count) in expectations {
+                let result = try await aws(
+                    ["describe-instance-status", "--include-managed-resources", "--filters", filter], "new-filter")
+                #expect(result.status == 0, "\(filter): \(result.output)")
+                let found =
+                    ((try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) as? [String: Any])?[
+                        "InstanceStatuses"] as? [[String: Any]]
+                #expect(found?.count == count, "\(filter)")
+                if let item = found?.first {
+                    #expect(item["AvailabilityZoneId"] as? String != nil && item["Operator"] != nil, "\(item)")
+                }
+            }
+
             let report = try await aws(
                 [
                     "report-instance-status", "--instances", Fleet.id(2), "--status", "impaired", "--reason-codes",

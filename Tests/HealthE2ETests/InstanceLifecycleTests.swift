@@ -26,7 +26,12 @@ struct InstanceLifecycleTests {
         /// Spinifex's layout: the CA of its TLS nats-server.
         let authority: TestCertificateAuthority?
 
-        init(instances: [HiveInstanceSpec], layout: HiveNodeLayout = .hive) async throws {
+        init(
+            instances: [HiveInstanceSpec], layout: HiveNodeLayout = .hive, guest: HiveGuestKind = .haltingFirmware,
+            daemon makeDaemon: (
+                (HiveInstanceLauncher, NATSServerProcess) async throws -> HiveHealthDaemonProcess
+            )? = nil
+        ) async throws {
             let logger = Logger(label: "e2e")
             // Spinifex's nats-server: TLS (`tls {}`) and a token (cmd/spinifex/cmd/templates/nats.conf).
             let token = layout == .spinifex ? "spx-e2e-token" : nil
@@ -37,7 +42,7 @@ struct InstanceLifecycleTests {
             do {
                 launcher = try await HiveInstanceLauncher(
                     node: "e2e-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))", natsURL: nats.url,
-                    natsConfiguration: configuration, layout: layout, logger: logger)
+                    natsConfiguration: configuration, layout: layout, guest: guest, logger: logger)
             } catch {
                 nats.stop()
                 authority?.remove()
@@ -47,9 +52,13 @@ struct InstanceLifecycleTests {
                 client = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
                 events = try EventLog(connection: client, prefix: layout.prefix)
                 for spec in instances { try await launcher.launch(spec) }
-                daemon = try HiveHealthDaemonProcess(
-                    launcher: launcher, natsPort: nats.port, checks: InstanceLifecycleTests.shippedChecks,
-                    tls: authority, natsToken: token)
+                if let makeDaemon {
+                    daemon = try await makeDaemon(launcher, nats)
+                } else {
+                    daemon = try HiveHealthDaemonProcess(
+                        launcher: launcher, natsPort: nats.port, checks: InstanceLifecycleTests.shippedChecks,
+                        tls: authority, natsToken: token)
+                }
             } catch {
                 launcher.stop()
                 nats.stop()
@@ -105,6 +114,22 @@ struct InstanceLifecycleTests {
     }
 
     static let awsNames = ["system": "SystemStatus", "instance": "InstanceStatus", "ebs": "AttachedEbsStatus"]
+
+    /// Some check went `passed>failed`, and every check (and target) that did went `failed>passed` later.
+    static func failedAndRecovered(_ events: [EventLog.Event]) -> Bool {
+        var open: Set<String> = []
+        var failedAny = false
+        for event in events {
+            let key = event.check + "/" + event.target
+            if event.to == "failed" {
+                failedAny = true
+                open.insert(key)
+            } else if event.from == "failed" {
+                open.remove(key)
+            }
+        }
+        return failedAny && open.isEmpty
+    }
 
     @Test(
         """
@@ -222,12 +247,12 @@ struct InstanceLifecycleTests {
                 let (status, reachability, since) = Self.category(healed, name)
                 #expect(status == "ok" && reachability == "passed" && since == nil, "\(fault.name), \(category)")
             }
-            // On hive.health.events: the fault's check failed once and passed once, in that order.
-            let expected = ["passed>failed", "failed>passed"]
+            // On hive.health.events, whichever check of the category decided first: at least one of them failed,
+            // and each that failed passed again afterwards (`fault.check` is the one expected, not required).
             let arrived = await eventually(timeout: .seconds(15)) {
-                fleet.events.of(fault.check, since: mark).map { "\($0.from)>\($0.to)" } == expected
+                Self.failedAndRecovered(fleet.events.all.dropFirst(mark).filter { $0.category == fault.category })
             }
-            #expect(arrived, "\(fault.name): \(fleet.events.of(fault.check, since: mark))")
+            #expect(arrived, "\(fault.name) (\(fault.check)): \(fleet.events.all.dropFirst(mark))")
         }
 
         // Every transition exactly once and in order: no event twice, and each check's chain is unbroken.

@@ -51,6 +51,35 @@ struct ConsoleLogProbeTests {
         #expect(await probe.observe(request).outcome == .passed)
     }
 
+    @Test("the kernel remounting a file system read-only fails until that device is mounted again or a reboot")
+    func readOnlyFileSystem() async throws {
+        let tree = try FixtureTree()
+        defer { tree.remove() }
+        try tree.write("console.log", "hive-guest login: \n")
+        let path = tree.path("console.log")
+        let probe = ConsoleLogProbe(environment: tree.environment)
+        let request = makeRequest(target: consoleTarget(path, launched: Date()))
+        #expect(await probe.observe(request).outcome == .passed)
+        // What Debian's 6.1 kernel prints for an ext4 error with errors=remount-ro.
+        try append(
+            path,
+            "[  120.5] EXT4-fs error (device vda): ext4_journal_check_start:83: comm sh: Detected aborted journal\n"
+                + "[  120.6] EXT4-fs (vda): Remounting filesystem read-only\n")
+        let readOnly = await probe.observe(request)
+        #expect(readOnly.outcome == .failed)
+        #expect(readOnly.message.contains("read-only"), "\(readOnly.message)")
+        // Another device mounted: still failed; the same device mounted again: passed.
+        try append(path, "[  130.0] EXT4-fs (vdb): mounted filesystem with ordered data mode. Quota mode: none.\n")
+        #expect(await probe.observe(request).outcome == .failed)
+        try append(path, "[  131.0] EXT4-fs (vda): mounted filesystem without journal. Quota mode: none.\n")
+        #expect(await probe.observe(request).outcome == .passed)
+        // A btrfs one, cleared by the next boot.
+        try append(path, "[  140.0] BTRFS error (device vdc): forced readonly\n")
+        #expect(await probe.observe(request).outcome == .failed)
+        try append(path, "hive-guest login: \n")
+        #expect(await probe.observe(request).outcome == .passed)
+    }
+
     @Test("no boot marker within the grace period is a stuck boot; truncation restarts the log")
     func stuckBootAndTruncation() async throws {
         let tree = try FixtureTree()

@@ -142,6 +142,49 @@ struct EBSAttachmentProbeTests {
     }
 }
 
+extension EBSAttachmentProbeTests {
+    @Test("qmp.block: a real guest's I/O rates per volume from query-blockstats; a latency limit fails")
+    func blockRates() async throws {
+        // Block statistics are kept by the guest's device (virtio-blk), not for QEMU's own qemu-io: a real guest writes.
+        let launcher = try await HiveInstanceLauncher(
+            node: "node-rates", natsURL: nil, guest: .linux, logger: Logger(label: "rates"))
+        defer { launcher.stop() }
+        let spec = HiveInstanceSpec.random(volumes: 1)
+        try await launcher.launch(spec)
+        let booted = await launcher.waitForConsole(spec.id, LinuxGuestImage.loginMarker, timeout: .seconds(300))
+        try #require(booted, "\(launcher.consoleLog(spec.id).suffix(2000))")
+        let pool = QMPConnectionPool()
+        defer { Task { await pool.closeAll() } }
+        let probe = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: launcher.runtime.path), pool: pool)
+        let volume = spec.volumes[0]
+        let target = ebsInstance(
+            qmp: launcher.paths(spec.id).telemetryQMPSocket,
+            volumes: [VolumeInfo(id: volume, nbdURI: "nbd:unix:\(launcher.paths(spec.id).nbdSocket(volume))")])
+        let first = await probe.observe(storageRequest(target))
+        #expect(first.outcome == .passed, "\(first.message)")
+        #expect(first.values["\(volume).write_bytes_per_second"] == nil)
+        try await launcher.typeOnSerialConsole(
+            spec.id, "dd if=/dev/zero of=/data/io bs=64k count=32 conv=fsync 2>/dev/null; cat /data/io >/dev/null")
+        let wrote = await eventually(timeout: .seconds(30), poll: .milliseconds(500)) {
+            let seen = await probe.observe(storageRequest(target))
+            return (seen.values["\(volume).write_bytes_per_second"] ?? 0) > 0
+                && (seen.values["\(volume).write_operations_per_second"] ?? 0) > 0
+                && seen.values["\(volume).write_latency_ms"] != nil
+        }
+        #expect(wrote, "console: \(launcher.consoleLog(spec.id).suffix(500))")
+        // A limit no write can meet: failed, naming the volume.
+        let strict = storageRequest(target, ["max_write_latency_ms": .number(0.000001)])
+        try await launcher.typeOnSerialConsole(spec.id, "dd if=/dev/zero of=/data/io bs=64k count=16 conv=fsync")
+        var message = ""
+        let slow = await eventually(timeout: .seconds(30), poll: .milliseconds(500)) {
+            let seen = await probe.observe(strict)
+            message = seen.message
+            return seen.outcome == .failed && seen.message.contains("\(volume): write latency")
+        }
+        #expect(slow, "\(message)")
+    }
+}
+
 /// A value a fake peer's thread and the test share.
 final class SharedValue<Value: Sendable>: Sendable {
     private let value: Mutex<Value>

@@ -56,13 +56,14 @@ struct GuestResourcesProbeTests {
 
     @Test("low balloon memory fails; stats not polled yet switch polling on; frozen filesystems are suppressed")
     func balloonAndFreeze() async throws {
+        // Fresh statistics (last-update now): a long-past one means nobody polls, and the probe switches polling on.
         let folder = try ShortTemporaryFolder()
         defer { folder.remove() }
         let lowMemory = try FakeUnixPeer(
             path: folder.file("low.sock"),
             script: fakeQMP { id in
                 #"{"return": {"stats": {"stat-total-memory": 1000000000, "stat-available-memory": 10000000}, "#
-                    + #""last-update": 1700000000}, "id": \#(id)}"#
+                    + #""last-update": \#(Int(Date().timeIntervalSince1970))}, "id": \#(id)}"#
             })
         let noData = try FakeUnixPeer(
             path: folder.file("nodata.sock"),

@@ -123,4 +123,127 @@ struct RecoverCommandTests {
         #expect(table.stdout.contains("stopping"), "\(table.stdout)")
         #expect(await HiveHealthBinary.stop(process) == 0)
     }
+
+    @Test("aws ec2 modify-instance-maintenance-options --auto-recovery disabled: that instance alone is not recovered")
+    func autoRecoveryDisabledFromTheAWSCLI() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let checks = folder.url.appending(path: "checks.d")
+        try FileManager.default.createDirectory(at: checks, withIntermediateDirectories: true)
+        // No Hive heartbeat: once the launch grace is over, both instances' system status is impaired.
+        try Data(
+            """
+            checks:
+              - name: node.heartbeat
+                probe: node.heartbeat
+                target: node
+                interval: 1s
+            """.utf8
+        ).write(to: checks.appending(path: "checks.yaml"))
+        let config = folder.url.appending(path: "hive.toml")
+        let apiPort = try NATSServerProcess.freePort()
+        try Data(
+            """
+            node = "node-mnt"
+            [nodes.node-mnt.nats]
+            host = "127.0.0.1:\(server.port)"
+            [health]
+            launch_grace_period = "10s"
+            [health.inventory]
+            source = "hive-kv"
+            [health.api]
+            listen = "127.0.0.1:\(apiPort)"
+            [health.recovery]
+            interval = "1s"
+            """.utf8
+        ).write(to: config)
+        let client = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: Logger(label: "test"))
+        defer { client.close() }
+        let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
+        _ = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
+        func vm(_ id: String) -> String {
+            #""\#(id)": {"id": "\#(id)", "status": "running", "#
+                + #""ebs_requests": {"Requests": [{"Name": "v", "Boot": true}]}}"#
+        }
+        try await hive.put("node.node-mnt", value: Array("{\"vms\": {\(vm("i-0a")), \(vm("i-0b"))}}".utf8))
+
+        let process = try HiveHealthBinary.start(
+            [
+                "run", "--config", config.path, "--checks", checks.path,
+                "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
+            ],
+            log: folder.url.appending(path: "run.log"))
+        defer { HiveHealthBinary.stopBlocking(process) }
+        func log() -> String {
+            let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
+            return String(text.suffix(3000))
+        }
+        let endpoint = "http://127.0.0.1:\(apiPort)"
+        let home = folder.url
+        var modified: CommandResult?
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ContinuousClock.now < deadline, process.isRunning, modified?.status != 0 {
+            modified = try await offCooperativePool {
+                try APICommandTests.aws(
+                    [
+                        "modify-instance-maintenance-options", "--endpoint-url", endpoint, "--instance-id", "i-0a",
+                        "--auto-recovery", "disabled", "--output", "json",
+                    ], home: home)
+            }
+            if modified?.status != 0 { try await Task.sleep(for: .milliseconds(300)) }
+        }
+        let answer = try #require(modified, "daemon log:\n\(log())")
+        #expect(answer.status == 0, "\(answer.stdout)\n\(log())")
+        let object = try? jsonObject(answer.stdout) as? [String: Any]
+        #expect(object?["InstanceId"] as? String == "i-0a", "\(answer.stdout)")
+        #expect(object?["AutoRecovery"] as? String == "disabled", "\(answer.stdout)")
+        let wrong = try await offCooperativePool {
+            try APICommandTests.aws(
+                [
+                    "modify-instance-maintenance-options", "--endpoint-url", endpoint, "--instance-id", "i-0fff",
+                    "--auto-recovery", "disabled",
+                ], home: home)
+        }
+        #expect(wrong.status != 0 && wrong.stdout.contains("InvalidInstanceID.NotFound"), "\(wrong.stdout)")
+
+        // After the launch grace both are impaired: i-0b gets a proposal, i-0a (considered first, same round) none.
+        var records: [[String: Any]] = []
+        let proposed = await eventually(timeout: .seconds(60), poll: .milliseconds(300)) {
+            guard
+                let list = try? await HiveHealthBinary.run([
+                    "recover", "list", "--config", config.path, "--format", "json",
+                ])
+            else { return false }
+            records = (try? jsonObject(list.stdout) as? [[String: Any]]) ?? []
+            return records.contains { $0["instance"] as? String == "i-0b" }
+        }
+        #expect(proposed, "recover list: \(records)\ndaemon log:\n\(log())")
+        #expect(!records.contains { $0["instance"] as? String == "i-0a" }, "\(records)")
+        let table = try await HiveHealthBinary.run(["recover", "list", "--config", config.path])
+        #expect(table.stdout.contains("auto-recovery disabled"), "\(table.stdout)")
+        #expect(table.stdout.contains("i-0a\tsince"), "\(table.stdout)")
+        // Back to default: i-0a is proposed too.
+        let restored = try await offCooperativePool {
+            try APICommandTests.aws(
+                [
+                    "modify-instance-maintenance-options", "--endpoint-url", endpoint, "--instance-id", "i-0a",
+                    "--auto-recovery", "default",
+                ], home: home)
+        }
+        #expect(restored.status == 0, "\(restored.stdout)")
+        let both = await eventually(timeout: .seconds(30), poll: .milliseconds(300)) {
+            guard
+                let list = try? await HiveHealthBinary.run([
+                    "recover", "list", "--config", config.path, "--format", "json",
+                ])
+            else { return false }
+            records = (try? jsonObject(list.stdout) as? [[String: Any]]) ?? []
+            return records.contains { $0["instance"] as? String == "i-0a" }
+        }
+        #expect(both, "recover list: \(records)\ndaemon log:\n\(log())")
+        #expect(await HiveHealthBinary.stop(process) == 0)
+    }
 }

@@ -14,11 +14,14 @@ public struct DescribeInstanceStatusRequest: Sendable, Hashable {
     public var maxResults: Int?
     public var nextToken: String?
     public var dryRun = false
+    /// `IncludeManagedResources`: instances managed by a service provider too. None is here; accepted and kept.
+    public var includeManagedResources = false
     public var filters: [StatusFilter] = []
 
     public init() {}
 
-    /// Validates `InstanceId.N`, `IncludeAllInstances`, `MaxResults`, `NextToken`, `DryRun` and `Filter.N`.
+    /// Validates `InstanceId.N`, `IncludeAllInstances`, `IncludeManagedResources`, `MaxResults`, `NextToken`, `DryRun`
+    /// and `Filter.N`.
     public init(parameters p: QueryParameters) throws(EC2Error) {
         instanceIDs = p.list("InstanceId")
         guard instanceIDs.count <= Self.maxInstanceIDs else {
@@ -31,6 +34,7 @@ public struct DescribeInstanceStatusRequest: Sendable, Hashable {
         }
         includeAllInstances = try Self.bool(p, "IncludeAllInstances") ?? false
         dryRun = try Self.bool(p, "DryRun") ?? false
+        includeManagedResources = try Self.bool(p, "IncludeManagedResources") ?? false
         if let text = p["MaxResults"] {
             guard let value = Int(text), Self.maxResultsRange.contains(value) else {
                 throw EC2Error(
@@ -214,6 +218,11 @@ public enum DescribeInstanceStatus {
         w.open("item")
         w.element("instanceId", health.instanceID)
         w.element("availabilityZone", health.availabilityZone)
+        if let zoneID = AvailabilityZoneID.of(health.availabilityZone) { w.element("availabilityZoneId", zoneID) }
+        w.open("operator")
+        w.element("managed", OperatorView.unmanaged.managed ? "true" : "false")
+        if let principal = OperatorView.unmanaged.principal { w.element("principal", principal) }
+        w.close("operator")
         w.open("instanceState")
         w.element("code", String(health.state.ec2Code))
         w.element("name", health.state.ec2Name)
@@ -229,6 +238,7 @@ public enum DescribeInstanceStatus {
             w.element("description", event.description)
             if let date = event.notBefore { w.element("notBefore", EC2Timestamp.format(date)) }
             if let date = event.notAfter { w.element("notAfter", EC2Timestamp.format(date)) }
+            if let date = event.notBeforeDeadline { w.element("notBeforeDeadline", EC2Timestamp.format(date)) }
             w.close("item")
         }
         w.close("eventsSet")

@@ -4,9 +4,10 @@ import HealthCore
 /// One `Filter.N` of DescribeInstanceStatus: a name AWS documents for the call and its values (any may match; `*`
 /// and `?` are wildcards).
 public struct StatusFilter: Sendable, Hashable {
-    /// The filter names AWS documents for DescribeInstanceStatus.
+    /// The filter names of DescribeInstanceStatus in botocore 1.43's EC2 model.
     public enum Name: String, Sendable, Hashable, CaseIterable {
         case availabilityZone = "availability-zone"
+        case availabilityZoneID = "availability-zone-id"
         case eventCode = "event.code"
         case eventDescription = "event.description"
         case eventInstanceEventID = "event.instance-event-id"
@@ -17,6 +18,8 @@ public struct StatusFilter: Sendable, Hashable {
         case instanceStateName = "instance-state-name"
         case instanceStatusReachability = "instance-status.reachability"
         case instanceStatusStatus = "instance-status.status"
+        case operatorManaged = "operator.managed"
+        case operatorPrincipal = "operator.principal"
         case systemStatusReachability = "system-status.reachability"
         case systemStatusStatus = "system-status.status"
         case attachedEBSStatusStatus = "attached-ebs-status.status"
@@ -36,6 +39,10 @@ public struct StatusFilter: Sendable, Hashable {
         let health = view.health
         switch name {
         case .availabilityZone: return any(health.availabilityZone)
+        case .availabilityZoneID: return any(AvailabilityZoneID.of(health.availabilityZone))
+        // No instance is managed by a service provider here: `managed` is false and there is no principal.
+        case .operatorManaged: return any(OperatorView.unmanaged.managed ? "true" : "false")
+        case .operatorPrincipal: return any(OperatorView.unmanaged.principal)
         case .instanceStateCode: return any(String(health.state.ec2Code))
         case .instanceStateName: return any(health.state.ec2Name)
         case .instanceStatusStatus: return any(health.instance.status.rawValue)
@@ -48,7 +55,8 @@ public struct StatusFilter: Sendable, Hashable {
         case .eventDescription: return view.events.contains { any($0.description) }
         case .eventInstanceEventID: return view.events.contains { any($0.instanceEventID) }
         case .eventNotAfter: return view.events.contains { anyDate($0.notAfter) }
-        case .eventNotBefore, .eventNotBeforeDeadline: return view.events.contains { anyDate($0.notBefore) }
+        case .eventNotBefore: return view.events.contains { anyDate($0.notBefore) }
+        case .eventNotBeforeDeadline: return view.events.contains { anyDate($0.notBeforeDeadline) }
         }
     }
 
@@ -77,4 +85,30 @@ public enum EC2Timestamp {
         guard text.utf8.count <= 64 else { return nil }
         return RFC3339.parse(text)
     }
+}
+
+/// EC2's `AvailabilityZoneId` of a zone name: the region's short form (the first word's two letters, the others' first,
+/// digits kept:
+/// `us-east-1` is `use1`) and `-az` with the zone letter's ordinal (`us-east-1a` is `use1-az1`). AWS maps names to ids
+/// per account; Hive has one mapping, this one.
+public enum AvailabilityZoneID {
+    public static func of(_ zone: String) -> String? {
+        guard let letter = zone.unicodeScalars.last, ("a"..."z").contains(letter), zone.utf8.count > 1 else {
+            return nil
+        }
+        let words = zone.dropLast().split(separator: "-")
+        let short = words.enumerated().map { index, word in
+            word.allSatisfy(\.isNumber) ? String(word) : String(word.prefix(index == 0 ? 2 : 1))
+        }.joined()
+        return "\(short)-az\(letter.value - 96)"
+    }
+}
+
+/// EC2's `Operator` of an instance (`OperatorResponse`): the service provider that manages it, if any.
+public struct OperatorView: Sendable, Hashable {
+    public var managed: Bool
+    public var principal: String?
+
+    /// Hive's instances: none is managed by a service provider.
+    public static let unmanaged = OperatorView(managed: false, principal: nil)
 }

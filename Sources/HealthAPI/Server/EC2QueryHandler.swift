@@ -35,6 +35,8 @@ public struct EC2QueryHandler: Sendable {
 
     public let source: any InstanceStatusSource
     public let reports: (any InstanceStatusReportSink)?
+    /// Where ModifyInstanceMaintenanceOptions keeps its changes; nil: the action is unsupported.
+    public let maintenance: (any InstanceMaintenanceOptionsStore)?
     /// Nil: requests are not authenticated (loopback only, see ``APIServer``).
     public let verifier: SigV4Verifier?
     public let metrics: HealthMetrics?
@@ -53,11 +55,13 @@ public struct EC2QueryHandler: Sendable {
     public init(
         source: any InstanceStatusSource, reports: (any InstanceStatusReportSink)? = nil,
         verifier: SigV4Verifier? = nil,
-        metrics: HealthMetrics? = nil, node: String? = nil, logger: Logger,
+        metrics: HealthMetrics? = nil, node: String? = nil,
+        maintenance: (any InstanceMaintenanceOptionsStore)? = nil, logger: Logger,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.source = source
         self.reports = reports
+        self.maintenance = maintenance
         self.verifier = verifier
         self.metrics = metrics
         self.node = node
@@ -131,6 +135,32 @@ public struct EC2QueryHandler: Sendable {
                     "reasons": "\(report.reasonCodes.joined(separator: ","))",
                 ])
             return InstanceStatusReport.xml(requestID: requestID)
+        case "ModifyInstanceMaintenanceOptions":
+            let modify = try ModifyInstanceMaintenanceOptionsRequest(parameters: parameters)
+            guard try await instances().contains(where: { $0.instanceID == modify.instanceID }) else {
+                throw EC2Error(.invalidInstanceIDNotFound, "The instance ID '\(modify.instanceID)' does not exist")
+            }
+            if modify.dryRun { throw Self.dryRun }
+            guard let maintenance else {
+                throw EC2Error(.unsupportedOperation, "This daemon keeps no maintenance options (it has no NATS)")
+            }
+            let value: InstanceMaintenanceOptions.AutoRecovery
+            do {
+                if let wanted = modify.autoRecovery {
+                    try await maintenance.setAutoRecovery(wanted, instance: modify.instanceID)
+                    value = wanted
+                } else {
+                    value = try await maintenance.maintenanceOptions(instance: modify.instanceID)
+                }
+            } catch {
+                logger.error("EC2 API: cannot keep the maintenance options of \(modify.instanceID): \(error)")
+                throw EC2Error(.internalError, "The maintenance options could not be stored")
+            }
+            logger.info(
+                "instance maintenance options changed",
+                metadata: ["instance": "\(modify.instanceID)", "auto_recovery": "\(value.rawValue)"])
+            return ModifyInstanceMaintenanceOptionsRequest.xml(
+                instanceID: modify.instanceID, autoRecovery: value, requestID: requestID)
         default:
             if Self.knownActions.contains(action) {
                 throw EC2Error(.unsupportedOperation, "The action \(action) is not supported by hive-health")

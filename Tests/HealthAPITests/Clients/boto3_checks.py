@@ -90,10 +90,16 @@ check("item ebs", item["AttachedEbsStatus"]["Status"] == by_id[sample]["ebs"]["s
 check("item events", item["Events"][0]["Code"] == "system-reboot" and "NotBefore" in item["Events"][0], str(item))
 
 
-# Every filter AWS documents for the call, with and without wildcards.
+# Every filter of DescribeInstanceStatus in botocore's EC2 model, with and without wildcards.
 def field(instance, name):
     if name == "availability-zone":
         return [instance["az"]]
+    if name == "availability-zone-id":
+        return [instance["az_id"]]
+    if name == "operator.managed":
+        return ["false"]
+    if name == "operator.principal":
+        return []
     if name == "instance-state-code":
         return [str(instance["state_code"])]
     if name == "instance-state-name":
@@ -105,14 +111,17 @@ def field(instance, name):
         return [value] if value is not None else []
     if category == "event":
         keys = {"code": "code", "description": "description", "not-after": "not_after", "not-before": "not_before",
-                "instance-event-id": "id"}
-        return [e[keys[part]] for e in instance["events"]]
+                "instance-event-id": "id", "not-before-deadline": "not_before_deadline"}
+        return [e[keys[part]] for e in instance["events"] if e[keys[part]] is not None]
     raise ValueError(name)
 
 
 event_sample = next(i for i in instances if i["events"])["events"][0]
+deadline_sample = next(e for i in instances for e in i["events"] if e["not_before_deadline"])
 filters = [
     ("availability-zone", ["us-east-1a"]), ("availability-zone", ["us-east-?c"]),
+    ("availability-zone-id", ["use1-az2"]), ("availability-zone-id", ["use1-az*"]),
+    ("operator.managed", ["false"]), ("event.not-before-deadline", [deadline_sample["not_before_deadline"]]),
     ("event.code", ["system-reboot"]), ("event.description", ["Recovery of *"]),
     ("event.not-after", [event_sample["not_after"]]), ("event.not-before", [event_sample["not_before"]]),
     ("instance-state-code", ["16"]), ("instance-state-code", ["0", "80"]), ("instance-state-name", ["stopped"]),
@@ -128,6 +137,33 @@ for name, values in filters:
     ids, _ = paginate(IncludeAllInstances=True, Filters=[{"Name": name, "Values": values}])
     check(f"filter {name}={values}", ids == expected, f"{len(ids)} ids, expected {len(expected)}")
     check(f"filter {name}={values} matches something", len(expected) > 0)
+
+# Filters that match nothing here (no instance is managed by a service provider) are still accepted.
+for name, values in [("operator.managed", ["true"]), ("operator.principal", ["*"])]:
+    ids, _ = paginate(IncludeAllInstances=True, IncludeManagedResources=True,
+                      Filters=[{"Name": name, "Values": values}])
+    check(f"filter {name}={values} matches nothing", ids == [], str(ids[:5]))
+
+# Every filter name of the model is accepted.
+model_filters = set()
+for line in ec2.meta.service_model.operation_model("DescribeInstanceStatus").input_shape.members["Filters"] \
+        .documentation.split("<code>"):
+    name = line.split("</code>")[0]
+    if line.startswith(name + "</code> - "):
+        model_filters.add(name)
+check("the model's filters are known", len(model_filters) >= 17, str(sorted(model_filters)))
+for name in sorted(model_filters):
+    try:
+        ec2.describe_instance_status(IncludeAllInstances=True, MaxResults=5, Filters=[{"Name": name, "Values": ["x"]}])
+    except Exception as error:
+        check(f"model filter {name} accepted", False, str(error))
+item = ec2.describe_instance_status(InstanceIds=[sample])["InstanceStatuses"][0]
+check("item availability zone id", item.get("AvailabilityZoneId") == by_id[sample]["az_id"], str(item))
+check("item operator", item.get("Operator") == {"Managed": False}, str(item))
+deadline_item = next(i for i in instances if any(e["not_before_deadline"] for e in i["events"]))
+shown = ec2.describe_instance_status(InstanceIds=[deadline_item["id"]], IncludeAllInstances=True)[
+    "InstanceStatuses"][0]["Events"][0]
+check("event NotBeforeDeadline", "NotBeforeDeadline" in shown, str(shown))
 
 # Instance ids with filters, and ids of stopped instances (left out unless IncludeAllInstances).
 some = all_ids[:40]
