@@ -21,6 +21,10 @@ ensure_packages sleep=coreutils nats-server=nats-server \
     ip=iproute2 ovsdb-server=openvswitch-switch ovs-vswitchd=openvswitch-switch fping=fping arping=arping \
     check_load=monitoring-plugins-basic \
     promtool=prometheus chromium=chromium dpkg-deb=dpkg openssl=openssl xz=xz-utils apt-get=apt ldd=libc-bin
+# The Linux guest's kernel and busybox are downloaded when a test first needs them: apt's lists must know them.
+if ! apt-cache show linux-image-amd64 busybox-static >/dev/null 2>&1; then
+    env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+fi
 # The EC2 API's tests drive it with the real clients: the aws CLI and boto3 (PyPI).
 ensure_pip aws=awscli py:boto3=boto3
 

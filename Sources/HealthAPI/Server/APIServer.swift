@@ -126,7 +126,9 @@ public struct APIServer: Service {
         let logger = self.logger
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [MalformedRequestResponder()], idleTimeout: .seconds(60))),
             configuration: .init(address: .hostname(host, port: port), serverName: "hive-health"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
