@@ -56,7 +56,7 @@ let package = Package(
         // QEMU's exit seen through a pidfd.
         .target(
             name: "HealthQEMU",
-            dependencies: ["CNetworkShim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "CNetworkShim", .product(name: "Logging", package: "swift-log")]
         ),
         // libatasmart (Debian libatasmart-dev) for Swift: SMART data of ATA disks.
         .systemLibrary(

@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// A JSON value received from QEMU or its guest agent.
 public enum QMPValue: Sendable, Hashable, Decodable, CustomStringConvertible {
@@ -14,37 +15,10 @@ public enum QMPValue: Sendable, Hashable, Decodable, CustomStringConvertible {
 
     /// Parses one line from a peer: nil when it is not JSON or nests deeper than ``maxDepth``.
     static func parse(_ line: some Collection<UInt8>) -> QMPValue? {
-        guard nestingIsBounded(line) else { return nil }
+        guard JSONNesting.depth(of: line, stoppingAbove: maxDepth) <= maxDepth else { return nil }
         return try? JSONDecoder().decode(QMPValue.self, from: Data(line))
     }
 
-    /// Counts brackets outside strings, so a hostile `[[[[...` never reaches the recursive parser.
-    private static func nestingIsBounded(_ line: some Collection<UInt8>) -> Bool {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in line {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > maxDepth { return false }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        return true
-    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()

@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// The three protocols CloudWatch clients speak, with how each carries a request's operation and input, and how each
 /// writes answers and errors (botocore's serialize.py and parsers.py; the model's `awsQueryCompatible` trait).
@@ -56,7 +57,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
             let operation = String(target.dropFirst(Self.targetPrefix.count + 1))
             guard !request.body.isEmpty else { return (operation, .map([])) }
             // The decoder recurses per level: a hostile nesting is refused before it is decoded.
-            guard Self.jsonDepth(request.body) <= Self.maxJSONDepth else {
+            guard JSONNesting.depth(of: request.body, stoppingAbove: Self.maxJSONDepth) <= Self.maxJSONDepth else {
                 throw CloudWatchError(.malformedInput, "The JSON body is nested deeper than \(Self.maxJSONDepth)")
             }
             do {
@@ -84,31 +85,6 @@ public enum CloudWatchWire: String, Sendable, Hashable {
 
     static let maxJSONDepth = 32
 
-    /// The deepest nesting of `[` and `{` outside strings.
-    static func jsonDepth(_ bytes: [UInt8]) -> Int {
-        var depth = 0, deepest = 0, inString = false, escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                deepest = max(deepest, depth)
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
-        }
-        return deepest
-    }
 
     /// The Query protocol's flat `A.member.1.B=x` parameters as a document (`member` lists, nested maps).
     static func tree(_ parameters: QueryParameters) throws(CloudWatchError) -> WireValue {
