@@ -112,41 +112,16 @@ struct TOMLConfigReader {
 
     // MARK: [health]
 
-    private static let healthKeys: Set<String> = [
-        "enabled", "check_interval", "system_check_enabled", "instance_check_enabled", "ebs_check_enabled",
-        "recovery_enabled", "checks_dir", "environment", "state_dir", "runtime_dir", "host_root",
-        "launch_grace_period", "max_concurrency", "probe_concurrency", "thresholds", "api", "inventory",
-        "nats", "recovery", "peers", "cluster", "labels",
-    ]
-    private static let thresholdKeys: Set<String> = [
-        "network_timeout", "qmp_timeout", "ebs_timeout", "consecutive_failures", "consecutive_successes",
-        "flap_high", "flap_low",
-    ]
-
+    /// Reads `[health]` and its tables through ``HealthConfigKey/all``: every key known there, anything else an
+    /// error naming the known ones; then the maps and the rules that tie two keys together.
     private mutating func readHealth(_ health: TOMLTable) {
-        checkKeys(health, allowed: Self.healthKeys, path: ["health"])
+        readTable(health, path: ["health"])
         let path = ["health"]
-        if let value = bool(health, "enabled", path) { config.enabled = value }
-        if let value = duration(health, "check_interval", path, positive: true) { config.checkInterval = value }
-        if let value = bool(health, "system_check_enabled", path) { config.systemCheckEnabled = value }
-        if let value = bool(health, "instance_check_enabled", path) { config.instanceCheckEnabled = value }
-        if let value = bool(health, "ebs_check_enabled", path) { config.ebsCheckEnabled = value }
-        if let value = bool(health, "recovery_enabled", path) { config.recoveryEnabled = value }
-        if let value = string(health, "checks_dir", path) { config.checksDirectory = value }
-        if let value = string(health, "environment", path) { config.environment = value.isEmpty ? nil : value }
-        if let value = string(health, "cluster", path) { config.cluster = value.isEmpty ? nil : value }
         if let table = table(health, "labels", path) {
             for name in table.keys {
                 if let value = string(table, name, path + ["labels"]) { config.labels[name] = value }
             }
         }
-        if let value = string(health, "state_dir", path) { config.stateDirectory = value }
-        if let value = string(health, "runtime_dir", path) { config.runtimeDirectory = value }
-        if let value = string(health, "host_root", path) { config.hostRoot = value }
-        if let value = duration(health, "launch_grace_period", path, positive: false) {
-            config.launchGracePeriod = value
-        }
-        if let value = int(health, "max_concurrency", path, range: 1...100_000) { config.maxConcurrency = value }
         if let table = table(health, "probe_concurrency", path) {
             for kind in table.keys {
                 if let value = int(table, kind, path + ["probe_concurrency"], range: 1...100_000) {
@@ -154,134 +129,44 @@ struct TOMLConfigReader {
                 }
             }
         }
-        if let table = table(health, "thresholds", path) { readThresholds(table) }
-        if let table = table(health, "api", path) { readAPI(table) }
-        if let table = table(health, "inventory", path) { readInventory(table) }
-        if let table = table(health, "nats", path) { readNATS(table) }
-        if let table = table(health, "recovery", path) { readRecovery(table) }
-        if let table = table(health, "peers", path) { readPeers(table) }
-    }
-
-    private static let natsKeys: Set<String> = [
-        "enabled", "prefix", "status_interval", "metrics_interval", "heartbeat_interval", "outbox_limit",
-        "shared_catalogue", "replicas",
-    ]
-
-    private mutating func readNATS(_ table: TOMLTable) {
-        let path = ["health", "nats"]
-        checkKeys(table, allowed: Self.natsKeys, path: path)
-        if let value = bool(table, "enabled", path) { config.nats.enabled = value }
-        if let value = string(table, "prefix", path) {
-            if value.isEmpty || value.contains(where: { " .*>\t".contains($0) }) {
-                fail(path + ["prefix"], "a prefix is one subject token (like hive or spinifex), got '\(value)'")
-            } else {
-                config.nats.prefix = value
-            }
-        }
-        if let value = duration(table, "status_interval", path, positive: true) { config.nats.statusInterval = value }
-        if let value = duration(table, "metrics_interval", path, positive: true) {
-            config.nats.metricsInterval = value
-        }
-        if let value = duration(table, "heartbeat_interval", path, positive: true) {
-            config.nats.heartbeatInterval = value
-        }
-        if let value = int(table, "outbox_limit", path, range: 1...10_000_000) { config.nats.outboxLimit = value }
-        if let value = bool(table, "shared_catalogue", path) { config.nats.sharedCatalogue = value }
-        if let value = int(table, "replicas", path, range: 1...5) { config.nats.replicas = value }
-    }
-
-    private static let recoveryKeys: Set<String> = [
-        "termination_allowed", "grace_period", "step_timeout", "command_timeout", "deduplication_window",
-        "max_per_node", "max_per_cluster", "rate_window", "interval",
-    ]
-
-    private mutating func readRecovery(_ table: TOMLTable) {
-        let path = ["health", "recovery"]
-        checkKeys(table, allowed: Self.recoveryKeys, path: path)
-        if let value = bool(table, "termination_allowed", path) { config.recovery.terminationAllowed = value }
-        if let value = duration(table, "grace_period", path, positive: true) { config.recovery.gracePeriod = value }
-        if let value = duration(table, "step_timeout", path, positive: true) { config.recovery.stepTimeout = value }
-        if let value = duration(table, "command_timeout", path, positive: true) {
-            config.recovery.commandTimeout = value
-        }
-        if let value = duration(table, "deduplication_window", path, positive: false) {
-            config.recovery.deduplicationWindow = value
-        }
-        if let value = int(table, "max_per_node", path, range: 0...10_000) { config.recovery.maxPerNode = value }
-        if let value = int(table, "max_per_cluster", path, range: 0...100_000) { config.recovery.maxPerCluster = value }
-        if let value = duration(table, "rate_window", path, positive: true) { config.recovery.rateWindow = value }
-        if let value = duration(table, "interval", path, positive: true) { config.recovery.interval = value }
-    }
-
-    private mutating func readPeers(_ table: TOMLTable) {
-        let path = ["health", "peers"]
-        checkKeys(table, allowed: ["heartbeat_max_age", "agent_alive_window", "membership_window"], path: path)
-        if let value = duration(table, "heartbeat_max_age", path, positive: true) {
-            config.peers.heartbeatMaxAge = value
-        }
-        if let value = duration(table, "agent_alive_window", path, positive: true) {
-            config.peers.agentAliveWindow = value
-        }
-        if let value = duration(table, "membership_window", path, positive: true) {
-            config.peers.membershipWindow = value
-        }
-        if config.peers.membershipWindow < config.peers.agentAliveWindow {
-            fail(path + ["membership_window"], "membership_window must be at least agent_alive_window")
-        }
-    }
-
-    private mutating func readThresholds(_ table: TOMLTable) {
-        let path = ["health", "thresholds"]
-        checkKeys(table, allowed: Self.thresholdKeys, path: path)
-        if let value = duration(table, "network_timeout", path, positive: true) { config.networkTimeout = value }
-        if let value = duration(table, "qmp_timeout", path, positive: true) { config.qmpTimeout = value }
-        if let value = duration(table, "ebs_timeout", path, positive: true) { config.ebsTimeout = value }
-        if let value = int(table, "consecutive_failures", path, range: 1...100) { config.consecutiveFailures = value }
-        if let value = int(table, "consecutive_successes", path, range: 1...100) {
-            config.consecutiveSuccesses = value
-        }
-        if let value = number(table, "flap_high", path, range: 0...100) { config.flapHigh = value }
-        if let value = number(table, "flap_low", path, range: 0...100) { config.flapLow = value }
-        if config.flapLow >= config.flapHigh {
-            let key = table["flap_low"] != nil ? "flap_low" : "flap_high"
-            fail(path + [key], "flap_low (\(config.flapLow)) must be less than flap_high (\(config.flapHigh))")
-        }
-    }
-
-    private mutating func readAPI(_ table: TOMLTable) {
-        let path = ["health", "api"]
-        checkKeys(table, allowed: ["listen", "credentials_file", "credentials"], path: path)
-        if let value = string(table, "listen", path) {
-            if value.contains(":"), !value.hasSuffix(":") {
-                config.api.listen = value
-            } else {
-                fail(path + ["listen"], "expected host:port, e.g. 127.0.0.1:9797, got '\(value)'")
-            }
-        }
-        if let value = string(table, "credentials_file", path) { config.api.credentialsFile = value }
-        if let credentials = self.table(table, "credentials", path) {
+        if let api = health["api"]?.table, let credentials = self.table(api, "credentials", path + ["api"]) {
             for key in credentials.keys {
-                if let secret = string(credentials, key, path + ["credentials"]) {
+                if let secret = string(credentials, key, path + ["api", "credentials"]) {
                     config.api.credentials[key] = secret
                 }
             }
         }
+        checkRelations(health)
     }
 
-    private mutating func readInventory(_ table: TOMLTable) {
-        let path = ["health", "inventory"]
-        checkKeys(table, allowed: ["source", "path"], path: path)
-        if let value = string(table, "source", path) {
-            if let source = HealthConfig.InventorySource(rawValue: value) {
-                config.inventory.source = source
-            } else {
-                let names = HealthConfig.InventorySource.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
-                fail(path + ["source"], "unknown inventory source '\(value)'; expected one of \(names)")
-            }
+    /// Reads one table's keys and descends into its sub-tables (those of ``HealthConfigKey/tables`` and maps).
+    private mutating func readTable(_ toml: TOMLTable, path: [String]) {
+        let dotted = path.joined(separator: ".")
+        let keys = HealthConfigKey.keys(in: dotted)
+        let children = (HealthConfigKey.tables + HealthConfigKey.maps).compactMap { name -> String? in
+            guard name.hasPrefix(dotted + "."), !name.dropFirst(dotted.count + 1).contains(".") else { return nil }
+            return String(name.dropFirst(dotted.count + 1))
         }
-        if let value = string(table, "path", path) { config.inventory.path = value }
+        checkKeys(toml, allowed: Set(keys.map(\.name) + children), path: path)
+        for key in keys { key.read(&self, toml, path) }
+        for child in children where HealthConfigKey.tables.contains(dotted + "." + child) {
+            if let table = table(toml, child, path) { readTable(table, path: path + [child]) }
+        }
+    }
+
+    /// What one key alone cannot say: flap_low below flap_high, the membership window at least the alive window,
+    /// a file inventory with its path.
+    private mutating func checkRelations(_ health: TOMLTable) {
+        if config.flapLow >= config.flapHigh {
+            let key = health["thresholds"]?.table?["flap_low"] != nil ? "flap_low" : "flap_high"
+            fail(["health", "thresholds", key],
+                 "flap_low (\(config.flapLow)) must be less than flap_high (\(config.flapHigh))")
+        }
+        if config.peers.membershipWindow < config.peers.agentAliveWindow {
+            fail(["health", "peers", "membership_window"], "membership_window must be at least agent_alive_window")
+        }
         if config.inventory.source == .file, config.inventory.path == nil {
-            fail(path + ["source"], "source \"file\" needs [health.inventory] path")
+            fail(["health", "inventory", "source"], "source \"file\" needs [health.inventory] path")
         }
     }
 
@@ -295,27 +180,27 @@ struct TOMLConfigReader {
         }
     }
 
-    private mutating func present(_ table: TOMLTable, _ key: String, _ path: [String]) -> (any TOMLValueConvertible)? {
+    mutating func present(_ table: TOMLTable, _ key: String, _ path: [String]) -> (any TOMLValueConvertible)? {
         guard let value = table[key] else { return nil }
         config.explicitKeys.insert((path + [key]).joined(separator: "."))
         return value
     }
 
-    private mutating func bool(_ table: TOMLTable, _ key: String, _ path: [String]) -> Bool? {
+    mutating func bool(_ table: TOMLTable, _ key: String, _ path: [String]) -> Bool? {
         guard let value = present(table, key, path) else { return nil }
         if let bool = value.bool, value.type == .bool { return bool }
         fail(path + [key], "expected true or false, got \(describe(value))", code: .type)
         return nil
     }
 
-    private mutating func string(_ table: TOMLTable, _ key: String, _ path: [String]) -> String? {
+    mutating func string(_ table: TOMLTable, _ key: String, _ path: [String]) -> String? {
         guard let value = present(table, key, path) else { return nil }
         if value.type == .string, let string = value.string { return string }
         fail(path + [key], "expected a string, got \(describe(value))", code: .type)
         return nil
     }
 
-    private mutating func int(_ table: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> Int? {
+    mutating func int(_ table: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Int>) -> Int? {
         guard let value = present(table, key, path) else { return nil }
         guard value.type == .int, let int = value.int else {
             fail(path + [key], "expected an integer, got \(describe(value))", code: .type)
@@ -328,7 +213,7 @@ struct TOMLConfigReader {
         return int
     }
 
-    private mutating func number(
+    mutating func number(
         _ table: TOMLTable, _ key: String, _ path: [String], range: ClosedRange<Double>
     ) -> Double? {
         guard let value = present(table, key, path) else { return nil }
@@ -349,7 +234,7 @@ struct TOMLConfigReader {
     }
 
     /// A duration: `"30s"`-style string or an integer number of seconds.
-    private mutating func duration(_ table: TOMLTable, _ key: String, _ path: [String], positive: Bool) -> Duration? {
+    mutating func duration(_ table: TOMLTable, _ key: String, _ path: [String], positive: Bool) -> Duration? {
         guard let value = present(table, key, path) else { return nil }
         let duration: Duration
         switch value.type {
@@ -379,7 +264,7 @@ struct TOMLConfigReader {
         return duration
     }
 
-    private mutating func table(_ table: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? {
+    mutating func table(_ table: TOMLTable, _ key: String, _ path: [String]) -> TOMLTable? {
         guard let value = table[key] else { return nil }
         if value.type == .table, let table = value.table { return table }
         fail(path + [key], "expected a table, got \(describe(value))", code: .type)
@@ -398,7 +283,7 @@ struct TOMLConfigReader {
         }
     }
 
-    private mutating func fail(_ path: [String], _ message: String, code: CatalogueError.Code = .value) {
+    mutating func fail(_ path: [String], _ message: String, code: CatalogueError.Code = .value) {
         let (line, column) = TOMLLocator.locate(path, in: text)
         errors.append(CatalogueError(file: file, line: line, column: column, key: path.joined(separator: "."),
                                      message: message, code: code))

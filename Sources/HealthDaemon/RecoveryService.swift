@@ -6,30 +6,11 @@ import ServiceLifecycle
 
 extension DaemonSetup {
     /// `[health.peers]` (the round interval is `[health.recovery] interval`).
-    public var peerSettings: PeerSettings {
-        var settings = PeerSettings()
-        settings.heartbeatMaxAge = config.peers.heartbeatMaxAge
-        settings.agentAliveWindow = config.peers.agentAliveWindow
-        settings.membershipWindow = config.peers.membershipWindow
-        settings.interval = config.recovery.interval
-        return settings
-    }
+    public var peerSettings: PeerSettings { PeerSettings(peers: config.peers, interval: config.recovery.interval) }
 
     /// `[health] recovery_enabled` and `[health.recovery]`.
     public var recoverySettings: RecoverySettings {
-        let recovery = config.recovery
-        var settings = RecoverySettings()
-        settings.automatic = config.recoveryEnabled
-        settings.terminationAllowed = recovery.terminationAllowed
-        settings.gracePeriod = recovery.gracePeriod
-        settings.stepTimeout = recovery.stepTimeout
-        settings.commandTimeout = recovery.commandTimeout
-        settings.deduplicationWindow = recovery.deduplicationWindow
-        settings.maxPerNode = recovery.maxPerNode
-        settings.maxPerCluster = recovery.maxPerCluster
-        settings.rateWindow = recovery.rateWindow
-        settings.interval = recovery.interval
-        return settings
+        RecoverySettings(automatic: config.recoveryEnabled, limits: config.recovery)
     }
 }
 

@@ -32,7 +32,9 @@ func buildRegistry() throws -> ProbeRegistry {
 
 /// Options every subcommand shares.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: "Hive's hive.toml (its [health] section configures hive-health).")
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "spinifex.toml or hive.toml; its [health] section configures hive-health.",
+        discussion: "Without it: $SPINIFEX_CONFIG_PATH, else /etc/spinifex/spinifex.toml, else /etc/hive/hive.toml."))
     var configPath: String?
 
     @Option(
