@@ -10,55 +10,99 @@ import ServiceLifecycle
 import Synchronization
 
 /// The daemon's view for the EC2 API: its own `HealthState.report()`, and with the JetStream KV state store the
-/// other nodes' `instance.<id>` records, so the API of any node answers for the whole fleet; with NATS, every open
-/// recovery (`<prefix>-health-recovery`) is a scheduled event in its instance's `eventsSet`.
+/// other nodes' `instance.<id>` records (``FleetIndex``, one long-lived watch), so the API of any node answers for
+/// the whole fleet; with NATS, every open recovery (`<prefix>-health-recovery`) is a scheduled event in its
+/// instance's `eventsSet`.
+///
+/// The sorted list of views is built once per change, not per request: it is kept with what it was built from
+/// (the evaluator's status generation, the fleet index's version, the recovery events) and rebuilt when one of
+/// them moved or it is older than ``maxAge`` (launch grace ends with time alone). One build runs at a time;
+/// requests arriving meanwhile answer from the previous list.
 final class DaemonStatusSource: InstanceStatusSource {
     let state: HealthState
     let node: String
-    let fleet: KeyValueStateStore?
+    let fleet: FleetIndex?
     /// Opens the recovery bucket (nil without NATS); opened on first use, not at start-up.
     let openRecovery: (@Sendable () async throws -> RecoveryStore)?
     let logger: Logger
-    /// The fleet's records, read at most this often (a KV watch per request would cost more than the request).
-    let fleetRefresh: Duration
-    private typealias ReadTask = Task<[KeyValueStateStore.InstanceRecord], Never>
-    private let cache = Mutex<(at: ContinuousClock.Instant, records: [KeyValueStateStore.InstanceRecord])?>(nil)
-    private let refresh = Mutex<ReadTask?>(nil)
+    /// The pending recoveries are read at most this often.
+    let eventRefresh: Duration
+    /// A list is rebuilt after this even when nothing it was built from moved.
+    let maxAge: Duration
+
+    /// What a list was built from.
+    private struct Stamp: Equatable {
+        var status: UInt64
+        var fleet: UInt64
+        var events: [ScheduledEvent]
+    }
+    private struct Built {
+        var stamp: Stamp
+        var at: ContinuousClock.Instant
+        var views: [InstanceStatusView]
+    }
+    private let built = Mutex<Built?>(nil)
+    private let building = Mutex<Task<[InstanceStatusView], Never>?>(nil)
     private let eventCache = Mutex<(at: ContinuousClock.Instant, events: [ScheduledEvent])?>(nil)
     private let recoveryStore = Mutex<RecoveryStore?>(nil)
 
     init(
-        state: HealthState, node: String, fleet: KeyValueStateStore?,
+        state: HealthState, node: String, fleet: FleetIndex?,
         openRecovery: (@Sendable () async throws -> RecoveryStore)? = nil, logger: Logger,
-        fleetRefresh: Duration = .seconds(2)
+        eventRefresh: Duration = .seconds(2), maxAge: Duration = .seconds(1)
     ) {
         self.state = state
         self.node = node
         self.fleet = fleet
         self.openRecovery = openRecovery
         self.logger = logger
-        self.fleetRefresh = fleetRefresh
+        self.eventRefresh = eventRefresh
+        self.maxAge = maxAge
     }
 
     func instanceStatuses() async throws -> [InstanceStatusView] {
+        let stamp = Stamp(
+            status: state.statusGeneration, fleet: fleet?.version ?? 0, events: await recoveryEvents())
+        let (current, task) = building.withLock { inFlight -> ([InstanceStatusView]?, Task<[InstanceStatusView], Never>?) in
+            let previous = built.withLock { $0 }
+            if let previous, previous.stamp == stamp, previous.at.duration(to: .now) < maxAge {
+                return (previous.views, nil)
+            }
+            if inFlight == nil {
+                inFlight = Task {
+                    defer { self.building.withLock { $0 = nil } }
+                    return self.build(stamp)
+                }
+            }
+            return (previous?.views, inFlight)
+        }
+        // Fresh, or a build under way: answer from the previous list when there is one, else wait for the build.
+        if let current { return current }
+        return await task?.value ?? []
+    }
+
+    /// Builds the sorted list of views from the evaluator, the fleet index and the events.
+    private func build(_ stamp: Stamp) -> [InstanceStatusView] {
         var byID: [String: InstanceStatusView] = [:]
         if let fleet {
-            for record in await fleetRecords(fleet) where record.node != node {
-                byID[record.status.instanceID] = InstanceStatusView(health: record.status, node: record.node)
+            for (id, record) in fleet.snapshot.records {
+                byID[id] = InstanceStatusView(health: record.status, node: record.node)
             }
         }
         // This node's own instances come from memory: fresher than what it last saved.
         for health in state.report().instances {
             byID[health.instanceID] = InstanceStatusView(health: health, node: node)
         }
-        for event in await recoveryEvents() { byID[event.instanceID]?.events.append(event) }
-        return byID.values.sorted { $0.instanceID < $1.instanceID }
+        for event in stamp.events { byID[event.instanceID]?.events.append(event) }
+        let views = byID.values.sorted { $0.instanceID < $1.instanceID }
+        built.withLock { $0 = Built(stamp: stamp, at: .now, views: views) }
+        return views
     }
 
     /// The open recoveries' scheduled events, cached like the fleet's records; none when the bucket is unreadable.
     private func recoveryEvents() async -> [ScheduledEvent] {
         guard let openRecovery else { return [] }
-        if let cached = eventCache.withLock({ $0 }), cached.at.duration(to: .now) < fleetRefresh { return cached.events }
+        if let cached = eventCache.withLock({ $0 }), cached.at.duration(to: .now) < eventRefresh { return cached.events }
         do {
             let store: RecoveryStore
             if let opened = recoveryStore.withLock({ $0 }) {
@@ -73,34 +117,6 @@ final class DaemonStatusSource: InstanceStatusSource {
         } catch {
             logger.warning("EC2 API: cannot read the pending recoveries: \(error)")
             return eventCache.withLock { $0?.events } ?? []
-        }
-    }
-
-    /// The fleet's records: the cached ones while fresh; otherwise one read at a time (single flight: a read of a
-    /// large fleet takes a while, and requests arriving meanwhile answer from the previous read instead of each
-    /// starting one of their own); the previous records when the read fails.
-    private func fleetRecords(_ fleet: KeyValueStateStore) async -> [KeyValueStateStore.InstanceRecord] {
-        let (cached, read) = refresh.withLock { inFlight -> ([KeyValueStateStore.InstanceRecord]?, ReadTask?) in
-            let cached = cache.withLock { $0 }
-            if let cached, cached.at.duration(to: .now) < fleetRefresh { return (cached.records, nil) }
-            if inFlight == nil { inFlight = Task { await self.readFleet(fleet) } }
-            return (cached?.records, inFlight)
-        }
-        // A read is under way: answer from the previous one when there is one, else wait for it.
-        if let cached { return cached }
-        return await read?.value ?? []
-    }
-
-    private func readFleet(_ fleet: KeyValueStateStore) async -> [KeyValueStateStore.InstanceRecord] {
-        // Whatever happens, the next stale request may start the next read (this task is done with the lock free).
-        defer { refresh.withLock { $0 = nil } }
-        do {
-            let records = try await fleet.instanceRecords()
-            cache.withLock { $0 = (.now, records) }
-            return records
-        } catch {
-            logger.warning("EC2 API: cannot read the fleet's status from the state store: \(error)")
-            return cache.withLock { $0?.records } ?? []
         }
     }
 }
@@ -152,7 +168,13 @@ struct APIService: Service {
 
     func run() async throws {
         do {
-            try await daemon.makeAPIServer().run()
+            let (server, fleet) = try daemon.makeAPIServer()
+            try await withThrowingDiscardingTaskGroup { group in
+                if let fleet, let bucket = daemon.nats?.stateStore?.bucket {
+                    group.addTask { await cancelWhenGracefulShutdown { await fleet.run(bucket: bucket) } }
+                }
+                try await server.run()
+            }
         } catch {
             daemon.logger.error("EC2 API not running: \(error)")
         }
@@ -172,7 +194,8 @@ extension HealthDaemon {
         return credentials
     }
 
-    func makeAPIServer() throws -> APIServer {
+    /// The API server, and the fleet index it answers from when the state is in JetStream KV (run it beside).
+    func makeAPIServer() throws -> (APIServer, FleetIndex?) {
         let credentials = try apiCredentials()
         let metrics = self.metrics
         let state = self.state
@@ -184,8 +207,9 @@ extension HealthDaemon {
         if let connection = nats?.connection {
             openRecovery = { @Sendable in try await RecoveryStore.open(connection: connection, subjects: subjects) }
         }
+        let fleet = nats?.stateStore == nil ? nil : FleetIndex(node: setup.node.name, logger: logger)
         let source = DaemonStatusSource(
-            state: state, node: setup.node.name, fleet: nats?.stateStore, openRecovery: openRecovery, logger: logger)
+            state: state, node: setup.node.name, fleet: fleet, openRecovery: openRecovery, logger: logger)
         let reports = DaemonReportSink(
             file: FileReportStore(directory: setup.stateDirectory), nats: nats, subjects: setup.subjects,
             logger: logger)
@@ -198,7 +222,7 @@ extension HealthDaemon {
         let cloudWatch = CloudWatchHandler(
             history: metricHistory, verifier: credentials.isEmpty ? nil : SigV4Verifier(credentials: credentials),
             logger: logger)
-        return try APIServer(
+        let server = try APIServer(
             listen: setup.config.api.listen, handler: handler, cloudWatch: cloudWatch, feed: fleetFeed,
             metricsText: {
                 metrics.update(instances: (try? await source.instanceStatuses()) ?? [])
@@ -209,6 +233,7 @@ extension HealthDaemon {
                 return metrics.render()
             },
             logger: logger)
+        return (server, fleet)
     }
 }
 
