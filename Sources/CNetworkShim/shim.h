@@ -27,4 +27,10 @@ static inline int hive_health_pidfd_open(int pid) {
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+// eventfd(2): what wakes a loop sleeping in poll(2) (the ICMP echo loop), non-blocking and close-on-exec.
+#include <sys/eventfd.h>
+static inline int hive_health_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
 #endif

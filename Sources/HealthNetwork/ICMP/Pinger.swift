@@ -7,9 +7,9 @@ import Synchronization
     import Musl
 #endif
 
-/// An fping-class pinger: one ICMP socket per address family for every target of the daemon, its own echo
-/// identifier, a sequence map to match replies, sends paced at ``sendInterval`` across all targets, a timeout per
-/// echo, round-trip times and loss.
+/// An fping-class pinger: one ICMP socket per address family for every target of the daemon, served by one thread
+/// (``ICMPSocket``: a paced send queue, a sequence map to match replies, one deadline heap for the timeouts), its own
+/// echo identifier, sends paced at ``sendInterval`` across all targets, round-trip times and loss.
 ///
 /// Raw sockets need CAP_NET_RAW; without it the pinger uses the kernel's unprivileged ICMP datagram sockets (allowed
 /// by `net.ipv4.ping_group_range`); where neither opens, ``ping(_:count:interval:timeout:)`` returns a
@@ -127,23 +127,7 @@ public final class Pinger: Sendable {
         case .failure(let error): return .failure(error)
         }
         let echoes = max(1, min(count, 100))
-        let outcomes = await withTaskGroup(of: ICMPSocket.Outcome.self) { group in
-            for index in 0..<echoes {
-                group.addTask {
-                    if index > 0 {
-                        do {
-                            try await Task.sleep(for: interval * index)
-                        } catch {
-                            return .error("cancelled")
-                        }
-                    }
-                    return await socket.echo(parsed, timeout: timeout)
-                }
-            }
-            var outcomes: [ICMPSocket.Outcome] = []
-            for await outcome in group { outcomes.append(outcome) }
-            return outcomes
-        }
+        let outcomes = await socket.echoes(to: parsed, count: echoes, interval: interval, timeout: timeout)
         var summary = Summary(
             address: address, sent: echoes, received: 0, roundTrips: [], errors: [], socketKind: socket.kind)
         for outcome in outcomes {
