@@ -74,6 +74,7 @@ let package = Package(
             name: "HealthNetwork",
             dependencies: [
                 "CNetworkShim",
+                "HealthCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]

@@ -1,5 +1,6 @@
 import CNetworkShim
 import Foundation
+import HealthCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -48,8 +49,8 @@ final class EchoLoop: Sendable {
     private struct State {
         var batches: [UInt64: Batch] = [:]
         var nextBatch: UInt64 = 0
-        var sends = MinHeap<Timer>()
-        var deadlines = MinHeap<Timer>()
+        var sends = EventHeap<Timer>(by: <)
+        var deadlines = EventHeap<Timer>(by: <)
         var inFlight: [UInt16: InFlight] = [:]
         var nextSequence: UInt16 = 0
         var nextSlot: ContinuousClock.Instant
@@ -111,7 +112,7 @@ final class EchoLoop: Sendable {
                 sequences: Array(repeating: nil, count: count), continuation: continuation)
             let now = ContinuousClock.now
             for index in 0..<count {
-                state.sends.push(Timer(at: now.advanced(by: interval * index), batch: id, index: index))
+                state.sends.insert(Timer(at: now.advanced(by: interval * index), batch: id, index: index))
             }
             if state.wakePending { return (false, false) }
             state.wakePending = true
@@ -182,10 +183,10 @@ final class EchoLoop: Sendable {
     /// Milliseconds until the next send slot or deadline; -1 (forever) when nothing waits.
     private static func pollTimeout(_ state: State, now: ContinuousClock.Instant) -> Int32 {
         var next: ContinuousClock.Instant?
-        if let send = state.sends.first { next = max(send.at, state.nextSlot) }
-        if let deadline = state.deadlines.first { next = next.map { min($0, deadline.at) } ?? deadline.at }
+        if let send = state.sends.min { next = max(send.at, state.nextSlot) }
+        if let deadline = state.deadlines.min { next = next.map { min($0, deadline.at) } ?? deadline.at }
         guard let next else { return -1 }
-        let nanos = (next - now).nanosecondsRoundedUp
+        let nanos = (next - now).nanoseconds
         return Int32(clamping: max(0, (nanos + 999_999) / 1_000_000))
     }
 
@@ -196,8 +197,8 @@ final class EchoLoop: Sendable {
             // A late wake-up may send the slots it missed, but not a burst of more than a few.
             if state.nextSlot < now.advanced(by: sendInterval * -4) { state.nextSlot = now }
             var due: [(UInt16, IPAddress, UInt64, Int)] = []
-            while let first = state.sends.first, first.at <= now, state.nextSlot <= now {
-                state.sends.popFirst()
+            while let first = state.sends.min, first.at <= now, state.nextSlot <= now {
+                state.sends.popMin()
                 guard let batch = state.batches[first.batch] else { continue }
                 guard let sequence = Self.freeSequence(&state) else {
                     if let done = Self.finish(&state, first.batch, first.index, .error("65536 echoes in flight")) {
@@ -208,7 +209,7 @@ final class EchoLoop: Sendable {
                 state.inFlight[sequence] = InFlight(
                     batch: first.batch, index: first.index, address: batch.address.bytes, sentAt: now)
                 state.batches[first.batch]?.sequences[first.index] = sequence
-                state.deadlines.push(Timer(
+                state.deadlines.insert(Timer(
                     at: now.advanced(by: batch.timeout), batch: first.batch, index: first.index, sequence: sequence))
                 state.nextSlot = state.nextSlot.advanced(by: sendInterval)
                 due.append((sequence, batch.address, first.batch, first.index))
@@ -238,8 +239,8 @@ final class EchoLoop: Sendable {
     private func expire(into resumptions: inout [Resumption]) {
         let now = ContinuousClock.now
         state.withLock { state in
-            while let first = state.deadlines.first, first.at <= now {
-                state.deadlines.popFirst()
+            while let first = state.deadlines.min, first.at <= now {
+                state.deadlines.popMin()
                 guard let sequence = first.sequence, let flight = state.inFlight[sequence], flight.batch == first.batch,
                       flight.index == first.index else { continue }
                 state.inFlight[sequence] = nil
@@ -363,52 +364,5 @@ final class EchoLoop: Sendable {
             return Self.finish(&state, flight.batch, flight.index, outcome)
         }
         if let done { resumptions.append(done) }
-    }
-}
-
-/// A binary min-heap (the loop's send queue and deadlines).
-struct MinHeap<Element: Comparable> {
-    private var items: [Element] = []
-
-    var first: Element? { items.first }
-    var count: Int { items.count }
-
-    mutating func push(_ element: Element) {
-        items.append(element)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child] < items[parent] else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    @discardableResult
-    mutating func popFirst() -> Element? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let first = items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < items.count, items[left] < items[smallest] { smallest = left }
-            if right < items.count, items[right] < items[smallest] { smallest = right }
-            if smallest == parent { break }
-            items.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return first
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, rounded up; saturating.
-    fileprivate var nanosecondsRoundedUp: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow((attoseconds + 999_999_999) / 1_000_000_000).partialValue
     }
 }

@@ -1,17 +1,18 @@
-/// A binary min-heap: the scheduler's timeline of due times and deadlines.
-struct EventHeap<Element> {
+/// A binary min-heap ordered by a comparison: the scheduler's timeline of due times and deadlines, the ICMP loop's
+/// send queue and echo deadlines.
+public struct EventHeap<Element> {
     private var storage: [Element] = []
     private let areInIncreasingOrder: (Element, Element) -> Bool
 
-    init(by areInIncreasingOrder: @escaping (Element, Element) -> Bool) {
+    public init(by areInIncreasingOrder: @escaping (Element, Element) -> Bool) {
         self.areInIncreasingOrder = areInIncreasingOrder
     }
 
-    var isEmpty: Bool { storage.isEmpty }
-    var count: Int { storage.count }
-    var min: Element? { storage.first }
+    public var isEmpty: Bool { storage.isEmpty }
+    public var count: Int { storage.count }
+    public var min: Element? { storage.first }
 
-    mutating func insert(_ element: Element) {
+    public mutating func insert(_ element: Element) {
         storage.append(element)
         var child = storage.count - 1
         while child > 0 {
@@ -22,7 +23,8 @@ struct EventHeap<Element> {
         }
     }
 
-    mutating func popMin() -> Element? {
+    @discardableResult
+    public mutating func popMin() -> Element? {
         guard !storage.isEmpty else { return nil }
         storage.swapAt(0, storage.count - 1)
         let top = storage.removeLast()
@@ -39,5 +41,5 @@ struct EventHeap<Element> {
         return top
     }
 
-    mutating func removeAll() { storage.removeAll() }
+    public mutating func removeAll() { storage.removeAll() }
 }
