@@ -45,17 +45,17 @@ struct Status: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let setup = try options.resolve(command: "status")
-        let loaded: (state: PersistedState?, reports: [InstanceStatusReport], source: String)
+        let access = try options.access(command: "status")
+        let loaded: DaemonAccess.SavedStatus
         do {
-            loaded = try await StatusStore.load(setup: setup, logger: options.makeLogger())
-        } catch let error as SetupError {
-            throw CommandFailure.exit("status", error.message, code: CommandFailure.configuration)
+            loaded = try await access.statuses()
+        } catch let failure as DaemonAccess.Failure {
+            throw CommandFailure.exit("status", failure)
         } catch let error as NATSError {
             throw CommandFailure.exit("status", "\(error)", code: CommandFailure.unavailable)
         }
         guard let state = loaded.state else {
-            let question = "is `hive-health run` running for node \(setup.node.name)?"
+            let question = "is `hive-health run` running for node \(access.setup.node.name)?"
             throw CommandFailure.exit(
                 "status", "no saved state in \(loaded.source): \(question)", code: CommandFailure.noInput)
         }

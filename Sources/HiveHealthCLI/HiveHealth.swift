@@ -78,6 +78,12 @@ struct CommonOptions: ParsableArguments {
             throw CommandFailure.exit(command, error.message, code: CommandFailure.configuration)
         }
     }
+
+    /// The daemon's data as `command` reads it (its store, NATS, statuses, heartbeats): the one facade of the daemon
+    /// library the commands use.
+    func access(command: String) throws -> DaemonAccess {
+        DaemonAccess(setup: try resolve(command: command), logger: makeLogger())
+    }
 }
 
 /// Output format of the reporting commands.

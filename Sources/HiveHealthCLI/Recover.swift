@@ -76,24 +76,17 @@ enum RecoveryCommand {
     static func withStore<T>(
         _ options: CommonOptions, _ body: (RecoveryStore, RecoveryEventPublisher) async throws -> T
     ) async throws -> T {
-        let logger = options.makeLogger()
-        let setup = try options.resolve(command: "recover")
-        guard let configuration = setup.natsConfiguration else {
-            let hint = "set [nodes.\(setup.node.name).nats] host in hive.toml"
-            throw CommandFailure.exit(
-                "recover", "recovery records live in JetStream KV: \(hint)", code: CommandFailure.configuration)
-        }
-        let connection: NATSConnection
+        let access = try options.access(command: "recover")
+        let subjects = access.setup.subjects
         do {
-            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
-        } catch {
-            throw CommandFailure.exit(
-                "recover", "cannot reach NATS at \(configuration.url): \(error)", code: CommandFailure.unavailable)
+            return try await access.withNATS(needs: "recover (recovery records live in JetStream KV)") { connection in
+                let store = try await RecoveryStore.open(connection: connection, subjects: subjects)
+                let events = RecoveryEventPublisher(connection: connection, subjects: subjects, logger: access.logger)
+                return try await body(store, events)
+            }
+        } catch let failure as DaemonAccess.Failure {
+            throw CommandFailure.exit("recover", failure)
         }
-        defer { connection.close() }
-        let store = try await RecoveryStore.open(connection: connection, subjects: setup.subjects)
-        let events = RecoveryEventPublisher(connection: connection, subjects: setup.subjects, logger: logger)
-        return try await body(store, events)
     }
 
     static func decide(_ options: CommonOptions, id: String, approve: Bool) async throws {
