@@ -127,9 +127,7 @@ extension Catalog {
             discussion: "Exit status: 0 every agent runs the current shared version, 1 some do not, 2 error.")
 
         @OptionGroup var options: CommonOptions
-
-        @Option(help: "table or json.")
-        var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         struct Row: Encodable {
             var node: String
@@ -159,7 +157,7 @@ extension Catalog {
                     current: heartbeat.catalogue?.source == .shared && heartbeat.catalogue?.version == release?.version
                         && heartbeat.catalogue?.sha256 == release?.sha256)
             }
-            switch format {
+            switch output.format {
             case .json:
                 print(try ReportOutput.json(rows))
             case .table:

@@ -86,6 +86,12 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// `--format`, shared by the reporting commands.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
+}
+
 /// Output format of the reporting commands.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table

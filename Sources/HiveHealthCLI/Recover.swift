@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthCore
 import HealthDaemon
 import HealthNATS
 import HealthRecovery
@@ -17,7 +18,7 @@ struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recoveries proposed or in progress, and the instances whose auto-recovery is disabled.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "table or json.") var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let (records, maintenance) = try await RecoveryCommand.withStore(options) { store, _ in
@@ -25,15 +26,15 @@ struct Recover: AsyncParsableCommand {
                 let maintenance = try await store.maintenanceOptions()
                 return (records, maintenance)
             }
-            try RecoveryCommand.print(records, format: format)
+            try RecoveryCommand.print(records, format: output.format)
             // Instances a person took out of recovery (aws ec2 modify-instance-maintenance-options): the table only,
             // so the JSON stays one array of records.
             let disabled = maintenance.values.filter { $0.autoRecovery == .disabled }
                 .sorted { $0.instance < $1.instance }
-            if format == .table, !disabled.isEmpty {
+            if output.format == .table, !disabled.isEmpty {
                 Swift.print("\nauto-recovery disabled (ModifyInstanceMaintenanceOptions):")
                 for options in disabled {
-                    Swift.print("\(options.instance)\tsince \(Date.ISO8601FormatStyle().format(options.updatedAt))")
+                    Swift.print("\(options.instance)\tsince \(RFC3339.format(options.updatedAt))")
                 }
             }
         }
@@ -42,11 +43,11 @@ struct Recover: AsyncParsableCommand {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Finished recoveries: done, failed or rejected.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "table or json.") var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let records = try await RecoveryCommand.withStore(options) { store, _ in try await store.history() }
-            try RecoveryCommand.print(records, format: format)
+            try RecoveryCommand.print(records, format: output.format)
         }
     }
 
@@ -119,7 +120,7 @@ enum RecoveryCommand {
             Swift.print(
                 ["ID", "INSTANCE", "NODE", "ACTION", "STATE", "UPDATED", "REASON"].joined(separator: "\t"))
             for record in records {
-                let updated = Date.ISO8601FormatStyle().format(record.updatedAt)
+                let updated = RFC3339.format(record.updatedAt)
                 let person = record.needsPerson && record.state == .proposed ? " [needs a person]" : ""
                 Swift.print(
                     [
