@@ -119,7 +119,7 @@ public struct HiveInstanceCommands: Sendable {
     /// responder or no reply in time throws, with Spinifex's code in the message: never a success.
     public func send(_ attribute: String, instance: HiveInstance) async throws {
         let command = Array(
-            try JSONEncoder.sorted.encode(EC2InstanceCommand(id: instance.id, attributes: [attribute: true])))
+            try JSONEncoder.healthMessages.encode(EC2InstanceCommand(id: instance.id, attributes: [attribute: true])))
         var subject = subjects.command(instance: instance.id)
         let reply: NATSMessage
         do throws(NATSError) {
@@ -161,7 +161,7 @@ extension HiveInstanceCommands {
     {
         let payload: [UInt8]
         do {
-            payload = Array(try JSONEncoder.sorted.encode(body))
+            payload = Array(try JSONEncoder.healthMessages.encode(body))
         } catch {
             throw NATSError(code: .invalidArgument, message: "encode \(subject): \(error)")
         }
@@ -214,15 +214,6 @@ struct CommandReply: Decodable {
             return "\(code.prefix(100))\(message)"
         }
         return reply.hiveError.map { "error: \($0.prefix(300))" }
-    }
-}
-
-extension JSONEncoder {
-    /// Keys sorted, so a command's bytes are stable.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
     }
 }
 
