@@ -101,18 +101,18 @@ let package = Package(
         ),
         // libnats (Debian libnats-dev) for Swift.
         .systemLibrary(name: "CNATS", path: "Sources/CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
-        // NATS for the daemon: a Sendable connection over libnats (publish, subscribe, request, JetStream, KV).
+        // The NATS client only: a Sendable connection over libnats (publish, subscribe, request, JetStream, KV).
         .target(
             name: "HealthNATS",
-            dependencies: [
-                "CNATS", "HealthCore", "HealthEngine", "HealthInventory",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["CNATS", "HealthCore", .product(name: "Logging", package: "swift-log")]
         ),
         // Peers deciding a dead node (votes, quorum, one verdict) and the recovery policy over Hive's instance commands.
         .target(
             name: "HealthRecovery",
-            dependencies: ["HealthCore", "HealthEngine", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "HealthCore", "HealthInventory", "HealthNATS", "HealthStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // A publish/subscribe/JetStream/KV loop that tests run under valgrind to prove no libnats handle leaks.
         .executableTarget(
@@ -124,10 +124,10 @@ let package = Package(
             name: "NBDLatency",
             dependencies: ["HealthStorage", .product(name: "Logging", package: "swift-log")]
         ),
-        // The embedded state store: one local file, replaced atomically.
+        // The state stores: one local file replaced atomically, or JetStream KV.
         .target(
             name: "HealthStore",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthNATS", .product(name: "Logging", package: "swift-log")]
         ),
         // Plan, scheduler, evaluation and the daemon's services.
         .target(
@@ -234,8 +234,8 @@ let package = Package(
         ),
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
-        .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
-        .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
+        .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthNATS", "HealthTestKit"]),
+        .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthNATS", "HealthTestKit"]),
         .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthStorage", "HealthTestKit"]),
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
@@ -243,18 +243,18 @@ let package = Package(
             dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthTestKit"]
         ),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
-        .testTarget(
-            name: "HealthNATSTests",
-            dependencies: ["HealthNATS", "HealthCore", "HealthEngine", "HealthTestKit"]
-        ),
+        .testTarget(name: "HealthNATSTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
         .testTarget(
             name: "HealthDaemonTests",
-            dependencies: ["HealthAPI", "HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
+            dependencies: [
+                "HealthAPI", "HealthDaemon", "HealthEngine", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthStore",
+                "HealthTestKit",
+            ]
         ),
         .testTarget(
             name: "HealthRecoveryTests",
-            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthTestKit"]
+            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthStore", "HealthTestKit"]
         ),
         .testTarget(
             name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"],
@@ -262,7 +262,8 @@ let package = Package(
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
-        .testTarget(name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthStore", "HealthTestKit"]),
         // The whole stack against real QEMU, nbdkit, qemu-ga, Open vSwitch and nats-server, through the aws CLI.
         .testTarget(name: "HealthE2ETests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]

@@ -106,6 +106,8 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
     /// The VM has a guest agent channel (named in its record or on the command line, or `qga-<id>.sock` present);
     /// nil when the inventory does not say. The guest-agent checks select on it (`instance.guest_agent`).
     public var hasGuestAgent: Bool?
+    /// The VM's owner (Spinifex's `account_id`); nil for an untenanted VM or an inventory that does not say.
+    public var accountID: String?
 
     public init(
         id: String, state: InstanceState = .running, node: String = "", availabilityZone: String = "",

@@ -5,6 +5,7 @@ import HealthCore
 import HealthEngine
 import HealthNATS
 import HealthRecovery
+import HealthStore
 import Logging
 import ServiceLifecycle
 import Synchronization

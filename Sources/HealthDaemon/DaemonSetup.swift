@@ -174,7 +174,9 @@ public struct DaemonSetup: Sendable {
                 "inventory source \(inventory) needs NATS: set [nodes.\(node.name).nats] host in hive.toml, "
                     + "or use --inventory file:PATH or qemu-scan")
         }
-        return HiveKVInventory(connection: connection, subjects: subjects, node: node, layout: layout, logger: logger)
+        return HiveKVInventory(
+            keyValues: NATSKeyValueReader(connection: connection), bucket: subjects.instanceStateBucket, node: node,
+            layout: layout, logger: logger)
     }
 
     /// How to reach NATS: this node's `[nodes.<node>.nats] host`, `acl.token` and `cacert` (TLS), unless

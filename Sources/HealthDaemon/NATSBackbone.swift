@@ -2,6 +2,7 @@ import Foundation
 import HealthCore
 import HealthEngine
 import HealthNATS
+import HealthStore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -121,26 +122,17 @@ struct NATSStatusService: Service {
     }
 }
 
-/// The agent's own heartbeat: `agent.<node>` in the status bucket, `{"node": ..., "timestamp": RFC 3339}` (the shape
-/// of Hive's `heartbeat.<node>`) plus `agent` and the `catalogue` in force, written every
-/// `[health.nats] heartbeat_interval`.
+/// The agent's own heartbeat: `agent.<node>` in the status bucket, a ``NodeHeartbeat`` (the shape of Hive's
+/// `heartbeat.<node>` plus `agent` and the `catalogue` in force), written every `[health.nats] heartbeat_interval`.
 struct AgentHeartbeat: Sendable {
     let node: String
 
     var key: String { "agent.\(node)" }
 
-    private struct Value: Encodable {
-        var node: String
-        var timestamp: Date
-        var agent = "hive-health"
-        var catalogue: CatalogueVersion?
-    }
-
     func write(to bucket: NATSKeyValue, catalogue: CatalogueVersion?, logger: Logger) async {
         do {
-            let value = try JSONEncoder.healthMessages.encode(
-                Value(node: node, timestamp: Date(), catalogue: catalogue))
-            try await bucket.put(key, value: Array(value))
+            let heartbeat = NodeHeartbeat(node: node, timestamp: Date(), agent: "hive-health", catalogue: catalogue)
+            try await bucket.put(key, value: try heartbeat.encoded())
         } catch {
             logger.debug("NATS: heartbeat not written: \(error)")
         }

@@ -47,6 +47,7 @@ extension FileInventory {
             instance.serialSocket = try config.field("serial_socket").nonEmptyString() ?? layout.serialSocket(for: id)
             instance.consoleLogPath =
                 try config.field("console_log_path").nonEmptyString() ?? layout.consoleLog(for: id)
+            instance.accountID = try vm.field("account_id").nonEmptyString()
             instance.eniID = try vm.field("eni_id").nonEmptyString()
             instance.eniMAC = try vm.field("eni_mac").nonEmptyString()
             instance.extraENIs = try extraENIs(vm.field("extra_enis"))

@@ -69,37 +69,8 @@ public struct NodeHeartbeatProbe: Probe {
         return .passed("\(node) heartbeat \(String(format: "%.1f", age)) s ago", values: values)
     }
 
-    struct Problem: Error {
-        var reason: String
-    }
-
-    /// The `timestamp` field of a heartbeat record: RFC 3339, any number of fractional digits, any offset.
-    static func timestamp(of record: [UInt8]) -> Result<Date, Problem> {
-        guard record.count <= 64 * 1024 else { return .failure(Problem(reason: "record larger than 64 KiB")) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(record)) as? [String: Any] else {
-            return .failure(Problem(reason: "not a JSON object"))
-        }
-        guard let text = object["timestamp"] as? String else {
-            return .failure(Problem(reason: "no timestamp string"))
-        }
-        guard let date = parseRFC3339(text) else {
-            return .failure(Problem(reason: "bad timestamp '\(text.prefix(64))'"))
-        }
-        return .success(date)
-    }
-
-    /// RFC 3339 with any number of fractional digits (Go writes nanoseconds) and any offset; nil when invalid.
-    public static func parseRFC3339(_ text: String) -> Date? {
-        guard text.utf8.count <= 64 else { return nil }
-        // Go writes nanoseconds; Foundation's parser takes up to milliseconds reliably.
-        var normalized = text
-        if let dot = text.firstIndex(of: ".") {
-            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
-            let rest = text[text.index(after: dot)...].dropFirst(digits.count)
-            let millis = String(digits.prefix(3)).padding(toLength: 3, withPad: "0", startingAt: 0)
-            normalized = String(text[..<dot]) + "." + millis + rest
-        }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(normalized) { return date }
-        return try? Date.ISO8601FormatStyle().parse(normalized)
+    /// The `timestamp` of a heartbeat record (``NodeHeartbeat``).
+    static func timestamp(of record: [UInt8]) -> Result<Date, NodeHeartbeat.DecodeError> {
+        Result { () throws(NodeHeartbeat.DecodeError) in try NodeHeartbeat.decode(record).timestamp }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import HealthCore
-import HealthEngine
 import HealthNATS
+import HealthStore
 import Logging
 import Synchronization
 
@@ -65,8 +65,10 @@ public final class DeadNodeDetector: Sendable {
         }
         let votes = try await votesBucket().entries(matching: ">", timeout: settings.readTimeout)
         var view = ClusterView(
-            observer: node, at: now, agentHeartbeats: Self.heartbeats(agents, prefix: "agent."),
-            hiveHeartbeats: Self.heartbeats(hive, prefix: "heartbeat."), shutdownNodes: shutdown, settings: settings)
+            observer: node, at: now,
+            agentHeartbeats: NodeHeartbeat.timestamps(agents.mapValues(\.value), prefix: "agent."),
+            hiveHeartbeats: NodeHeartbeat.timestamps(hive.mapValues(\.value), prefix: "heartbeat."),
+            shutdownNodes: shutdown, settings: settings)
         var verdicts: [String: KeyValueEntry] = [:]
         for (key, entry) in votes {
             if key.hasPrefix("dead.") {
@@ -78,17 +80,6 @@ public final class DeadNodeDetector: Sendable {
             }
         }
         return (view, verdicts)
-    }
-
-    static func heartbeats(_ entries: [String: KeyValueEntry], prefix: String) -> [String: Date] {
-        var result: [String: Date] = [:]
-        for (key, entry) in entries where key.hasPrefix(prefix) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(entry.value)) as? [String: Any],
-                let text = object["timestamp"] as? String, let date = RFC3339.parse(text)
-            else { continue }
-            result[String(key.dropFirst(prefix.count))] = date
-        }
-        return result
     }
 
     /// One round: observe, vote, declare and apply verdicts, clear verdicts of nodes that came back.

@@ -1,4 +1,6 @@
 import Foundation
+import HealthCore
+import HealthInventory
 import HealthNATS
 import Logging
 
@@ -28,6 +30,14 @@ public struct HiveInstance: Sendable, Hashable {
         self.lastNode = lastNode
     }
 
+    /// A VM record as the inventory parsed it; `node` is the node whose `node.<node>` record holds it, nil for a
+    /// stopped instance's own record (then the parsed node is its `last_node`).
+    init(_ info: InstanceInfo, node: String?) {
+        self.init(
+            id: info.id, node: node, status: info.state.rawValue, ebsBacked: info.volumes.contains(where: \.boot),
+            accountID: info.accountID, lastNode: info.node.isEmpty ? nil : info.node)
+    }
+
     /// The `X-Account-ID` a command about this instance carries: its owner, or Spinifex's `GlobalAccountID`
     /// (`000000000000`, spinifex/utils/account.go) for an untenanted VM, which only that account may command.
     public var commandAccount: String {
@@ -54,21 +64,15 @@ public struct HiveInstanceCommands: Sendable {
         let bucket = try await connection.keyValue(subjects.instanceStateBucket)
         let entries = try await bucket.entries(matching: ">", timeout: readTimeout)
         var found: [String: HiveInstance] = [:]
-        for (key, entry) in entries.sorted(by: { $0.key < $1.key }) {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(entry.value)) as? [String: Any] else {
-                continue
-            }
-            if key.hasPrefix("node.") {
-                let node = String(key.dropFirst("node.".count))
-                for (id, value) in (object["vms"] as? [String: Any]) ?? [:] {
-                    guard let vm = value as? [String: Any] else { continue }
-                    found[id] = Self.instance(id: id, node: node, vm: vm)
-                }
-            } else if key.hasPrefix("instance.") {
-                let id = String(key.dropFirst("instance.".count))
-                // A running record under a node wins over a leftover stopped one.
-                if found[id] == nil { found[id] = Self.instance(id: id, node: nil, vm: object) }
-            }
+        for (key, entry) in entries.sorted(by: { $0.key < $1.key }) where key.hasPrefix("node.") {
+            found.merge(Self.instances(inNodeRecord: entry.value, node: String(key.dropFirst("node.".count)))) { $1 }
+        }
+        for (key, entry) in entries where key.hasPrefix("instance.") {
+            // A running record under a node wins over a leftover stopped one.
+            let parsed = FileInventory.parseInstance(entry.value, node: NodeInfo(name: ""), layout: Self.layout)
+            guard case .success(let info) = parsed, found[info.id] == nil
+            else { continue }
+            found[info.id] = HiveInstance(info, node: nil)
         }
         return found
     }
@@ -78,13 +82,8 @@ public struct HiveInstanceCommands: Sendable {
         let bucket = try await connection.keyValue(subjects.instanceStateBucket)
         var found: [String: HiveInstance] = [:]
         for node in nodes {
-            guard let entry = try await bucket.get("node.\(node)"),
-                let object = try? JSONSerialization.jsonObject(with: Data(entry.value)) as? [String: Any]
-            else { continue }
-            for (id, value) in (object["vms"] as? [String: Any]) ?? [:] {
-                guard let vm = value as? [String: Any] else { continue }
-                found[id] = Self.instance(id: id, node: node, vm: vm)
-            }
+            guard let entry = try await bucket.get("node.\(node)") else { continue }
+            found.merge(Self.instances(inNodeRecord: entry.value, node: node)) { $1 }
         }
         return found
     }
@@ -94,13 +93,14 @@ public struct HiveInstanceCommands: Sendable {
         try await instances(onNodes: [node]).values.sorted { $0.id < $1.id }
     }
 
-    static func instance(id: String, node: String?, vm: [String: Any]) -> HiveInstance {
-        let status = (vm["status"] as? String) ?? "unknown"
-        let requests = ((vm["ebs_requests"] as? [String: Any])?["Requests"] as? [[String: Any]]) ?? []
-        let ebsBacked = requests.contains { ($0["Boot"] as? Bool) == true }
-        return HiveInstance(
-            id: id, node: node, status: status, ebsBacked: ebsBacked, accountID: vm["account_id"] as? String,
-            lastNode: vm["last_node"] as? String)
+    /// Hive's VM records are read by the inventory's one parser (``FileInventory``); the socket paths it derives
+    /// from a layout are not used here.
+    private static let layout = RuntimeLayout(directory: RuntimeLayout.spinifexRunDirectory)
+
+    /// The VMs of one `node.<node>` value (`{"vms": {...}}`); records the parser refuses are left out.
+    static func instances(inNodeRecord value: [UInt8], node: String) -> [String: HiveInstance] {
+        let snapshot = FileInventory.parse(value, node: NodeInfo(name: node), layout: layout)
+        return Dictionary(snapshot.instances.map { ($0.id, HiveInstance($0, node: node)) }) { first, _ in first }
     }
 
     /// Spinifex's `utils.GlobalAccountID`: the account of untenanted VMs.
@@ -119,7 +119,7 @@ public struct HiveInstanceCommands: Sendable {
     /// responder or no reply in time throws, with Spinifex's code in the message: never a success.
     public func send(_ attribute: String, instance: HiveInstance) async throws {
         let command = Array(
-            try JSONEncoder.sorted.encode(EC2InstanceCommand(id: instance.id, attributes: [attribute: true])))
+            try JSONEncoder.healthMessages.encode(EC2InstanceCommand(id: instance.id, attributes: [attribute: true])))
         var subject = subjects.command(instance: instance.id)
         let reply: NATSMessage
         do throws(NATSError) {
@@ -161,7 +161,7 @@ extension HiveInstanceCommands {
     {
         let payload: [UInt8]
         do {
-            payload = Array(try JSONEncoder.sorted.encode(body))
+            payload = Array(try JSONEncoder.healthMessages.encode(body))
         } catch {
             throw NATSError(code: .invalidArgument, message: "encode \(subject): \(error)")
         }
@@ -214,15 +214,6 @@ struct CommandReply: Decodable {
             return "\(code.prefix(100))\(message)"
         }
         return reply.hiveError.map { "error: \($0.prefix(300))" }
-    }
-}
-
-extension JSONEncoder {
-    /// Keys sorted, so a command's bytes are stable.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
     }
 }
 

@@ -127,9 +127,7 @@ extension Catalog {
             discussion: "Exit status: 0 every agent runs the current shared version, 1 some do not, 2 error.")
 
         @OptionGroup var options: CommonOptions
-
-        @Option(help: "table or json.")
-        var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         struct Row: Encodable {
             var node: String
@@ -145,15 +143,21 @@ extension Catalog {
             let release = try await CatalogueCommand.withBucket(setup, create: false, logger: logger) {
                 bucket throws(CatalogueBucketError) in try await bucket.current()
             }
-            let heartbeats = try await CatalogueCommand.withConnection(setup, logger: logger) { connection in
-                try await Self.heartbeats(connection: connection, bucket: setup.subjects.statusBucket)
+            let heartbeats: [NodeHeartbeat]
+            do {
+                heartbeats = try await DaemonAccess(setup: setup, logger: logger).agentHeartbeats()
+            } catch {
+                printError("\(error)")
+                throw ExitCode(2)
             }
             let rows = heartbeats.map { heartbeat in
-                Row(node: heartbeat.node, timestamp: heartbeat.timestamp, catalogue: heartbeat.catalogue,
+                Row(
+                    node: heartbeat.node, timestamp: RFC3339.format(heartbeat.timestamp),
+                    catalogue: heartbeat.catalogue,
                     current: heartbeat.catalogue?.source == .shared && heartbeat.catalogue?.version == release?.version
                         && heartbeat.catalogue?.sha256 == release?.sha256)
             }
-            switch format {
+            switch output.format {
             case .json:
                 print(try ReportOutput.json(rows))
             case .table:
@@ -165,38 +169,6 @@ extension Catalog {
                 print(ReportOutput.columns(table), terminator: "")
             }
             if rows.contains(where: { !$0.current }) { throw ExitCode(1) }
-        }
-
-        private struct Heartbeat: Decodable {
-            var node: String
-            var timestamp: String
-            var catalogue: CatalogueVersion?
-        }
-
-        /// Every `agent.<node>` value, read with a watch until it has caught up (at most 5 s); unreadable ones skipped.
-        private static func heartbeats(connection: NATSConnection, bucket name: String) async throws -> [Heartbeat] {
-            let bucket = try await connection.keyValue(name)
-            let watch = try await bucket.watch("agent.*", bufferSize: 100_000)
-            let timer = Task {
-                try? await Task.sleep(for: .seconds(5))
-                watch.stop()
-            }
-            defer { timer.cancel() }
-            var found: [String: Heartbeat] = [:]
-            for await change in watch {
-                switch change {
-                case .put(let entry):
-                    guard entry.value.count <= 64 * 1024,
-                        let heartbeat = try? JSONDecoder().decode(Heartbeat.self, from: Data(entry.value))
-                    else { continue }
-                    found[entry.key] = heartbeat
-                case .deleted(let key, _):
-                    found[key] = nil
-                case .caughtUp:
-                    watch.stop()
-                }
-            }
-            return found.values.sorted { $0.node < $1.node }
         }
     }
 }
@@ -224,59 +196,23 @@ enum CatalogueCommand {
         }
     }
 
-    /// Runs `body` on a connection to this node's NATS; any failure prints and exits 2.
-    static func withConnection<T: Sendable>(
-        _ setup: DaemonSetup, logger: Logger, _ body: (NATSConnection) async throws -> T
-    ) async throws -> T {
-        guard let configuration = setup.natsConfiguration else {
-            printError("NATS is not configured: set [nodes.\(setup.node.name).nats] host in hive.toml (--config)")
-            throw ExitCode(2)
-        }
-        let connection: NATSConnection
-        do {
-            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
-        } catch {
-            printError("NATS \(configuration.url): \(error)")
-            throw ExitCode(2)
-        }
-        defer { connection.close() }
-        do {
-            return try await body(connection)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(2)
-        }
-    }
-
-    /// Runs `body` on the catalogue bucket over this node's NATS; any failure prints and exits 2.
-    static func withBucket<T: Sendable>(
+    /// Runs `body` on the catalogue bucket over this node's NATS (``DaemonAccess/withNATS(needs:_:)``); any failure
+    /// prints its reason and exits 2, the catalog commands' documented status.
+    static func withBucket<T>(
         _ setup: DaemonSetup, create: Bool, logger: Logger,
         _ body: (CatalogueBucket) async throws(CatalogueBucketError) -> T
     ) async throws -> T {
-        guard let configuration = setup.natsConfiguration else {
-            printError(
-                "NATS is not configured: set [nodes.\(setup.node.name).nats] host in hive.toml (--config), "
-                    + "and [health.nats] enabled = true")
-            throw ExitCode(2)
-        }
-        let connection: NATSConnection
         do {
-            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
-        } catch {
-            printError("NATS \(configuration.url): \(error)")
-            throw ExitCode(2)
-        }
-        defer { connection.close() }
-        do throws(CatalogueBucketError) {
-            let bucket = try await CatalogueBucket.open(
-                connection: connection, subjects: setup.subjects, create: create)
-            return try await body(bucket)
-        } catch {
-            if error.code == .notFound {
-                printError("nothing was pushed yet: \(error)")
-            } else {
-                printError("\(error)")
+            return try await DaemonAccess(setup: setup, logger: logger).withNATS(needs: "catalog") { connection in
+                let bucket = try await CatalogueBucket.open(
+                    connection: connection, subjects: setup.subjects, create: create)
+                return try await body(bucket)
             }
+        } catch let error as CatalogueBucketError where error.code == .notFound {
+            printError("nothing was pushed yet: \(error)")
+            throw ExitCode(2)
+        } catch {
+            printError("\(error)")
             throw ExitCode(2)
         }
     }

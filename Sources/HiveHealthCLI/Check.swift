@@ -12,9 +12,7 @@ struct Check: AsyncParsableCommand {
         discussion: "Exit status: 0 all passed, 1 something failed, 3 only insufficient data.")
 
     @OptionGroup var options: CommonOptions
-
-    @Option(help: "table or json.")
-    var format: OutputFormat = .table
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let logger = options.makeLogger()
@@ -27,7 +25,7 @@ struct Check: AsyncParsableCommand {
         }
         for error in outcome.catalogueErrors { printError("checks.d: \(error)") }
         for skipped in outcome.skippedInventory { printError("inventory: skipped \(skipped)") }
-        try ReportOutput.print(outcome.report, format: format)
+        try ReportOutput.print(outcome.report, format: output.format)
         let code = outcome.report.exitCode
         if code != 0 { throw ExitCode(code) }
     }
@@ -40,26 +38,24 @@ struct Status: AsyncParsableCommand {
         discussion: "Exit status as for check: 0 all passed, 1 something failed, 3 only insufficient data.")
 
     @OptionGroup var options: CommonOptions
-
-    @Option(help: "table or json.")
-    var format: OutputFormat = .table
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let setup = try options.resolve(command: "status")
-        let loaded: (state: PersistedState?, reports: [InstanceStatusReport], source: String)
+        let access = try options.access(command: "status")
+        let loaded: DaemonAccess.SavedStatus
         do {
-            loaded = try await StatusStore.load(setup: setup, logger: options.makeLogger())
-        } catch let error as SetupError {
-            throw CommandFailure.exit("status", error.message, code: CommandFailure.configuration)
+            loaded = try await access.statuses()
+        } catch let failure as DaemonAccess.Failure {
+            throw CommandFailure.exit("status", failure)
         } catch let error as NATSError {
             throw CommandFailure.exit("status", "\(error)", code: CommandFailure.unavailable)
         }
         guard let state = loaded.state else {
-            let question = "is `hive-health run` running for node \(setup.node.name)?"
+            let question = "is `hive-health run` running for node \(access.setup.node.name)?"
             throw CommandFailure.exit(
                 "status", "no saved state in \(loaded.source): \(question)", code: CommandFailure.noInput)
         }
-        try ReportOutput.print(state.report, reports: loaded.reports, format: format)
+        try ReportOutput.print(state.report, reports: loaded.reports, format: output.format)
         let code = state.report.exitCode
         if code != 0 { throw ExitCode(code) }
     }

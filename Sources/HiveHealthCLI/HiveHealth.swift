@@ -80,6 +80,18 @@ struct CommonOptions: ParsableArguments {
             throw CommandFailure.exit(command, error.message, code: CommandFailure.configuration)
         }
     }
+
+    /// The daemon's data as `command` reads it (its store, NATS, statuses, heartbeats): the one facade of the daemon
+    /// library the commands use.
+    func access(command: String) throws -> DaemonAccess {
+        DaemonAccess(setup: try resolve(command: command), logger: makeLogger())
+    }
+}
+
+/// `--format`, shared by the reporting commands.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "table or json.")
+    var format: OutputFormat = .table
 }
 
 /// Output format of the reporting commands.

@@ -6,12 +6,11 @@ import HealthCore
 struct Probes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the probe kinds of this build and their parameters.")
 
-    @Option(help: "table or json.")
-    var format: OutputFormat = .table
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let registry = try buildRegistry()
-        switch format {
+        switch output.format {
         case .json:
             print(try ReportOutput.json(registry.descriptors.map(ProbeOutput.init)))
         case .table:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HealthCore
 import HealthDaemon
 import HealthNATS
 import HealthRecovery
@@ -17,7 +18,7 @@ struct Recover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recoveries proposed or in progress, and the instances whose auto-recovery is disabled.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "table or json.") var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let (records, maintenance) = try await RecoveryCommand.withStore(options) { store, _ in
@@ -25,15 +26,15 @@ struct Recover: AsyncParsableCommand {
                 let maintenance = try await store.maintenanceOptions()
                 return (records, maintenance)
             }
-            try RecoveryCommand.print(records, format: format)
+            try RecoveryCommand.print(records, format: output.format)
             // Instances a person took out of recovery (aws ec2 modify-instance-maintenance-options): the table only,
             // so the JSON stays one array of records.
             let disabled = maintenance.values.filter { $0.autoRecovery == .disabled }
                 .sorted { $0.instance < $1.instance }
-            if format == .table, !disabled.isEmpty {
+            if output.format == .table, !disabled.isEmpty {
                 Swift.print("\nauto-recovery disabled (ModifyInstanceMaintenanceOptions):")
                 for options in disabled {
-                    Swift.print("\(options.instance)\tsince \(Date.ISO8601FormatStyle().format(options.updatedAt))")
+                    Swift.print("\(options.instance)\tsince \(RFC3339.format(options.updatedAt))")
                 }
             }
         }
@@ -42,11 +43,11 @@ struct Recover: AsyncParsableCommand {
     struct History: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Finished recoveries: done, failed or rejected.")
         @OptionGroup var options: CommonOptions
-        @Option(help: "table or json.") var format: OutputFormat = .table
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             let records = try await RecoveryCommand.withStore(options) { store, _ in try await store.history() }
-            try RecoveryCommand.print(records, format: format)
+            try RecoveryCommand.print(records, format: output.format)
         }
     }
 
@@ -76,24 +77,17 @@ enum RecoveryCommand {
     static func withStore<T>(
         _ options: CommonOptions, _ body: (RecoveryStore, RecoveryEventPublisher) async throws -> T
     ) async throws -> T {
-        let logger = options.makeLogger()
-        let setup = try options.resolve(command: "recover")
-        guard let configuration = setup.natsConfiguration else {
-            let hint = "set [nodes.\(setup.node.name).nats] host in hive.toml"
-            throw CommandFailure.exit(
-                "recover", "recovery records live in JetStream KV: \(hint)", code: CommandFailure.configuration)
-        }
-        let connection: NATSConnection
+        let access = try options.access(command: "recover")
+        let subjects = access.setup.subjects
         do {
-            connection = try await NATSConnection.connect(configuration, requireServer: true, logger: logger)
-        } catch {
-            throw CommandFailure.exit(
-                "recover", "cannot reach NATS at \(configuration.url): \(error)", code: CommandFailure.unavailable)
+            return try await access.withNATS(needs: "recover (recovery records live in JetStream KV)") { connection in
+                let store = try await RecoveryStore.open(connection: connection, subjects: subjects)
+                let events = RecoveryEventPublisher(connection: connection, subjects: subjects, logger: access.logger)
+                return try await body(store, events)
+            }
+        } catch let failure as DaemonAccess.Failure {
+            throw CommandFailure.exit("recover", failure)
         }
-        defer { connection.close() }
-        let store = try await RecoveryStore.open(connection: connection, subjects: setup.subjects)
-        let events = RecoveryEventPublisher(connection: connection, subjects: setup.subjects, logger: logger)
-        return try await body(store, events)
     }
 
     static func decide(_ options: CommonOptions, id: String, approve: Bool) async throws {
@@ -126,7 +120,7 @@ enum RecoveryCommand {
             Swift.print(
                 ["ID", "INSTANCE", "NODE", "ACTION", "STATE", "UPDATED", "REASON"].joined(separator: "\t"))
             for record in records {
-                let updated = Date.ISO8601FormatStyle().format(record.updatedAt)
+                let updated = RFC3339.format(record.updatedAt)
                 let person = record.needsPerson && record.state == .proposed ? " [needs a person]" : ""
                 Swift.print(
                     [

@@ -15,16 +15,14 @@ struct Validate: AsyncParsableCommand {
     var directory: String?
 
     @OptionGroup var options: CommonOptions
-
-    @Option(help: "table or json.")
-    var format: OutputFormat = .table
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         var setup = try options.resolve(command: "validate")
         if let directory { setup.catalogueSource = .directory(directory) }
         let result = setup.loadCatalogue()
         let showEffective = options.environment != nil
-        switch format {
+        switch output.format {
         case .json:
             let output = ValidationOutput(
                 valid: result.errors.isEmpty, checks: result.catalogue.checks.count,

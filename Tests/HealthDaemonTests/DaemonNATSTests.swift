@@ -5,6 +5,7 @@ import HealthDaemon
 import HealthEngine
 import HealthNATS
 import HealthProbes
+import HealthStore
 import HealthTestKit
 import Logging
 import Testing

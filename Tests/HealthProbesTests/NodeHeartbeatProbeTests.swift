@@ -55,12 +55,9 @@ struct NodeHeartbeatProbeTests {
     }
 
     @Test("Go's nanosecond RFC 3339 and offsets parse; the prefix picks the bucket")
-    func formats() async {
-        #expect(NodeHeartbeatProbe.parseRFC3339("2026-11-29T18:00:00.123456789Z") != nil)
-        #expect(NodeHeartbeatProbe.parseRFC3339("2026-11-29T18:00:00Z") != nil)
-        let offset = NodeHeartbeatProbe.parseRFC3339("2026-11-30T04:00:00.5+10:00")
-        #expect(offset != nil)
-        #expect(offset == NodeHeartbeatProbe.parseRFC3339("2026-11-29T18:00:00.500Z"))
+    func formats() async throws {
+        let goRecord = Array(#"{"node":"n","timestamp":"2026-11-30T04:00:00.123456789+10:00","epoch":3}"#.utf8)
+        #expect(try NodeHeartbeat.decode(goRecord).timestamp == RFC3339.parse("2026-11-29T18:00:00.123456789Z"))
         let spinifex = await observe(
             ["spinifex-cluster-state/heartbeat.node-a": "{\"timestamp\":\"\(stamp(secondsAgo: 1))\"}"],
             prefix: "spinifex")

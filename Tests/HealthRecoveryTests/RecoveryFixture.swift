@@ -2,6 +2,7 @@ import Foundation
 import HealthCore
 import HealthNATS
 import HealthRecovery
+import HealthStore
 import HealthTestKit
 import Logging
 import Synchronization

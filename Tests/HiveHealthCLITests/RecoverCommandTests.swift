@@ -12,47 +12,12 @@ import Testing
 struct RecoverCommandTests {
     @Test("a system impairment becomes a proposal; recover approve makes the daemon send stop_instance to Hive")
     func proposalApprovedFromTheCommandLine() async throws {
-        let server = try NATSServerProcess()
-        defer { server.stop() }
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let checks = folder.url.appending(path: "checks.d")
-        try FileManager.default.createDirectory(at: checks, withIntermediateDirectories: true)
-        // No Hive heartbeat is ever written: node.heartbeat fails, so the instance's system status is impaired.
-        try Data(
-            """
-            checks:
-              - name: node.heartbeat
-                probe: node.heartbeat
-                target: node
-                interval: 1s
-            """.utf8
-        ).write(to: checks.appending(path: "checks.yaml"))
-        let config = folder.url.appending(path: "hive.toml")
-        let apiPort = try NATSServerProcess.freePort()
-        try Data(
-            """
-            node = "node-cli"
-            [nodes.node-cli.nats]
-            host = "127.0.0.1:\(server.port)"
-            [health]
-            launch_grace_period = "0s"
-            [health.inventory]
-            source = "hive-kv"
-            [health.api]
-            listen = "127.0.0.1:\(apiPort)"
-            [health.recovery]
-            interval = "1s"
-            """.utf8
-        ).write(to: config)
-
-        let client = try await NATSConnection.connect(
-            NATSConfiguration(url: server.url), requireServer: true, logger: Logger(label: "test"))
-        defer { client.close() }
-        let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
-        _ = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
         let vm = #"{"id": "i-0cli", "status": "running", "ebs_requests": {"Requests": [{"Name": "v", "Boot": true}]}}"#
-        try await hive.put("node.node-cli", value: Array(#"{"vms": {"i-0cli": \#(vm)}}"#.utf8))
+        let daemon = try await RecoveringDaemon.start(
+            node: "node-cli", launchGrace: "0s", vms: #"{"vms": {"i-0cli": \#(vm)}}"#)
+        defer { daemon.close() }
+        let (config, apiPort, process, client) = (daemon.config, daemon.apiPort, daemon.process, daemon.client)
+        func log() -> String { daemon.log() }
         // Hive's command responder: records each command and answers it.
         let commands = Mutex<[String]>([])
         let responder = try client.subscribe("ec2.cmd.*")
@@ -66,18 +31,6 @@ struct RecoverCommandTests {
         defer {
             responder.unsubscribe()
             responding.cancel()
-        }
-
-        let process = try HiveHealthBinary.start(
-            [
-                "run", "--config", config.path, "--checks", checks.path,
-                "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
-            ],
-            log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stopBlocking(process) }
-        func log() -> String {
-            let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
-            return String(text.suffix(3000))
         }
 
         var proposal: [String: Any]?
@@ -126,61 +79,16 @@ struct RecoverCommandTests {
 
     @Test("aws ec2 modify-instance-maintenance-options --auto-recovery disabled: that instance alone is not recovered")
     func autoRecoveryDisabledFromTheAWSCLI() async throws {
-        let server = try NATSServerProcess()
-        defer { server.stop() }
-        let folder = try TemporaryFolder()
-        defer { folder.remove() }
-        let checks = folder.url.appending(path: "checks.d")
-        try FileManager.default.createDirectory(at: checks, withIntermediateDirectories: true)
-        // No Hive heartbeat: once the launch grace is over, both instances' system status is impaired.
-        try Data(
-            """
-            checks:
-              - name: node.heartbeat
-                probe: node.heartbeat
-                target: node
-                interval: 1s
-            """.utf8
-        ).write(to: checks.appending(path: "checks.yaml"))
-        let config = folder.url.appending(path: "hive.toml")
-        let apiPort = try NATSServerProcess.freePort()
-        try Data(
-            """
-            node = "node-mnt"
-            [nodes.node-mnt.nats]
-            host = "127.0.0.1:\(server.port)"
-            [health]
-            launch_grace_period = "10s"
-            [health.inventory]
-            source = "hive-kv"
-            [health.api]
-            listen = "127.0.0.1:\(apiPort)"
-            [health.recovery]
-            interval = "1s"
-            """.utf8
-        ).write(to: config)
-        let client = try await NATSConnection.connect(
-            NATSConfiguration(url: server.url), requireServer: true, logger: Logger(label: "test"))
-        defer { client.close() }
-        let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
-        _ = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
         func vm(_ id: String) -> String {
             #""\#(id)": {"id": "\#(id)", "status": "running", "#
                 + #""ebs_requests": {"Requests": [{"Name": "v", "Boot": true}]}}"#
         }
-        try await hive.put("node.node-mnt", value: Array("{\"vms\": {\(vm("i-0a")), \(vm("i-0b"))}}".utf8))
-
-        let process = try HiveHealthBinary.start(
-            [
-                "run", "--config", config.path, "--checks", checks.path,
-                "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
-            ],
-            log: folder.url.appending(path: "run.log"))
-        defer { HiveHealthBinary.stopBlocking(process) }
-        func log() -> String {
-            let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
-            return String(text.suffix(3000))
-        }
+        // Both instances are impaired once the launch grace is over.
+        let daemon = try await RecoveringDaemon.start(
+            node: "node-mnt", launchGrace: "10s", vms: "{\"vms\": {\(vm("i-0a")), \(vm("i-0b"))}}")
+        defer { daemon.close() }
+        let (config, apiPort, process, folder) = (daemon.config, daemon.apiPort, daemon.process, daemon.folder)
+        func log() -> String { daemon.log() }
         let endpoint = "http://127.0.0.1:\(apiPort)"
         let home = folder.url
         var modified: CommandResult?
@@ -245,5 +153,83 @@ struct RecoverCommandTests {
         }
         #expect(both, "recover list: \(records)\ndaemon log:\n\(log())")
         #expect(await HiveHealthBinary.stop(process) == 0)
+    }
+}
+
+/// What both recovery tests run: nats-server; a checks.d of `node.heartbeat` alone, and no Hive heartbeat is ever
+/// written, so every instance's system status becomes impaired (after `launchGrace`); Hive's VMs in
+/// `hive-instance-state`; and `hive-health run` on hive-kv with the API on a free port and recovery every second.
+private struct RecoveringDaemon {
+    let server: NATSServerProcess
+    let folder: TemporaryFolder
+    let config: URL
+    let apiPort: Int
+    let client: NATSConnection
+    let process: Process
+
+    static func start(node: String, launchGrace: String, vms: String) async throws -> RecoveringDaemon {
+        let server = try NATSServerProcess()
+        let folder = try TemporaryFolder()
+        do {
+            let checks = folder.url.appending(path: "checks.d")
+            try FileManager.default.createDirectory(at: checks, withIntermediateDirectories: true)
+            try Data(
+                """
+                checks:
+                  - name: node.heartbeat
+                    probe: node.heartbeat
+                    target: node
+                    interval: 1s
+                """.utf8
+            ).write(to: checks.appending(path: "checks.yaml"))
+            let config = folder.url.appending(path: "hive.toml")
+            let apiPort = try NATSServerProcess.freePort()
+            try Data(
+                """
+                node = "\(node)"
+                [nodes.\(node).nats]
+                host = "127.0.0.1:\(server.port)"
+                [health]
+                launch_grace_period = "\(launchGrace)"
+                [health.inventory]
+                source = "hive-kv"
+                [health.api]
+                listen = "127.0.0.1:\(apiPort)"
+                [health.recovery]
+                interval = "1s"
+                """.utf8
+            ).write(to: config)
+            let client = try await NATSConnection.connect(
+                NATSConfiguration(url: server.url), requireServer: true, logger: Logger(label: "test"))
+            let hive = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-instance-state"))
+            _ = try await client.keyValue(KeyValueBucketConfiguration(bucket: "hive-cluster-state"))
+            try await hive.put("node.\(node)", value: Array(vms.utf8))
+            let process = try HiveHealthBinary.start(
+                [
+                    "run", "--config", config.path, "--checks", checks.path,
+                    "--state-dir", folder.url.appending(path: "s").path, "--log-level", "info",
+                ],
+                log: folder.url.appending(path: "run.log"))
+            return RecoveringDaemon(
+                server: server, folder: folder, config: config, apiPort: apiPort, client: client, process: process)
+        } catch {
+            folder.remove()
+            server.stop()
+            throw error
+        }
+    }
+
+    /// The end of the daemon's log, for failure messages.
+    func log() -> String {
+        let text = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
+        return String(text.suffix(3000))
+    }
+
+    /// Stops the daemon (if a test did not) and everything else started.
+    func close() {
+        HiveHealthBinary.stopBlocking(process)
+        client.close()
+        folder.remove()
+        server.stop()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HealthTestKit
 import Testing
 
 @Suite("hive-health probes, check, status, run")
@@ -128,12 +129,38 @@ struct ReportingCommandTests {
         #expect(await HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
     }
 
-    @Test("status without saved state explains what is missing")
+    @Test("status without saved state explains what is missing (66)")
     func statusWithoutState() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
         let result = try await HiveHealthBinary.run(["status", "--state-dir", folder.path])
-        #expect(result.status != 0)
+        #expect(result.status == 66)
         #expect(result.stderr.contains("no saved state"))
+        #expect(!result.stderr.contains("USAGE"))
+    }
+
+    @Test("a command without the NATS it needs exits 78, with NATS unreachable 69; the reason alone, no usage text")
+    func daemonDataUnreachable() async throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let noNATS = folder.url.appending(path: "no-nats.toml")
+        try Data("node = \"n1\"\n".utf8).write(to: noNATS)
+        let recover = try await HiveHealthBinary.run(["recover", "list", "--config", noNATS.path])
+        #expect(recover.status == 78, "\(recover.stderr)")
+        #expect(recover.stderr.contains("needs NATS"), "\(recover.stderr)")
+        #expect(!recover.stderr.contains("USAGE"), "\(recover.stderr)")
+
+        // A port nobody listens on.
+        let closed = folder.url.appending(path: "closed.toml")
+        let port = try NATSServerProcess.freePort()
+        try Data("node = \"n1\"\n[nodes.n1.nats]\nhost = \"127.0.0.1:\(port)\"\n".utf8).write(to: closed)
+        for command in [["status"], ["recover", "history"]] {
+            let result = try await HiveHealthBinary.run(command + ["--config", closed.path])
+            #expect(result.status == 69, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("cannot reach NATS"), "\(command): \(result.stderr)")
+            #expect(!result.stderr.contains("USAGE"), "\(command): \(result.stderr)")
+        }
+        let agents = try await HiveHealthBinary.run(["catalog", "agents", "--config", closed.path])
+        #expect(agents.status == 2, "catalog documents 2 for every error: \(agents.stderr)")
     }
 }

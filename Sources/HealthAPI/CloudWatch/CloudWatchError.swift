@@ -7,27 +7,24 @@ public struct CloudWatchError: Error, Sendable, Hashable, CustomStringConvertibl
         public var exception: String
         public var httpStatus: Int
 
+        /// `exception` is the Query code unless CloudWatch's model renames it; most codes are client errors (400).
+        init(_ query: String, exception: String? = nil, httpStatus: Int = 400) {
+            (self.query, self.exception, self.httpStatus) = (query, exception ?? query, httpStatus)
+        }
+
         public static let invalidParameterValue = Code(
-            query: "InvalidParameterValue", exception: "InvalidParameterValueException", httpStatus: 400)
+            "InvalidParameterValue", exception: "InvalidParameterValueException")
         public static let invalidParameterCombination = Code(
-            query: "InvalidParameterCombination", exception: "InvalidParameterCombinationException", httpStatus: 400)
-        public static let missingParameter = Code(
-            query: "MissingParameter", exception: "MissingRequiredParameterException", httpStatus: 400)
-        public static let invalidNextToken = Code(
-            query: "InvalidNextToken", exception: "InvalidNextToken", httpStatus: 400)
-        public static let invalidAction = Code(query: "InvalidAction", exception: "InvalidAction", httpStatus: 400)
-        public static let unsupportedOperation = Code(
-            query: "UnsupportedOperation", exception: "UnsupportedOperation", httpStatus: 400)
-        public static let malformedInput = Code(
-            query: "MalformedInput", exception: "SerializationException", httpStatus: 400)
-        public static let incompleteSignature = Code(
-            query: "IncompleteSignature", exception: "IncompleteSignature", httpStatus: 403)
-        public static let signatureDoesNotMatch = Code(
-            query: "SignatureDoesNotMatch", exception: "SignatureDoesNotMatch", httpStatus: 403)
-        public static let requestTooLarge = Code(
-            query: "RequestEntityTooLarge", exception: "RequestEntityTooLarge", httpStatus: 413)
-        public static let authFailure = Code(
-            query: "AuthFailure", exception: "AuthFailure", httpStatus: 401)
+            "InvalidParameterCombination", exception: "InvalidParameterCombinationException")
+        public static let missingParameter = Code("MissingParameter", exception: "MissingRequiredParameterException")
+        public static let malformedInput = Code("MalformedInput", exception: "SerializationException")
+        public static let invalidNextToken = Code("InvalidNextToken")
+        public static let invalidAction = Code("InvalidAction")
+        public static let unsupportedOperation = Code("UnsupportedOperation")
+        public static let authFailure = Code("AuthFailure", httpStatus: 401)
+        public static let incompleteSignature = Code("IncompleteSignature", httpStatus: 403)
+        public static let signatureDoesNotMatch = Code("SignatureDoesNotMatch", httpStatus: 403)
+        public static let requestTooLarge = Code("RequestEntityTooLarge", httpStatus: 413)
     }
 
     public var code: Code

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import HealthDaemon
 import HealthEngine
 import HealthNATS
 import HealthTestKit

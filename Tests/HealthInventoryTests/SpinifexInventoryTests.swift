@@ -34,8 +34,8 @@ struct SpinifexInventoryTests {
         _ = try await bucket.put("instance.i-0else", value: try elsewhere.encoded())
 
         let inventory = HiveKVInventory(
-            connection: connection, subjects: HealthSubjects(prefix: "spinifex"), node: NodeInfo(name: "node-1"),
-            layout: RuntimeLayout(directory: "/run/spinifex"), logger: logger)
+            keyValues: NATSKeyValueReader(connection: connection),
+            bucket: HealthSubjects(prefix: "spinifex").instanceStateBucket, node: NodeInfo(name: "node-1"), layout: RuntimeLayout(directory: "/run/spinifex"), logger: logger)
         let snapshot = try await inventory.snapshot()
         #expect(snapshot.instances.map(\.id).sorted() == ["i-0run", "i-0stop"], "\(snapshot.skipped)")
         let stoppedInfo = try #require(snapshot.instances.first { $0.id == "i-0stop" })

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import HealthNATS
 import Logging
 import Synchronization
 

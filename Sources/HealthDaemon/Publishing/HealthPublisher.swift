@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthEngine
+import HealthNATS
 import Logging
 import Synchronization
 

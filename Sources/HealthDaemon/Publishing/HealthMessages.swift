@@ -95,31 +95,3 @@ public struct MetricsMessage: Sendable, Hashable, Codable {
         return MetricsMessage(namespace: namespace, node: node, metricData: data)
     }
 }
-
-extension JSONEncoder {
-    /// The encoder of every message hive-health publishes: RFC 3339 UTC dates with milliseconds, sorted keys.
-    public static var healthMessages: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    /// Reads what ``JSONEncoder/healthMessages`` writes (RFC 3339 with or without fractional seconds).
-    public static var healthMessages: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 date: \(text)")
-        }
-        return decoder
-    }
-}

@@ -1,5 +1,4 @@
 import Foundation
-import HealthCore
 
 /// One transition of one check, as published on `hive.health.events` (DESIGN §6).
 public struct HealthEvent: Sendable, Hashable, Codable {

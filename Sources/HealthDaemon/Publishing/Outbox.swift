@@ -1,3 +1,4 @@
+import HealthNATS
 import Logging
 import Synchronization
 

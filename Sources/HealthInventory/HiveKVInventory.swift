@@ -1,7 +1,5 @@
 import HealthCore
-import HealthInventory
 import Logging
-import Synchronization
 
 /// The `hive-kv` inventory source: Hive's VM records in the KV bucket `<prefix>-instance-state`, key `node.<node>`
 /// (`{"vms": {"<id>": VM}}`, parsed exactly like the `file` source), and the stopped instances that last ran here
@@ -10,20 +8,21 @@ import Synchronization
 ///
 /// Each snapshot reads the key afresh, so instances Hive adds or removes join or leave the plan at the next
 /// inventory refresh. A missing key is a node without instances; a record that cannot be used is skipped with its
-/// reason; NATS being unreachable or the bucket missing throws (the planner then keeps its last snapshot).
+/// reason; the store being unreachable or the bucket missing throws (the planner then keeps its last snapshot).
+/// The records are read through a ``KeyValueBrowser`` (JetStream KV in the daemon), so this module knows no NATS.
 public final class HiveKVInventory: InventorySource {
-    public let connection: NATSConnection
+    public let keyValues: any KeyValueBrowser
+    /// `<prefix>-instance-state`.
     public let bucketName: String
     public let node: NodeInfo
     public let layout: RuntimeLayout
-    private let bucket = Mutex<NATSKeyValue?>(nil)
     private let logger: Logger
 
     public init(
-        connection: NATSConnection, subjects: HealthSubjects, node: NodeInfo, layout: RuntimeLayout, logger: Logger
+        keyValues: any KeyValueBrowser, bucket: String, node: NodeInfo, layout: RuntimeLayout, logger: Logger
     ) {
-        self.connection = connection
-        self.bucketName = subjects.instanceStateBucket
+        self.keyValues = keyValues
+        self.bucketName = bucket
         self.node = node
         self.layout = layout
         self.logger = logger
@@ -33,15 +32,14 @@ public final class HiveKVInventory: InventorySource {
     public var key: String { "node.\(node.name)" }
 
     public func snapshot() async throws -> InventorySnapshot {
-        let bucket = try await openBucket()
         var snapshot = InventorySnapshot()
-        if let entry = try await bucket.get(key) {
-            snapshot = FileInventory.parse(entry.value, node: node, layout: layout)
+        if let value = try await keyValues.value(bucket: bucketName, key: key) {
+            snapshot = FileInventory.parse(value, node: node, layout: layout)
         }
         let running = Set(snapshot.instances.map(\.id))
-        let stopped = try await bucket.entries(matching: "instance.*", timeout: .seconds(5))
-        for (key, entry) in stopped.sorted(by: { $0.key < $1.key }) {
-            switch FileInventory.parseInstance(entry.value, node: node, layout: layout) {
+        let stopped = try await keyValues.values(bucket: bucketName, matching: "instance.*", timeout: .seconds(5))
+        for (key, value) in stopped.sorted(by: { $0.key < $1.key }) {
+            switch FileInventory.parseInstance(value, node: node, layout: layout) {
             case .success(let instance):
                 // Only where it last ran (each node lists its own); a running record wins over a leftover.
                 guard instance.node == node.name, instance.state != .running, !running.contains(instance.id)
@@ -60,28 +58,8 @@ public final class HiveKVInventory: InventorySource {
     /// instances join and leave the plan at once instead of at the next periodic refresh.
     public func watchChanges(_ changed: @Sendable () async -> Void) async {
         while !Task.isCancelled {
-            if let watch = try? await openBucket().watch(key) {
-                await withTaskCancellationHandler {
-                    for await change in watch {
-                        if case .caughtUp = change { continue }
-                        await changed()
-                    }
-                } onCancel: {
-                    watch.stop()
-                }
-            }
+            try? await keyValues.watch(bucket: bucketName, key: key, changed: changed)
             guard (try? await Task.sleep(for: .seconds(1))) != nil else { return }
         }
-    }
-
-    private func openBucket() async throws(NATSError) -> NATSKeyValue {
-        let bucket: NATSKeyValue
-        if let opened = self.bucket.withLock({ $0 }) {
-            bucket = opened
-        } else {
-            bucket = try await connection.keyValue(bucketName)
-            self.bucket.withLock { $0 = bucket }
-        }
-        return bucket
     }
 }
