@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "HealthCore", targets: ["HealthCore"]),
         .library(name: "HealthCatalogue", targets: ["HealthCatalogue"]),
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
+        .library(name: "ProbeKit", targets: ["ProbeKit"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
         .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
@@ -78,11 +79,18 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
+        // What every probe is written with, built-in or a site's: typed parameters (defaults applied once), per-check
+        // memory, host files (/proc, /sys), QEMU monitor and guest agent sessions.
+        .target(
+            name: "ProbeKit",
+            dependencies: ["HealthCore", "HealthQEMU"]
+        ),
         // The built-in probes; the registry is generated at build time from these sources.
         .target(
             name: "HealthProbes",
             dependencies: [
                 "HealthCore",
+                "ProbeKit",
                 "HealthQEMU",
                 "HealthStorage",
                 "HealthNetwork",
@@ -95,7 +103,7 @@ let package = Package(
         // (docs/probe-authoring.md).
         .target(
             name: "SiteProbes",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HealthCore", "ProbeKit", .product(name: "Logging", package: "swift-log")],
             plugins: ["ProbeRegistryPlugin"]
         ),
         // libnats (Debian libnats-dev) for Swift.
@@ -212,7 +220,9 @@ let package = Package(
             dependencies: ["HealthTestKit", .product(name: "Logging", package: "swift-log")],
             path: "Sources/HiveHealthDemo"
         ),
-        .executableTarget(name: "ProbeRegistryGenerator"),
+        // What the registry generator registers or refuses: a small Swift tokenizer and a scan of declarations.
+        .target(name: "ProbeRegistryScanner"),
+        .executableTarget(name: "ProbeRegistryGenerator", dependencies: ["ProbeRegistryScanner"]),
         .plugin(
             name: "ProbeRegistryPlugin",
             capability: .buildTool(),
@@ -235,7 +245,8 @@ let package = Package(
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthTestKit"]),
-        .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthStorage", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthProbesTests", dependencies: ["HealthProbes", "ProbeKit", "HealthStorage", "HealthTestKit"]),
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",
@@ -249,7 +260,9 @@ let package = Package(
         .testTarget(name: "HealthEngineTests", dependencies: ["HealthEngine", "HealthTestKit"]),
         .testTarget(
             name: "HealthDaemonTests",
-            dependencies: ["HealthAPI", "HealthDaemon", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthTestKit"]
+            dependencies: [
+                "HealthAPI", "HealthDaemon", "HealthProbes", "ProbeKit", "HealthQEMU", "HealthNATS", "HealthTestKit",
+            ]
         ),
         .testTarget(
             name: "HealthRecoveryTests",
@@ -259,7 +272,8 @@ let package = Package(
             name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"],
             exclude: ["Clients"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
-        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
+        .testTarget(name: "ProbeRegistryGeneratorTests", dependencies: ["ProbeRegistryScanner"]),
+        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "ProbeKit", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
         .testTarget(name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),
         // The whole stack against real QEMU, nbdkit, qemu-ga, Open vSwitch and nats-server, through the aws CLI.

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import HealthCore
+import ProbeKit
 
 /// `host.edac`: memory errors counted by the kernel's EDAC memory controllers (`/sys/devices/system/edac/mc`).
 public struct EDACProbe: Probe {

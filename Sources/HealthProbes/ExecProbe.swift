@@ -1,5 +1,6 @@
 import HealthCore
 import Logging
+import ProbeKit
 import Subprocess
 
 #if canImport(System)

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.guest-ping`: the guest agent answers over its chardev socket: `guest-sync` with a fresh random id (stale
 /// lines discarded until it comes back), then `guest-ping`. The agent serves one client: the socket is opened per

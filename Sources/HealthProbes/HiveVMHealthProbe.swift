@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `hive.vm-health`: what Spinifex's own daemon knows of the VM, from the `health` block of its record
 /// (spinifex/vm/vm.go `InstanceHealthState` at ddf22cac). The daemon polls `query-status` on the control monitor it

@@ -1,4 +1,5 @@
 import HealthCore
+import ProbeKit
 
 /// `host.meminfo`: the node's available memory (`MemAvailable` of `/proc/meminfo`) against a minimum.
 public struct MemInfoProbe: Probe {

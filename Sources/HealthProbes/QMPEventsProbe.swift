@@ -1,10 +1,11 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
-/// `qmp.events`: the push side of QMP. The daemon's event service keeps the instance's monitor connection open and
-/// re-runs this check the moment QEMU reports `SHUTDOWN`, `STOP`/`RESUME`, `GUEST_PANICKED`, `BLOCK_IO_ERROR` or the
-/// socket closes; the check then reads what the shared connection saw.
+/// `qmp.events`: the push side of QMP. Its event source (``watchEvents(_:)``, run by the daemon) keeps the instance's
+/// monitor connection open and re-runs the instance's checks the moment QEMU reports `SHUTDOWN`, `STOP`/`RESUME`,
+/// `GUEST_PANICKED`, `BLOCK_IO_ERROR` or the socket closes; the check then reads what the shared connection saw.
 ///
 /// Fails when the monitor is gone (QEMU exited), the guest panicked or shut down, or a block device reported an
 /// I/O error within `io_error_window`. Shipped with `consecutive_failures: 1`: a closed monitor socket that refuses
@@ -13,7 +14,7 @@ import HealthQEMU
 /// Events are taken only from a monitor of hive-health's own (``QMPMonitorRole/own``). On someone else's (Spinifex's
 /// telemetry or control monitor) nothing is held: the check watches QEMU itself through a pidfd on the pid from
 /// `pid_file` (the daemon re-runs it the moment that pidfd becomes readable) and fails when QEMU has exited.
-public struct QMPEventsProbe: Probe {
+public struct QMPEventsProbe: ProbeEventSource {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.events", category: .instance, targets: [.instance],
         parameters: [
@@ -28,23 +29,16 @@ public struct QMPEventsProbe: Probe {
         timeoutClass: .qmp,
         summary: "push: QMP events (SHUTDOWN, STOP, GUEST_PANICKED, BLOCK_IO_ERROR, socket closed) re-evaluate at once")
 
-    /// Events that make the daemon re-run an instance's checks at once.
+    /// Events that re-run an instance's checks at once (the only table of them).
     public static let triggeringEvents: Set<String> = [
         "SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "BLOCK_IO_ERROR", "RESET", "POWERDOWN", "MIGRATION",
     ]
 
-    private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    let environment: ProbeEnvironment
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(
@@ -63,8 +57,7 @@ public struct QMPEventsProbe: Probe {
             return .unknown("\(error)")
         }
         if QMPMonitorRole(path: socket) == .shared {
-            let path =
-                pidFile.isEmpty || pidFile.hasPrefix("/") ? pidFile : environment.runtimeDirectory + "/" + pidFile
+            let path = QMPProbeSupport.absolutePath(pidFile, runtimeDirectory: environment.runtimeDirectory) ?? ""
             return Self.judgeProcess(QEMUProcessWatch.state(pidFile: path), pidFile: path, monitor: socket)
         }
         let connection: QMPConnection

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.status`: QMP `query-status` of the instance's QEMU. `running` passes; `internal-error`, `guest-panicked`,
 /// `shutdown`, `io-error` and `watchdog` fail; a pause by an operator or a migration is a suppression window
@@ -34,17 +35,10 @@ public struct QMPStatusProbe: Probe {
     ]
 
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    private var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(

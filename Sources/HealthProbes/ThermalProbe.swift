@@ -1,4 +1,5 @@
 import HealthCore
+import ProbeKit
 
 /// `host.thermal`: thermal zones of `/sys/class/thermal` against their hot/critical trip points, and CPU thermal
 /// throttling counters against the previous run.

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `viperblock.service`: Spinifex's EBS provider answers on NATS. Sends the read-only `GetCapabilitiesRequest`
 /// (`{"schema_version":1}` on `ebs.provider.v1.capabilities`, spinifex/ebsprovider/nats.go, served under the

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `viperblock.volume`: a volume's state from Spinifex's EBS provider (`ebs.provider.v1`, spinifex/ebsprovider/
 /// nats.go `GetVolume`): a `GetVolumeRequest` to the owner subject `ebs.provider.v1.owner.<vol>.volume.describe`

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthNetwork
+import ProbeKit
 
 /// `net.arp`: ARP resolution of the instance's private IP (or, on the node target, the gateway) over an AF_PACKET
 /// socket on the interface that reaches it, independent of the kernel's neighbour cache.

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthNetwork
+import ProbeKit
 
 /// `net.icmp`: ICMP echo to the instance's private IP (or, on the node target, the gateway and peer nodes), through
 /// the daemon's one shared pinger: one socket per address family for every target.
@@ -72,7 +73,7 @@ public struct ICMPProbe: Probe {
         // Every echo must be answered or given up before the scheduler's timeout.
         let spread = interval * (count - 1)
         let echoTimeout = max(.milliseconds(50), min(.seconds(2), request.timeout * 0.9 - spread))
-        let pinger = Pinger.shared(namespace: namespace.isEmpty ? nil : namespace, logger: environment.logger)
+        let pinger = environment.pinger(namespace: namespace.isEmpty ? nil : namespace)
         let results = await pinger.ping(all: addresses, count: count, interval: interval, timeout: echoTimeout)
         var problems: [String] = []
         var passed: [String] = []

@@ -1,6 +1,7 @@
 import HealthCore
 import HealthQEMU
 import HealthStorage
+import ProbeKit
 
 /// `ebs.attachment`: the volumes the inventory says are attached (`ebs_requests`) against the block devices QEMU
 /// really has (`query-block`). A volume with no device fails; a volume served on a unix socket that no process
@@ -26,17 +27,10 @@ public struct EBSAttachmentProbe: Probe {
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    private var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     /// One block device of QEMU, with what identifies it.
     struct Device {

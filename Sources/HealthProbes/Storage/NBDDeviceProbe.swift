@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `nbd.device`: kernel NBD devices (`/dev/nbdX`) where a host reaches volumes through the kernel client, and the
 /// paths of dm-multipath maps. With `device` set, that device must be connected (`/sys/block/nbdX/pid` names a live

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `nbd.export`: the storage path of a volume, end to end. Connects to the volume's NBD URI, negotiates (fixed
 /// newstyle, `NBD_OPT_GO`), reads one block at offset 0 and disconnects; never writes. Passes with the latency;

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.block`: the instance's block devices as QEMU sees them, over the shared QMP connection. A device whose
 /// `query-block` io-status is `failed` or `nospace` fails; so do failed read/write/flush operations in
@@ -59,17 +60,10 @@ public struct QMPBlockProbe: Probe {
 
     private let previous = PerCheckMemory<Snapshot>()
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    private var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `host.smart`: the node's ATA disks through libatasmart: overall status (self-assessment, pre-fail attributes),
 /// bad (reallocated + pending) sectors, temperature, power-on time. A disk in standby is never woken: its power mode
