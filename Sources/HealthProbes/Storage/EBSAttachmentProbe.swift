@@ -27,8 +27,6 @@ public struct EBSAttachmentProbe: Probe {
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
     private let environment: ProbeEnvironment
-    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
-    private var pool: QMPConnectionPool { environment.qmpConnections }
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
@@ -45,15 +43,12 @@ public struct EBSAttachmentProbe: Probe {
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(
             request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
-        let socket: String
+        let session: MonitorSession
         let checkServer: Bool
         let checkConnected: Bool
         let staleFails: Bool
         do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "QMP"
-            ).get()
+            session = try MonitorSession(parameters, request: request, environment: environment)
             checkServer = try parameters.boolean("check_server") ?? true
             checkConnected = try parameters.boolean("check_connected") ?? true
             staleFails = try parameters.boolean("stale_fails") ?? false
@@ -63,18 +58,10 @@ public struct EBSAttachmentProbe: Probe {
         let volumes = request.target.instance?.volumes ?? []
         // Without volumes the ebs category is not-applicable: no need to ask QEMU.
         if volumes.isEmpty { return .passed("no EBS volumes attached") }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let budget = QMPProbeSupport.budget(request)
         let blocks: QMPValue
-        do throws(QEMUError) {
-            blocks = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
-                connection throws(QEMUError) -> QMPValue in
-                try await connection.execute(
-                    "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-            }
-        } catch {
-            return QMPProbeSupport.observation(for: error, socket: socket)
+        switch await session.execute(["query-block"]) {
+        case .failure(let failure): return failure.observation
+        case .success(let answers): blocks = answers[0]
         }
         guard let list = blocks.array else { return .unknown("query-block did not answer with a list") }
         let devices = list.prefix(1024).compactMap(Self.device)
@@ -112,7 +99,7 @@ public struct EBSAttachmentProbe: Probe {
             if staleFails { failures.append(text) } else { notes.append(text) }
         }
         let values: [String: Double] = [
-            "latency_seconds": (clock.now - start).seconds, "volumes": Double(volumes.count),
+            "latency_seconds": session.elapsed.seconds, "volumes": Double(volumes.count),
             "missing": Double(volumes.count - matched.count), "stale": Double(staleNames.count),
         ]
         if !failures.isEmpty {
