@@ -17,17 +17,16 @@ import ProbeKit
 public struct QMPEventsProbe: ProbeEventSource {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.events", category: .instance, targets: [.instance],
-        parameters: [
-            QMPProbeSupport.socketParameter,
-            ParameterSpec(
-                "io_error_window", .duration, default: .duration(.seconds(300)),
-                doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received."),
-            ParameterSpec(
-                "pid_file", .string, default: .string("{{instance.pid_file}}"),
-                doc: "QEMU's pid file, watched through a pidfd when the monitor is not hive-health's own."),
-        ],
+        parameters: [QMPProbeSupport.socketParameter, ioErrorWindow.spec, pidFile.spec],
         timeoutClass: .qmp,
         summary: "push: QMP events (SHUTDOWN, STOP, GUEST_PANICKED, BLOCK_IO_ERROR, socket closed) re-evaluate at once")
+
+    static let ioErrorWindow: ProbeParameter<Duration> = .duration(
+        "io_error_window", default: .seconds(300),
+        doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received.")
+    static let pidFile: ProbeParameter<String> = .string(
+        "pid_file", default: "{{instance.pid_file}}",
+        doc: "QEMU's pid file, watched through a pidfd when the monitor is not hive-health's own.")
 
     /// Events that re-run an instance's checks at once (the only table of them).
     public static let triggeringEvents: Set<String> = [
@@ -41,8 +40,7 @@ public struct QMPEventsProbe: ProbeEventSource {
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let socket: String
         let ioErrorWindow: Duration
         let pidFile: String
@@ -51,8 +49,8 @@ public struct QMPEventsProbe: ProbeEventSource {
                 parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
                 what: "QMP"
             ).get()
-            ioErrorWindow = try parameters.duration("io_error_window") ?? .seconds(300)
-            pidFile = try parameters.string("pid_file") ?? ""
+            ioErrorWindow = try parameters.value(Self.ioErrorWindow)
+            pidFile = try parameters.value(Self.pidFile)
         } catch {
             return .unknown("\(error)")
         }

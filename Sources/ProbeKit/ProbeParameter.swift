@@ -80,6 +80,15 @@ extension ProbeParameter where Value == Int {
     }
 }
 
+extension ProbeParameter where Value == Int? {
+    /// An integer parameter without a default (unset: the probe's check is off).
+    public static func integer(_ name: String, range: ClosedRange<Double>? = nil, doc: String) -> Self {
+        optional(ParameterSpec(name, .integer, range: range, doc: doc)) { p, n throws(ParameterProblem) in
+            try p.integer(n)
+        }
+    }
+}
+
 extension ProbeParameter where Value == Double {
     /// A number parameter with a default and, optionally, the range of accepted values.
     public static func number(
