@@ -121,7 +121,6 @@ public final class HealthDaemon: Sendable {
             PlannerService(daemon: self),
             ProbeEventSourceService(daemon: self),
             MetricHistoryService(daemon: self),
-            QEMUExitService(daemon: self),
             APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {

@@ -11,7 +11,8 @@ import ProbeKit
 /// record has no `health` block do not get this check (`instance.hive_health` selector).
 public struct HiveVMHealthProbe: Probe {
     static let crashWindow: ProbeParameter<Duration> = .duration(
-        "crash_window", default: .seconds(600), doc: "A crash Spinifex recorded fails the check for this long after it.")
+        "crash_window", default: .seconds(600),
+        doc: "A crash Spinifex recorded fails the check for this long after it.")
 
     public static let descriptor = ProbeDescriptor(
         kind: "hive.vm-health", category: .instance, targets: [.instance], parameters: [crashWindow.spec],

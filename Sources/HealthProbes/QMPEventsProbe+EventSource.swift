@@ -4,10 +4,10 @@ import ProbeKit
 import Synchronization
 
 /// The event source of `qmp.events`: one watcher per instance whose `qmp.events` check names a monitor of
-/// hive-health's own, holding the connection the probe then reads (through the same pool).
+/// hive-health's own, holding the connection the probe then reads (through the same pool); for someone else's
+/// monitor, which is never held, QEMU's exit through a pidfd (`QMPEventsProbe+ExitWatch.swift`).
 ///
 /// `STOP` for an operator pause or a migration opens a suppression window, `RESUME` (or the monitor closing) ends it.
-/// Someone else's monitor is never held (the daemon watches those QEMUs through a pidfd).
 extension QMPEventsProbe {
     /// One watched instance: its socket, and whether it is still wanted.
     struct Watch: Sendable, Hashable {
@@ -26,11 +26,19 @@ extension QMPEventsProbe {
     ]
 
     public func watchEvents(_ context: ProbeEventContext) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.watchMonitors(context) }
+            group.addTask { await self.watchExits(context) }
+        }
+    }
+
+    /// Holds the monitors of ``watches(_:)`` until cancelled.
+    func watchMonitors(_ context: ProbeEventContext) async {
         let wanted = WantedWatches()
         await withTaskGroup(of: Void.self) { group in
             var started: Set<Watch> = []
             while !Task.isCancelled {
-                let desired = watches(context.targets())
+                let desired = Set(monitorSockets(context.targets()).map { Watch(instance: $0.key, socket: $0.value) })
                 wanted.set.withLock { $0 = desired }
                 for watch in desired.subtracting(started) {
                     started.insert(watch)
@@ -49,17 +57,19 @@ extension QMPEventsProbe {
         }
     }
 
-    /// The monitors to hold: the `socket` of each target, as ``observe(_:)`` reads it, when it is hive-health's own.
-    func watches(_ targets: [ProbeEventTarget]) -> Set<Watch> {
-        Set(
-            targets.compactMap { target -> Watch? in
-                guard let instance = target.instanceID,
-                    let socket = QMPProbeSupport.absolutePath(
-                        target.parameters.string("socket"), runtimeDirectory: environment.runtimeDirectory),
-                    QMPMonitorRole(path: socket) == .own
-                else { return nil }
-                return Watch(instance: instance, socket: socket)
-            })
+    /// The monitors to hold, by instance: the `socket` of each target, as ``observe(_:)`` reads it, when it is
+    /// hive-health's own.
+    public func monitorSockets(_ targets: [ProbeEventTarget]) -> [String: String] {
+        var sockets: [String: String] = [:]
+        for target in targets {
+            guard let instance = target.instanceID,
+                let socket = QMPProbeSupport.absolutePath(
+                    target.parameters.string("socket"), runtimeDirectory: environment.runtimeDirectory),
+                QMPMonitorRole(path: socket) == .own
+            else { continue }
+            sockets[instance] = socket
+        }
+        return sockets
     }
 
     private func watch(_ watch: Watch, context: ProbeEventContext, wanted: WantedWatches) async {
