@@ -60,8 +60,7 @@ public struct GuestResourcesProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let settings: Settings
         do {
             func path(_ name: String) throws(ParameterProblem) -> String {

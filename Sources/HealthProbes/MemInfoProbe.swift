@@ -17,9 +17,7 @@ public struct MemInfoProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)

@@ -29,9 +29,7 @@ public struct ThermalProbe: Probe {
     private let environment: ProbeEnvironment
     private let counters = PerCheckMemory<[String: UInt64]>()
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     private struct Zone {
         var name: String
@@ -41,8 +39,7 @@ public struct ThermalProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let maxCelsius: Double?
         let maxThrottle: Int
         let requireSensors: Bool

@@ -23,9 +23,7 @@ public struct ViperblockServiceProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
         let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)

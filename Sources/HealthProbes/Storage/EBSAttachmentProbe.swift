@@ -41,8 +41,7 @@ public struct EBSAttachmentProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let session: MonitorSession
         let checkServer: Bool
         let checkConnected: Bool
