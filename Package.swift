@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "HealthCore", targets: ["HealthCore"]),
         .library(name: "HealthCatalogue", targets: ["HealthCatalogue"]),
         .library(name: "HealthEngine", targets: ["HealthEngine"]),
+        .library(name: "ProbeKit", targets: ["ProbeKit"]),
         .library(name: "HealthProbes", targets: ["HealthProbes"]),
         .library(name: "HealthNATS", targets: ["HealthNATS"]),
         .library(name: "HealthNetwork", targets: ["HealthNetwork"]),
@@ -79,11 +80,18 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
+        // What every probe is written with, built-in or a site's: typed parameters (defaults applied once), per-check
+        // memory, host files (/proc, /sys), QEMU monitor and guest agent sessions.
+        .target(
+            name: "ProbeKit",
+            dependencies: ["HealthCore", "HealthQEMU"]
+        ),
         // The built-in probes; the registry is generated at build time from these sources.
         .target(
             name: "HealthProbes",
             dependencies: [
                 "HealthCore",
+                "ProbeKit",
                 "HealthQEMU",
                 "HealthStorage",
                 "HealthNetwork",
@@ -96,7 +104,7 @@ let package = Package(
         // (docs/probe-authoring.md).
         .target(
             name: "SiteProbes",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HealthCore", "ProbeKit", .product(name: "Logging", package: "swift-log")],
             plugins: ["ProbeRegistryPlugin"]
         ),
         // libnats (Debian libnats-dev) for Swift.
@@ -213,7 +221,9 @@ let package = Package(
             dependencies: ["HealthTestKit", .product(name: "Logging", package: "swift-log")],
             path: "Sources/HiveHealthDemo"
         ),
-        .executableTarget(name: "ProbeRegistryGenerator"),
+        // What the registry generator registers or refuses: a small Swift tokenizer and a scan of declarations.
+        .target(name: "ProbeRegistryScanner"),
+        .executableTarget(name: "ProbeRegistryGenerator", dependencies: ["ProbeRegistryScanner"]),
         .plugin(
             name: "ProbeRegistryPlugin",
             capability: .buildTool(),
@@ -236,7 +246,8 @@ let package = Package(
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthNATS", "HealthTestKit"]),
         .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthNATS", "HealthTestKit"]),
-        .testTarget(name: "HealthProbesTests", dependencies: ["HealthProbes", "HealthStorage", "HealthTestKit"]),
+        .testTarget(
+            name: "HealthProbesTests", dependencies: ["HealthProbes", "ProbeKit", "HealthStorage", "HealthTestKit"]),
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",
@@ -248,8 +259,8 @@ let package = Package(
         .testTarget(
             name: "HealthDaemonTests",
             dependencies: [
-                "HealthAPI", "HealthDaemon", "HealthEngine", "HealthProbes", "HealthQEMU", "HealthNATS", "HealthStore",
-                "HealthTestKit",
+                "HealthAPI", "HealthDaemon", "HealthEngine", "HealthProbes", "ProbeKit", "HealthQEMU", "HealthNATS",
+                "HealthStore", "HealthTestKit",
             ]
         ),
         .testTarget(
@@ -260,7 +271,8 @@ let package = Package(
             name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"],
             exclude: ["Clients"]),
         .testTarget(name: "HiveHealthCLITests", dependencies: ["HealthNATS", "HealthTestKit"]),
-        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "HealthTestKit"]),
+        .testTarget(name: "ProbeRegistryGeneratorTests", dependencies: ["ProbeRegistryScanner"]),
+        .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "ProbeKit", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
         .testTarget(
             name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthStore", "HealthTestKit"]),

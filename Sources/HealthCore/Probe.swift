@@ -104,18 +104,24 @@ public struct ProbeEnvironment: Sendable {
     public var keyValues: (any KeyValueReader)?
     /// The first part of Hive's bucket names (`hive` or `spinifex`, `[health.nats] prefix`).
     public var bucketPrefix: String
+    /// Clients the probes share (QMP connections, pingers, OVSDB monitors), made once for this environment and
+    /// shared by every copy of it; the probe kit (`ProbeKit`) names them.
+    public var resources: ProbeResources
 
-    /// Without a `logger`, probes log nowhere (the daemon always passes its own).
+    /// Without a `logger`, probes log nowhere (the daemon always passes its own). Without `resources`, the
+    /// environment gets a set of its own.
     public init(
         hostRoot: String = "/", runtimeDirectory: String = "/tmp",
         logger: Logger = Logger(label: "hive-health", factory: { _ in SwiftLogNoOpLogHandler() }),
-        keyValues: (any KeyValueReader)? = nil, bucketPrefix: String = "hive"
+        keyValues: (any KeyValueReader)? = nil, bucketPrefix: String = "hive",
+        resources: ProbeResources = ProbeResources()
     ) {
         self.hostRoot = hostRoot
         self.runtimeDirectory = runtimeDirectory
         self.logger = logger
         self.keyValues = keyValues
         self.bucketPrefix = bucketPrefix
+        self.resources = resources
     }
 
     /// Request/reply to Hive's services: the NATS side of ``keyValues`` when it offers it (the daemon's does); nil

@@ -34,6 +34,10 @@ public final class HealthDaemon: Sendable {
     public let state: HealthState
     public let scheduler: Scheduler<ContinuousClock>
     public let planner: Planner
+    /// What every probe was created with; its ``ProbeEnvironment/resources`` are the daemon's shared clients.
+    public let probeEnvironment: ProbeEnvironment
+    /// The probes that own an event source (``ProbeEventSource``), run by ``ProbeEventSourceService``.
+    let eventSources: [any ProbeEventSource]
     let inventory: any InventorySource
     public let store: any StateStore
     /// Set when NATS is configured (``DaemonSetup/natsConfiguration``).
@@ -77,8 +81,10 @@ public final class HealthDaemon: Sendable {
         }
         let state = HealthState(node: setup.node, settings: setup.stateSettings, restored: restored)
         self.state = state
-        let probes = setup.registry.instantiate(
-            environment: setup.probeEnvironment(logger: logger, connection: nats?.connection))
+        let environment = setup.probeEnvironment(logger: logger, connection: nats?.connection)
+        self.probeEnvironment = environment
+        let probes = setup.registry.instantiate(environment: environment)
+        self.eventSources = probes.values.compactMap { $0 as? any ProbeEventSource }
         let metrics = HealthMetrics()
         self.metrics = metrics
         let history = MetricHistory()
@@ -113,9 +119,8 @@ public final class HealthDaemon: Sendable {
             TransitionLogService(daemon: self),
             SchedulerService(scheduler: scheduler),
             PlannerService(daemon: self),
-            QMPEventService(daemon: self),
+            ProbeEventSourceService(daemon: self),
             MetricHistoryService(daemon: self),
-            QEMUExitService(daemon: self),
             APIService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {

@@ -17,7 +17,8 @@ public struct Plan: Sendable {
     /// Node checks get the node; instance checks every running instance; volume checks every volume of every
     /// running instance. A check's `when` selectors filter targets; categories switched off in hive.toml are left
     /// out, and so are checks of probes that need NATS (``ProbeDescriptor/requiresNATS``) when `natsConfigured` is
-    /// false. Parameters get the probe's defaults, then their templates are filled for the target.
+    /// false. Parameters get the probe's defaults, then their templates are filled for the target
+    /// (``ProbeDescriptor/resolveParameters(_:fields:)``, the one place defaults are applied).
     public static func build(
         checks: [CheckDefinition], registry: ProbeRegistry, node: NodeInfo, instances: [InstanceInfo],
         runtimeDirectory: String, enabledCategories: Set<HealthCategory> = Set(HealthCategory.allCases),
@@ -37,18 +38,11 @@ public struct Plan: Sendable {
             for target in targets {
                 let fields = TargetFields(target: target, node: node, runtimeDirectory: runtimeDirectory)
                 guard check.applies(to: fields) else { continue }
-                var values: [String: ParameterValue] = [:]
-                var error: String?
-                for spec in descriptor.parameters {
-                    guard let value = check.params[spec.name] ?? spec.defaultValue else { continue }
-                    do {
-                        values[spec.name] = try value.rendered(fields)
-                    } catch let templateError {
-                        error = "parameter \(spec.name): \(templateError.message)"
-                    }
-                }
+                let resolved = descriptor.resolveParameters(check.params, fields: fields)
                 jobs.append(
-                    Job(check: check, target: target, parameters: ProbeParameters(values), parameterError: error))
+                    Job(
+                        check: check, target: target, parameters: resolved.parameters,
+                        parameterError: resolved.problem?.description))
             }
         }
         return Plan(node: node, instances: instances, jobs: jobs)

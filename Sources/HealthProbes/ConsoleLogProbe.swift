@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 #if canImport(Glibc)
     import Glibc
@@ -85,8 +86,7 @@ public struct ConsoleLogProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let pathParameter: String
         let panicPatterns: [String]
         let readOnlyPatterns: [String]

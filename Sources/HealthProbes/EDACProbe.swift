@@ -1,4 +1,5 @@
 import HealthCore
+import ProbeKit
 
 /// `host.edac`: memory errors counted by the kernel's EDAC memory controllers (`/sys/devices/system/edac/mc`).
 public struct EDACProbe: Probe {
@@ -29,13 +30,10 @@ public struct EDACProbe: Probe {
     private let environment: ProbeEnvironment
     private let memory = PerCheckMemory<Counts>()
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let failOnExisting: Bool
         let maxCE: Int
         let requireEDAC: Bool

@@ -1,5 +1,6 @@
 import HealthCore
 import Logging
+import ProbeKit
 import Subprocess
 
 #if canImport(System)
@@ -39,9 +40,7 @@ public struct ExecProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     /// The first bytes of a stream, and how many there were in all.
     private struct Captured: Sendable {
@@ -63,8 +62,7 @@ public struct ExecProbe: Probe {
     static let errorLimit = 4096
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let command: [String]
         let extraEnvironment: [String: String]
         let maxOutput: Int

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.guest-ping`: the guest agent answers over its chardev socket: `guest-sync` with a fresh random id (stale
 /// lines discarded until it comes back), then `guest-ping`. The agent serves one client: the socket is opened per
@@ -9,38 +10,34 @@ import HealthQEMU
 /// not reachable). No socket at all is unknown: the instance has no agent channel. Garbage from the guest is
 /// unknown.
 public struct GuestPingProbe: Probe {
+    static let socket: ProbeParameter<String> = .string(
+        "socket", default: "{{instance.guest_agent_socket}}",
+        doc: "The guest agent's chardev socket on the host; a relative path is taken under the runtime directory.")
+    static let responseTimeout: ProbeParameter<Duration> = .duration(
+        "response_timeout", default: .seconds(3),
+        doc: "How long the guest has to answer guest-sync and guest-ping (within the check's timeout); no answer in "
+            + "time fails the check.")
+
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.guest-ping", category: .instance, targets: [.instance],
-        parameters: [
-            ParameterSpec(
-                "socket", .string, default: .string("{{instance.guest_agent_socket}}"),
-                doc: "The guest agent's chardev socket on the host; a relative path is taken under the runtime "
-                    + "directory."),
-            ParameterSpec(
-                "response_timeout", .duration, default: .duration(.seconds(3)),
-                doc: "How long the guest has to answer guest-sync and guest-ping (within the check's timeout); "
-                    + "no answer in time fails the check."),
-        ],
+        parameters: [socket.spec, responseTimeout.spec],
         timeoutClass: .qmp,
         summary: "guest agent guest-sync + guest-ping over its chardev socket")
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let socket: String
         let responseTimeout: Duration
         do {
             socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
+                parameters.value(Self.socket), request: request, runtimeDirectory: environment.runtimeDirectory,
                 what: "guest agent"
             ).get()
-            responseTimeout = try parameters.duration("response_timeout") ?? .seconds(3)
+            responseTimeout = try parameters.value(Self.responseTimeout)
         } catch {
             return .unknown("\(error)")
         }

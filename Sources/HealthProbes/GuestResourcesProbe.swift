@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `guest.resources`: guest memory from the balloon device's statistics (QMP `qom-get guest-stats`, polling switched
 /// on when it is off) and filesystem fullness from the guest agent (`guest-get-fsinfo`). Frozen guest filesystems
@@ -34,17 +35,10 @@ public struct GuestResourcesProbe: Probe {
         summary: "guest memory (balloon stats) and filesystem fullness (guest agent fsinfo)")
 
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    private var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     private struct Settings {
         var socket: String
@@ -66,8 +60,7 @@ public struct GuestResourcesProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let settings: Settings
         do {
             func path(_ name: String) throws(ParameterProblem) -> String {

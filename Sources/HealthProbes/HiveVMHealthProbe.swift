@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `hive.vm-health`: what Spinifex's own daemon knows of the VM, from the `health` block of its record
 /// (spinifex/vm/vm.go `InstanceHealthState` at ddf22cac). The daemon polls `query-status` on the control monitor it
@@ -9,27 +10,23 @@ import HealthCore
 /// `crash_window` after a crash (`last_crash_time`); passed otherwise, with its counters as values. Instances whose
 /// record has no `health` block do not get this check (`instance.hive_health` selector).
 public struct HiveVMHealthProbe: Probe {
+    static let crashWindow: ProbeParameter<Duration> = .duration(
+        "crash_window", default: .seconds(600),
+        doc: "A crash Spinifex recorded fails the check for this long after it.")
+
     public static let descriptor = ProbeDescriptor(
-        kind: "hive.vm-health", category: .instance, targets: [.instance],
-        parameters: [
-            ParameterSpec(
-                "crash_window", .duration, default: .duration(.seconds(600)),
-                doc: "A crash Spinifex recorded fails the check for this long after it."),
-        ],
+        kind: "hive.vm-health", category: .instance, targets: [.instance], parameters: [crashWindow.spec],
         summary: "Spinifex's own view of the VM (its record's health block): impaired_since, recent crashes")
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let window: Duration
         do {
-            window = try parameters.duration("crash_window") ?? .seconds(600)
+            window = try parameters.value(Self.crashWindow)
         } catch {
             return .unknown("\(error)")
         }

@@ -1,33 +1,31 @@
 import HealthCore
+import ProbeKit
 
 /// `host.meminfo`: the node's available memory (`MemAvailable` of `/proc/meminfo`) against a minimum.
 public struct MemInfoProbe: Probe {
+    static let minAvailablePercent: ProbeParameter<Double> = .number(
+        "min_available_percent", default: 5, range: 0...100,
+        doc: "Failed when MemAvailable is below this percentage of MemTotal.")
+    static let minAvailableBytes: ProbeParameter<Int?> = .integer(
+        "min_available_bytes", range: 0...9.2e18,
+        doc: "Failed when MemAvailable is below this many bytes (unset: no byte threshold).")
+
     public static let descriptor = ProbeDescriptor(
         kind: "host.meminfo", category: .system, targets: [.node],
-        parameters: [
-            ParameterSpec(
-                "min_available_percent", .number, default: .number(5), range: 0...100,
-                doc: "Failed when MemAvailable is below this percentage of MemTotal."),
-            ParameterSpec(
-                "min_available_bytes", .integer, range: 0...9.2e18,
-                doc: "Failed when MemAvailable is below this many bytes (unset: no byte threshold)."),
-        ],
+        parameters: [minAvailablePercent.spec, minAvailableBytes.spec],
         summary: "MemAvailable of /proc/meminfo vs a minimum (percent of MemTotal and/or bytes)")
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let minPercent: Double
         let minBytes: Int?
         do {
-            minPercent = try parameters.number("min_available_percent") ?? 5
-            minBytes = try parameters.integer("min_available_bytes")
+            minPercent = try parameters.value(Self.minAvailablePercent)
+            minBytes = try parameters.value(Self.minAvailableBytes)
         } catch {
             return .unknown("\(error)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `node.heartbeat`: the age of a node's heartbeat in Hive's `<prefix>-cluster-state` KV bucket
 /// (`heartbeat.<node>`, `{"node": ..., "timestamp": RFC 3339}`, written every 10 s by each Hive daemon).

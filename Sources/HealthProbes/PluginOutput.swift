@@ -1,3 +1,5 @@
+import ProbeKit
+
 /// The output of a Nagios-compatible plugin: the first line's text, and its performance data.
 ///
 /// Format: `TEXT | perfdata` on the first line, optional long text on the following lines where a `|` starts more

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import ProbeKit
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)
@@ -65,8 +66,7 @@ public struct QEMUProcessProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let pidFileParameter: String
         let expectComm: String
         let maxUninterruptible: Duration

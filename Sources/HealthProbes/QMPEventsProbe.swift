@@ -1,10 +1,11 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
-/// `qmp.events`: the push side of QMP. The daemon's event service keeps the instance's monitor connection open and
-/// re-runs this check the moment QEMU reports `SHUTDOWN`, `STOP`/`RESUME`, `GUEST_PANICKED`, `BLOCK_IO_ERROR` or the
-/// socket closes; the check then reads what the shared connection saw.
+/// `qmp.events`: the push side of QMP. Its event source (``watchEvents(_:)``, run by the daemon) keeps the instance's
+/// monitor connection open and re-runs the instance's checks the moment QEMU reports `SHUTDOWN`, `STOP`/`RESUME`,
+/// `GUEST_PANICKED`, `BLOCK_IO_ERROR` or the socket closes; the check then reads what the shared connection saw.
 ///
 /// Fails when the monitor is gone (QEMU exited), the guest panicked or shut down, or a block device reported an
 /// I/O error within `io_error_window`. Shipped with `consecutive_failures: 1`: a closed monitor socket that refuses
@@ -13,42 +14,33 @@ import HealthQEMU
 /// Events are taken only from a monitor of hive-health's own (``QMPMonitorRole/own``). On someone else's (Spinifex's
 /// telemetry or control monitor) nothing is held: the check watches QEMU itself through a pidfd on the pid from
 /// `pid_file` (the daemon re-runs it the moment that pidfd becomes readable) and fails when QEMU has exited.
-public struct QMPEventsProbe: Probe {
+public struct QMPEventsProbe: ProbeEventSource {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.events", category: .instance, targets: [.instance],
-        parameters: [
-            QMPProbeSupport.socketParameter,
-            ParameterSpec(
-                "io_error_window", .duration, default: .duration(.seconds(300)),
-                doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received."),
-            ParameterSpec(
-                "pid_file", .string, default: .string("{{instance.pid_file}}"),
-                doc: "QEMU's pid file, watched through a pidfd when the monitor is not hive-health's own."),
-        ],
+        parameters: [QMPProbeSupport.socketParameter, ioErrorWindow.spec, pidFile.spec],
         timeoutClass: .qmp,
         summary: "push: QMP events (SHUTDOWN, STOP, GUEST_PANICKED, BLOCK_IO_ERROR, socket closed) re-evaluate at once")
 
-    /// Events that make the daemon re-run an instance's checks at once.
+    static let ioErrorWindow: ProbeParameter<Duration> = .duration(
+        "io_error_window", default: .seconds(300),
+        doc: "A BLOCK_IO_ERROR event fails the check for this long after it was received.")
+    static let pidFile: ProbeParameter<String> = .string(
+        "pid_file", default: "{{instance.pid_file}}",
+        doc: "QEMU's pid file, watched through a pidfd when the monitor is not hive-health's own.")
+
+    /// Events that re-run an instance's checks at once (the only table of them).
     public static let triggeringEvents: Set<String> = [
         "SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "BLOCK_IO_ERROR", "RESET", "POWERDOWN", "MIGRATION",
     ]
 
-    private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
+    let environment: ProbeEnvironment
+    /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
+    var pool: QMPConnectionPool { environment.qmpConnections }
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let socket: String
         let ioErrorWindow: Duration
         let pidFile: String
@@ -57,14 +49,13 @@ public struct QMPEventsProbe: Probe {
                 parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
                 what: "QMP"
             ).get()
-            ioErrorWindow = try parameters.duration("io_error_window") ?? .seconds(300)
-            pidFile = try parameters.string("pid_file") ?? ""
+            ioErrorWindow = try parameters.value(Self.ioErrorWindow)
+            pidFile = try parameters.value(Self.pidFile)
         } catch {
             return .unknown("\(error)")
         }
         if QMPMonitorRole(path: socket) == .shared {
-            let path =
-                pidFile.isEmpty || pidFile.hasPrefix("/") ? pidFile : environment.runtimeDirectory + "/" + pidFile
+            let path = QMPProbeSupport.absolutePath(pidFile, runtimeDirectory: environment.runtimeDirectory) ?? ""
             return Self.judgeProcess(QEMUProcessWatch.state(pidFile: path), pidFile: path, monitor: socket)
         }
         let connection: QMPConnection

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.status`: QMP `query-status` of the instance's QEMU. `running` passes; `internal-error`, `guest-panicked`,
 /// `shutdown`, `io-error` and `watchdog` fail; a pause by an operator or a migration is a suppression window
@@ -34,45 +35,23 @@ public struct QMPStatusProbe: Probe {
     ]
 
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
-        let socket: String
+        let session: MonitorSession
         do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "QMP"
-            ).get()
+            session = try MonitorSession(
+                CheckParameters(request, descriptor: Self.descriptor, environment: environment), request: request,
+                environment: environment)
         } catch {
             return .unknown("\(error)")
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let budget = QMPProbeSupport.budget(request)
-        let status: QMPValue
-        do throws(QEMUError) {
-            status = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
-                connection throws(QEMUError) -> QMPValue in
-                try await connection.execute(
-                    "query-status", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-            }
-        } catch {
-            return QMPProbeSupport.observation(for: error, socket: socket)
+        switch await session.execute(["query-status"]) {
+        case .failure(let failure): return failure.observation
+        case .success(let answers):
+            return Self.judge(answers[0], values: ["latency_seconds": session.elapsed.seconds])
         }
-        let values = ["latency_seconds": (clock.now - start).seconds]
-        return Self.judge(status, values: values)
     }
 
     static func judge(_ status: QMPValue, values: [String: Double]) -> Observation {

@@ -1,4 +1,5 @@
 import HealthCore
+import ProbeKit
 
 /// `host.thermal`: thermal zones of `/sys/class/thermal` against their hot/critical trip points, and CPU thermal
 /// throttling counters against the previous run.
@@ -28,9 +29,7 @@ public struct ThermalProbe: Probe {
     private let environment: ProbeEnvironment
     private let counters = PerCheckMemory<[String: UInt64]>()
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     private struct Zone {
         var name: String
@@ -40,8 +39,7 @@ public struct ThermalProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let maxCelsius: Double?
         let maxThrottle: Int
         let requireSensors: Bool

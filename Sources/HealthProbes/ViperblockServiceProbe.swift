@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `viperblock.service`: Spinifex's EBS provider answers on NATS. Sends the read-only `GetCapabilitiesRequest`
 /// (`{"schema_version":1}` on `ebs.provider.v1.capabilities`, spinifex/ebsprovider/nats.go, served under the
@@ -7,33 +8,30 @@ import HealthCore
 /// the timeout, or an error reply (its code in the message) is failed; a reply that is not JSON is failed too,
 /// since whatever answered is not a provider hive-health can use.
 public struct ViperblockServiceProbe: Probe {
+    static let subject: ProbeParameter<String> = .string(
+        "subject", default: EBSProviderV1.capabilitiesSubject,
+        doc: "The request subject; it must be read-only, since the request is sent every run.")
+    static let payload: ProbeParameter<String> = .string(
+        "payload", default: #"{"schema_version":1}"#, doc: "The request body.")
+
     public static let descriptor = ProbeDescriptor(
         kind: "viperblock.service", category: .system, targets: [.node],
-        parameters: [
-            ParameterSpec(
-                "subject", .string, default: .string(EBSProviderV1.capabilitiesSubject),
-                doc: "The request subject; it must be read-only, since the request is sent every run."),
-            ParameterSpec(
-                "payload", .string, default: .string(#"{"schema_version":1}"#), doc: "The request body."),
-        ],
+        parameters: [subject.spec, payload.spec],
         timeoutClass: .ebs,
         requiresNATS: true,
         summary: "the EBS provider (ebs.provider.v1) answers a capabilities request on NATS")
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let subject: String
         let payload: String
         do {
-            subject = try parameters.string("subject") ?? EBSProviderV1.capabilitiesSubject
-            payload = try parameters.string("payload") ?? ""
+            subject = try parameters.value(Self.subject)
+            payload = try parameters.value(Self.payload)
         } catch {
             return .unknown("\(error)")
         }

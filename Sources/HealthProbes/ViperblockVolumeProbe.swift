@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import ProbeKit
 
 /// `viperblock.volume`: a volume's state from Spinifex's EBS provider (`ebs.provider.v1`, spinifex/ebsprovider/
 /// nats.go `GetVolume`): a `GetVolumeRequest` to the owner subject `ebs.provider.v1.owner.<vol>.volume.describe`
@@ -32,13 +33,10 @@ public struct ViperblockVolumeProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let subject: String
         let ownerFirst: Bool
         let volume: String

@@ -5,10 +5,9 @@ import Logging
 /// QEMU serves one client per QMP socket, so every probe run and the event watcher of an instance go through the
 /// same connection. Callers that ask while a connection is being made wait for that attempt instead of starting
 /// another one.
+///
+/// The daemon's pool is handed to probes through their environment (`ProbeEnvironment.qmpConnections` in ProbeKit).
 public actor QMPConnectionPool {
-    /// The pool of the process: probes and the daemon's event service share it.
-    public static let shared = QMPConnectionPool()
-
     private var connections: [String: QMPConnection] = [:]
     private var connecting: [String: Task<Result<QMPConnection, QEMUError>, Never>] = [:]
 

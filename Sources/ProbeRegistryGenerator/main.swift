@@ -2,64 +2,10 @@
 //
 // Usage: ProbeRegistryGenerator MODULE OUTPUT.swift SOURCE.swift...
 //
-// A probe is a type declared with `Probe` in its conformance list, with its kind given as `kind: "..."` in its
-// descriptor. Two probes claiming one kind fail the build with both locations.
+// What counts as a probe, and what is refused with a message, is ProbeRegistryScanner's (ProbeScanner); two probes
+// claiming one kind fail the build with both locations.
 import Foundation
-
-struct FoundProbe {
-    var typeName: String
-    var kind: String
-    var file: String
-    var line: Int
-}
-
-func lineNumber(of offset: String.Index, in text: String) -> Int {
-    text[..<offset].reduce(into: 1) { count, character in if character == "\n" { count += 1 } }
-}
-
-func stripComments(_ text: String) -> String {
-    // Blank out // and /* */ comments (keeping line breaks) so commented-out probes are not registered.
-    var output = ""
-    output.reserveCapacity(text.utf8.count)
-    var index = text.startIndex
-    var inString = false
-    while index < text.endIndex {
-        let character = text[index]
-        let next = text.index(after: index)
-        if inString {
-            output.append(character)
-            if character == "\\", next < text.endIndex {
-                output.append(text[next])
-                index = text.index(after: next)
-                continue
-            }
-            if character == "\"" { inString = false }
-            index = next
-            continue
-        }
-        if character == "\"" {
-            inString = true
-            output.append(character)
-            index = next
-        } else if character == "/", next < text.endIndex, text[next] == "/" {
-            while index < text.endIndex, text[index] != "\n" { index = text.index(after: index) }
-        } else if character == "/", next < text.endIndex, text[next] == "*" {
-            index = text.index(after: next)
-            while index < text.endIndex {
-                if text[index] == "*", text.index(after: index) < text.endIndex, text[text.index(after: index)] == "/" {
-                    index = text.index(index, offsetBy: 2)
-                    break
-                }
-                if text[index] == "\n" { output.append("\n") }
-                index = text.index(after: index)
-            }
-        } else {
-            output.append(character)
-            index = next
-        }
-    }
-    return output
-}
+import ProbeRegistryScanner
 
 /// `--embed-catalogue ROOT OUTPUT FILE...`: writes the files (paths relative to ROOT) as Swift string literals.
 func embedCatalogue(root: String, output: String, files: [String]) -> Never {
@@ -108,68 +54,21 @@ let module = arguments[1]
 let outputPath = arguments[2]
 let sources = arguments.dropFirst(3).sorted()
 
-let declaration = try Regex(
-    #"(?m)^[ \t]*(?:public[ \t]+|package[ \t]+|internal[ \t]+|final[ \t]+)*(?:struct|class|actor|enum)[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:([^{]*)\{"#
-)
-let kindPattern = try Regex(#"kind:[ \t]*"([^"\\]+)""#)
-
-var probes: [FoundProbe] = []
-var failed = false
+var sourceFiles: [ProbeSource] = []
+var unreadable = false
 for path in sources {
-    guard let raw = try? String(contentsOfFile: path, encoding: .utf8) else {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
         FileHandle.standardError.write(Data("\(path): error: cannot read probe source\n".utf8))
-        failed = true
+        unreadable = true
         continue
     }
-    let text = stripComments(raw)
-    for match in text.matches(of: declaration) {
-        guard let nameRange = match.output[1].range, let conformanceRange = match.output[2].range else { continue }
-        let conformances = text[conformanceRange].split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        guard conformances.contains("Probe") else { continue }
-        let typeName = String(text[nameRange])
-        let line = lineNumber(of: match.range.lowerBound, in: text)
-        guard let kindMatch = text[match.range.upperBound...].firstMatch(of: kindPattern),
-            let kindRange = kindMatch.output[1].range
-        else {
-            FileHandle.standardError.write(
-                Data("\(path):\(line): error: probe \(typeName) declares no 'kind: \"...\"' in its descriptor\n".utf8))
-            failed = true
-            continue
-        }
-        probes.append(FoundProbe(typeName: typeName, kind: String(text[kindRange]), file: path, line: line))
-    }
+    sourceFiles.append(ProbeSource(path: path, text: text))
 }
+let scan = ProbeScanner.scan(sourceFiles)
+for problem in scan.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+if unreadable || !scan.problems.isEmpty { exit(1) }
 
-var firstByKind: [String: FoundProbe] = [:]
-for probe in probes {
-    if let first = firstByKind[probe.kind] {
-        FileHandle.standardError.write(
-            Data(
-                ("\(probe.file):\(probe.line): error: probe kind '\(probe.kind)' of \(probe.typeName) is already "
-                    + "registered by \(first.typeName) at \(first.file):\(first.line)\n").utf8))
-        failed = true
-    } else {
-        firstByKind[probe.kind] = probe
-    }
-}
-if failed { exit(1) }
-
-let sorted = probes.sorted { $0.kind < $1.kind }
-var generated = """
-    // Generated by ProbeRegistryGenerator from the sources of \(module). Do not edit: add a probe by adding a file.
-    import HealthCore
-
-    /// The probes of `\(module)`, found at build time.
-    public enum \(module)Registry {
-        /// Every probe type of the module, sorted by kind.
-        public static let probeTypes: [any Probe.Type] = [
-
-    """
-for probe in sorted { generated += "        \(probe.typeName).self,  // \(probe.kind)\n" }
-generated += "    ]\n}\n"
-
+let generated = RegistrySource.generate(module: module, probes: scan.probes)
 let existing = try? String(contentsOfFile: outputPath, encoding: .utf8)
 if existing != generated {
     do {

@@ -1,23 +1,23 @@
-import Foundation
 import HealthCore
+import ProbeKit
 
 /// `site.example`: the example of a site's own probe. Passes when a marker file exists on the host and, with
 /// `expect`, contains that text; copy this file to start a probe of your own (docs/probe-authoring.md).
 ///
 /// A missing file or a missing text is a failed result; a file that cannot be read (permissions, a directory) is
-/// unknown. At most `max_bytes` of the file are read.
+/// unknown, and so is one larger than `max_bytes` (never read past it).
 public struct SiteExampleProbe: Probe {
+    /// Each parameter is declared once: its default lives here and nowhere else.
+    static let path: ProbeParameter<String> = .string(
+        "path", default: "/etc/hive-health/site-ok", doc: "The marker file to look for (under the host root).")
+    static let expect: ProbeParameter<String?> = .string(
+        "expect", doc: "Text the file must contain; any content passes when unset.")
+    static let maxBytes: ProbeParameter<Int> = .integer(
+        "max_bytes", default: 65536, range: 1...1_048_576, doc: "Bytes of the file read at most.")
+
     public static let descriptor = ProbeDescriptor(
         kind: "site.example", category: .system, targets: [.node],
-        parameters: [
-            ParameterSpec(
-                "path", .string, default: .string("/etc/hive-health/site-ok"),
-                doc: "The marker file to look for (under the host root)."),
-            ParameterSpec("expect", .string, doc: "Text the file must contain; any content passes when unset."),
-            ParameterSpec(
-                "max_bytes", .integer, default: .integer(65536), range: 1...1_048_576,
-                doc: "Bytes of the file read at most."),
-        ],
+        parameters: [path.spec, expect.spec, maxBytes.spec],
         summary: "a site's marker file exists (and contains a text): the example site probe")
 
     private let environment: ProbeEnvironment
@@ -25,27 +25,32 @@ public struct SiteExampleProbe: Probe {
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let path = request.parameters.string("path") ?? "/etc/hive-health/site-ok"
-        let limit = request.parameters.integer("max_bytes") ?? 65536
-        let hostPath = environment.hostPath(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: hostPath, isDirectory: &isDirectory) else {
-            return .failed("\(path) is missing")
-        }
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: hostPath) else {
-            return .unknown("cannot read \(path)")
-        }
-        defer { try? handle.close() }
-        let bytes: Data
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
+        let path: String
+        let expect: String?
+        let limit: Int
         do {
-            bytes = try handle.read(upToCount: limit) ?? Data()
+            path = try parameters.value(Self.path)
+            expect = try parameters.value(Self.expect)
+            limit = try parameters.value(Self.maxBytes)
         } catch {
-            return .unknown("cannot read \(path): \(error)")
+            return .unknown("\(error)")
         }
-        guard let expect = request.parameters.string("expect"), !expect.isEmpty else {
-            return .passed("\(path) exists", values: ["bytes": Double(bytes.count)])
+        let text: String
+        switch HostFile.text(environment.hostPath(path), limit: limit) {
+        case .success(let contents):
+            text = contents
+        case .failure(let error) where error.code == .missing:
+            return .failed("\(path) is missing")
+        case .failure(let error) where error.code == .tooLarge:
+            return .unknown("\(path) is larger than \(limit) bytes")
+        case .failure(let error):
+            return .unknown("cannot read \(path): \(error.code)")
         }
-        return String(decoding: bytes, as: UTF8.self).contains(expect)
+        guard let expect, !expect.isEmpty else {
+            return .passed("\(path) exists", values: ["bytes": Double(text.utf8.count)])
+        }
+        return text.contains(expect)
             ? .passed("\(path) contains '\(expect)'") : .failed("\(path) does not contain '\(expect)'")
     }
 }

@@ -4,9 +4,10 @@ import HealthDaemon
 import HealthQEMU
 import HealthTestKit
 import Logging
+import ProbeKit
 import Testing
 
-@Suite("QMP events in the daemon")
+@Suite("QMP events in the daemon (qmp.events' event source)")
 struct QMPEventServiceTests {
     static let checks = """
         checks:
@@ -72,11 +73,12 @@ struct QMPEventServiceTests {
         #expect(
             await eventually(timeout: .seconds(20)) { message("qmp.status") == "running" }, "\(message("qmp.status"))")
         #expect(await eventually(timeout: .seconds(20)) { message("qmp.events").contains("connected") })
-        // The event service has subscribed to the shared connection.
+        // qmp.events' event source has subscribed to the daemon's shared connection.
         #expect(
             await eventually(timeout: .seconds(10)) {
-                guard await QMPConnectionPool.shared.openSockets.contains(telemetry) else { return false }
-                let connection = try? await QMPConnectionPool.shared.connection(
+                let pool = daemon.probeEnvironment.qmpConnections
+                guard await pool.openSockets.contains(telemetry) else { return false }
+                let connection = try? await pool.connection(
                     to: telemetry, timeout: .seconds(1), logger: Logger(label: "test"))
                 return (connection?.subscriberCount ?? 0) > 0
             })

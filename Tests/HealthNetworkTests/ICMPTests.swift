@@ -22,7 +22,6 @@ struct ICMPTests {
     func reachable() async throws {
         let network = try NetworkNamespaceFixture()
         defer { network.remove() }
-        defer { Pinger.forgetShared(namespace: network.host) }
         let pinger = Pinger(namespace: network.host, logger: testLogger)
         let summary = try await pinger.ping(
             network.instanceAddress, count: 3, interval: .milliseconds(10), timeout: .seconds(1)
@@ -47,7 +46,6 @@ struct ICMPTests {
     func faults() async throws {
         let network = try NetworkNamespaceFixture()
         defer { network.remove() }
-        defer { Pinger.forgetShared(namespace: network.host) }
         var seen = await observe(network)
         #expect(seen.outcome == .passed, "\(seen.message)")
 
@@ -75,7 +73,6 @@ struct ICMPTests {
     func nodeTarget() async throws {
         let network = try NetworkNamespaceFixture()
         defer { network.remove() }
-        defer { Pinger.forgetShared(namespace: network.host) }
         let request = { (parameters: [String: ParameterValue]) in
             ProbeRequest(
                 checkName: "net.icmp.node", target: .node(NodeInfo(name: "node1")), node: NodeInfo(name: "node1"),
@@ -101,7 +98,6 @@ struct ICMPTests {
     func datagramFallback() async throws {
         let network = try NetworkNamespaceFixture()
         defer { network.remove() }
-        defer { Pinger.forgetShared(namespace: network.host) }
         // ping_group_range is per network namespace: the default ("1 0") allows nobody.
         let refused = Pinger(namespace: network.host, preferred: .datagram, logger: testLogger)
         let failure = await refused.ping(network.instanceAddress, timeout: .milliseconds(500))
@@ -124,7 +120,6 @@ struct ICMPTests {
     func manyTargets() async throws {
         let network = try NetworkNamespaceFixture()
         defer { network.remove() }
-        defer { Pinger.forgetShared(namespace: network.host) }
         var addresses: [String] = []
         for index in 0..<500 { addresses.append("10.232.\(index / 250).\(index % 250 + 1)") }
         let batch = addresses.map { "address add \($0)/32 dev \(network.instanceInterface)" }.joined(separator: "\n") + "\n"

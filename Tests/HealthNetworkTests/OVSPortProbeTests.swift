@@ -7,7 +7,9 @@ import Testing
 
 @Suite("ovs.port against a real ovsdb-server", .serialized)
 struct OVSPortProbeTests {
-    let probe = OVSPortProbe(environment: ProbeEnvironment(logger: testLogger))
+    /// This test's shared clients: the probe's OVSDB monitors, shut down by the test.
+    let environment = ProbeEnvironment(logger: testLogger)
+    var probe: OVSPortProbe { OVSPortProbe(environment: environment) }
 
     /// Runs the probe until `predicate` holds on its observation (updates arrive asynchronously), for at most 10 s.
     func observe(
@@ -28,7 +30,7 @@ struct OVSPortProbeTests {
     func faults() async throws {
         let fixture = try await OVSDBFixture()
         defer { fixture.stop() }
-        defer { Task { await OVSDBMonitor.shared(socketPath: fixture.socket, logger: testLogger).shutdown() } }
+        defer { Task { await environment.ovsdbMonitor(socketPath: fixture.socket).shutdown() } }
         let tap = "tap0abc1234"
         try fixture.addHealthyPort(tap, eni: "eni-0abc1234")
         var seen = await observe(fixture) { $0.outcome == .passed }
@@ -71,7 +73,7 @@ struct OVSPortProbeTests {
     func reconnects() async throws {
         let fixture = try await OVSDBFixture()
         defer { fixture.stop() }
-        let monitor = OVSDBMonitor.shared(socketPath: fixture.socket, logger: testLogger)
+        let monitor = environment.ovsdbMonitor(socketPath: fixture.socket)
         defer { Task { await monitor.shutdown() } }
         try fixture.addHealthyPort("tap0abc1234", eni: "eni-0abc1234")
         var seen = await observe(fixture) { $0.outcome == .passed }
@@ -107,12 +109,12 @@ struct OVSPortProbeTests {
         let seen = await probe.observe(instanceRequest("ovs.port", parameters: parameters))
         #expect(seen.outcome == .passed, "\(seen.message)")
         #expect(seen.message.contains("via ovs-vsctl"), "\(seen.message)")
-        await OVSDBMonitor.shared(socketPath: missing, logger: testLogger).shutdown()
+        await environment.ovsdbMonitor(socketPath: missing).shutdown()
 
         let none = await probe.observe(
             instanceRequest("ovs.port", parameters: ["db_socket": .string(missing), "fallback": .boolean(false)]))
         #expect(none.outcome == .unknown && none.message.contains("no such socket"), "\(none.message)")
-        await OVSDBMonitor.shared(socketPath: missing, logger: testLogger).shutdown()
+        await environment.ovsdbMonitor(socketPath: missing).shutdown()
     }
 
     @Test("a server sending garbage or an endless message is unknown, never a hang")

@@ -12,11 +12,13 @@ import Testing
 struct SpinifexOVSLayoutTests {
     let eni = "eni-0abc123def4567890"
     let mac = "02:00:00:ab:cd:ef"
+    /// This test's shared clients: the probe's OVSDB monitors, shut down by the test.
+    let environment = ProbeEnvironment(logger: testLogger)
 
     func observe(
         _ fixture: OVSDBFixture, instance: InstanceInfo, until predicate: @escaping (Observation) -> Bool
     ) async -> Observation {
-        let probe = OVSPortProbe(environment: ProbeEnvironment(logger: testLogger))
+        let probe = OVSPortProbe(environment: environment)
         let parameters: [String: ParameterValue] = [
             "db_socket": .string(fixture.socket), "fallback": .boolean(false),
             "interface": .string(instance.tapDevice ?? ""),
@@ -44,7 +46,7 @@ struct SpinifexOVSLayoutTests {
     func primaryENIOnBrIMDS() async throws {
         let fixture = try await OVSDBFixture()
         defer { fixture.stop() }
-        defer { Task { await OVSDBMonitor.shared(socketPath: fixture.socket, logger: testLogger).shutdown() } }
+        defer { Task { await environment.ovsdbMonitor(socketPath: fixture.socket).shutdown() } }
         let instance = InstanceInfo(id: "i-0spx", eniID: eni, eniMAC: mac)
         let tap = try #require(instance.tapDevice)
         let patch = try fixture.addSpinifexPrimaryPort(tap, eni: eni, mac: mac)
@@ -83,7 +85,7 @@ struct SpinifexOVSLayoutTests {
     func secondaryENIsAndHiveEra() async throws {
         let fixture = try await OVSDBFixture()
         defer { fixture.stop() }
-        defer { Task { await OVSDBMonitor.shared(socketPath: fixture.socket, logger: testLogger).shutdown() } }
+        defer { Task { await environment.ovsdbMonitor(socketPath: fixture.socket).shutdown() } }
         var instance = InstanceInfo(id: "i-0spx2", eniID: eni, eniMAC: mac)
         instance.extraENIs = [.init(eniID: "eni-0second000000001", eniMAC: "02:00:00:00:00:02")]
         let tap = try #require(instance.tapDevice)

@@ -35,7 +35,8 @@ struct EBSAttachmentProbeTests {
         defer { qemu.stop() }
         let pool = QMPConnectionPool()
         defer { Task { await pool.closeAll() } }
-        let probe = EBSAttachmentProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = EBSAttachmentProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let volume = VolumeInfo(id: "vol-1", nbdURI: "nbd:unix:\(volumeSocket)", deviceName: "/dev/sdf")
 
         let attached = await probe.observe(storageRequest(ebsInstance(qmp: qmp, volumes: [volume])))
@@ -52,7 +53,7 @@ struct EBSAttachmentProbeTests {
         #expect(missing.outcome == .failed)
         #expect(missing.message.contains("vol-9: not attached"), "\(missing.message)")
 
-        let block = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let block = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let blockRequest = storageRequest(ebsInstance(qmp: qmp, volumes: [volume]))
         let blocks = await block.observe(blockRequest)
         #expect(blocks.outcome == .passed, "\(blocks.message)")
@@ -81,7 +82,8 @@ struct EBSAttachmentProbeTests {
     func qemuGone() async throws {
         let folder = try ShortTemporaryFolder(prefix: "ebs")
         defer { folder.remove() }
-        let probe = EBSAttachmentProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: .init())
+        let probe = EBSAttachmentProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(.init()))
         let volume = VolumeInfo(id: "vol-1", nbdURI: "nbd:unix:\(folder.file("vol.sock"))")
         let gone = await probe.observe(storageRequest(ebsInstance(qmp: folder.file("none.sock"), volumes: [volume])))
         #expect(gone.outcome == .failed)
@@ -123,7 +125,7 @@ struct EBSAttachmentProbeTests {
         defer { peer.stop() }
         let pool = QMPConnectionPool()
         defer { Task { await pool.closeAll() } }
-        let probe = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let volume = VolumeInfo(id: "vol-1", nbdURI: "nbd+unix:///?socket=/x.sock")
         let request = storageRequest(ebsInstance(qmp: folder.file("qmp.sock"), volumes: [volume]))
         let first = await probe.observe(request)
@@ -155,7 +157,8 @@ extension EBSAttachmentProbeTests {
         try #require(booted, "\(launcher.consoleLog(spec.id).suffix(2000))")
         let pool = QMPConnectionPool()
         defer { Task { await pool.closeAll() } }
-        let probe = QMPBlockProbe(environment: ProbeEnvironment(runtimeDirectory: launcher.runtime.path), pool: pool)
+        let probe = QMPBlockProbe(
+            environment: ProbeEnvironment(runtimeDirectory: launcher.runtime.path).withQMPConnections(pool))
         let volume = spec.volumes[0]
         let target = ebsInstance(
             qmp: launcher.paths(spec.id).telemetryQMPSocket,

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthProbes
+import ProbeKit
 import Testing
 
 @Suite("exec")

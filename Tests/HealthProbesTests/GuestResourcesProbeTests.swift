@@ -74,7 +74,8 @@ struct GuestResourcesProbeTests {
         let peers = [lowMemory, noData, frozen]
         defer { for peer in peers { peer.stop() } }
         let pool = QMPConnectionPool()
-        let probe = GuestResourcesProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = GuestResourcesProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let low = await probe.observe(qmpRequest(target(qmp: folder.file("low.sock"), agent: "")))
         #expect(low.outcome == .failed)
         #expect(low.message.contains("memory exhaustion"))
@@ -109,7 +110,7 @@ struct GuestResourcesRealQEMUTests {
         #expect(await waitForListener(socket))
         let pool = QMPConnectionPool()
         let environment = ProbeEnvironment(runtimeDirectory: folder.path)
-        let probe = GuestResourcesProbe(environment: environment, pool: pool)
+        let probe = GuestResourcesProbe(environment: environment.withQMPConnections(pool))
         let target = Target.instance(InstanceInfo(id: "i-0q35", node: testNode.name, qmpSocket: socket))
         let first = await probe.observe(qmpRequest(target, timeout: .seconds(5)))
         #expect(first.outcome == .unknown)
@@ -122,7 +123,7 @@ struct GuestResourcesRealQEMUTests {
             ],
             timeout: .seconds(5))
         #expect(interval.number == 10)
-        let status = await QMPStatusProbe(environment: environment, pool: pool).observe(qmpRequest(target))
+        let status = await QMPStatusProbe(environment: environment.withQMPConnections(pool)).observe(qmpRequest(target))
         #expect(status.outcome == .unknown)
         #expect(status.message.contains("prelaunch"))
         await pool.closeAll()

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthProbes
+import ProbeKit
 import Testing
 
 @Suite("host.meminfo")

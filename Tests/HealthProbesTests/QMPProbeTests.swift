@@ -50,7 +50,8 @@ struct QMPStatusProbeTests {
         defer { qemu.stop() }
         #expect(await waitForListener(hive))
         let pool = QMPConnectionPool()
-        let probe = QMPStatusProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPStatusProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let request = qmpRequest(qemuTarget(qmp: socket), timeout: .seconds(20))
         let running = await probe.observe(request)
         #expect(running.outcome == .passed, "\(running.message)")
@@ -98,7 +99,8 @@ struct QMPStatusProbeTests {
         let peers = [garbage, huge, mute, deaf, panicked, weird]
         defer { for peer in peers { peer.stop() } }
         let pool = QMPConnectionPool()
-        let probe = QMPStatusProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPStatusProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let clock = ContinuousClock()
         func observe(_ name: String) async -> (Observation, Duration) {
             let start = clock.now
@@ -142,7 +144,8 @@ struct QMPStatusProbeTests {
         }
         defer { panicked.stop() }
         let pool = QMPConnectionPool()
-        let probe = QMPEventsProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPEventsProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let request = qmpRequest(qemuTarget(qmp: folder.file("panic.sock")))
         #expect(await probe.observe(request).outcome == .passed)
 

@@ -44,7 +44,8 @@ struct SpinifexMonitorTests {
         let (qemu, telemetry, control) = try await start(folder)
         defer { qemu.stop() }
         let pool = QMPConnectionPool()
-        let probe = QMPStatusProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPStatusProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let request = qmpRequest(target(folder, telemetry: telemetry, control: control), timeout: .seconds(20))
         let running = await probe.observe(request)
         #expect(running.outcome == .passed, "\(running.message)")
@@ -67,7 +68,7 @@ struct SpinifexMonitorTests {
         let holder = try await QMPConnection.connect(
             path: telemetry, timeout: .seconds(5), logger: Logger(label: "collector"))
         let probe = QMPStatusProbe(
-            environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: QMPConnectionPool())
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(QMPConnectionPool()))
         let busy = await probe.observe(
             qmpRequest(target(folder, telemetry: telemetry, control: control), timeout: .seconds(1)))
         #expect(busy.outcome == .unknown, "\(busy.message)")
@@ -85,7 +86,8 @@ struct SpinifexMonitorTests {
         let (qemu, telemetry, control) = try await start(folder)
         defer { qemu.stop() }
         let pool = QMPConnectionPool()
-        let probe = QMPEventsProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path), pool: pool)
+        let probe = QMPEventsProbe(
+            environment: ProbeEnvironment(runtimeDirectory: folder.path).withQMPConnections(pool))
         let request = qmpRequest(target(folder, telemetry: telemetry, control: control), timeout: .seconds(10))
         let alive = await probe.observe(request)
         #expect(alive.outcome == .passed, "\(alive.message)")

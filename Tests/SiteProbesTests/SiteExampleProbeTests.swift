@@ -46,6 +46,29 @@ struct SiteExampleProbeTests {
         }
     }
 
+    @Test("defaults come from the declaration alone; a bad parameter or an oversized file is unknown")
+    func declaredDefaults() async throws {
+        try await withRoot { root in
+            let probe = SiteExampleProbe(environment: ProbeEnvironment(hostRoot: root.path))
+            try FileManager.default.createDirectory(
+                at: root.appending(path: "etc/hive-health"), withIntermediateDirectories: true)
+            // No `path` in the request: the declared default /etc/hive-health/site-ok is used.
+            #expect(await probe.observe(request([:])).message == "/etc/hive-health/site-ok is missing")
+            try Data("0123456789".utf8).write(to: root.appending(path: "etc/hive-health/site-ok"))
+            let passed = await probe.observe(request([:]))
+            #expect(passed.outcome == .passed)
+            #expect(passed.values["bytes"] == 10)
+            let small = await probe.observe(request(["max_bytes": .integer(4)]))
+            #expect(small.outcome == .unknown)
+            #expect(small.message.contains("larger than 4 bytes"))
+            let outOfRange = await probe.observe(request(["max_bytes": .integer(0)]))
+            #expect(outOfRange.outcome == .unknown)
+            #expect(outOfRange.message.contains("max_bytes"))
+            let wrongType = await probe.observe(request(["path": .integer(3)]))
+            #expect(wrongType.outcome == .unknown)
+        }
+    }
+
     @Test("the build registered it from its source file alone: SiteProbesRegistry lists site.example")
     func registered() throws {
         #expect(SiteProbesRegistry.probeTypes.map { $0.descriptor.kind } == ["site.example"])

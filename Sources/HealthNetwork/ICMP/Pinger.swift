@@ -40,25 +40,6 @@ public final class Pinger: Sendable {
         public var maxRoundTrip: Duration? { roundTrips.max() }
     }
 
-    private static let registry = Mutex<[String: Pinger]>([:])
-
-    /// The daemon-wide pinger (one per network namespace: nil is the daemon's own).
-    public static func shared(namespace: String? = nil, logger: Logger) -> Pinger {
-        registry.withLock { pingers in
-            let key = namespace ?? ""
-            if let pinger = pingers[key] { return pinger }
-            let pinger = Pinger(namespace: key.isEmpty ? nil : key, logger: logger)
-            pingers[key] = pinger
-            return pinger
-        }
-    }
-
-    /// Drops the shared pinger of `namespace`, closing its sockets once no echo uses them (tests that delete their
-    /// namespace).
-    public static func forgetShared(namespace: String?) {
-        _ = registry.withLock { $0.removeValue(forKey: namespace ?? "") }
-    }
-
     /// Sends of all targets are at least this far apart (fping's `-i`).
     public let sendInterval: Duration
     private let namespace: String?

@@ -39,18 +39,6 @@ public actor OVSDBMonitor {
     public private(set) var connections = 0
     private static let monitorID = "hive-health-monitor"
 
-    private static let registry = Mutex<[String: OVSDBMonitor]>([:])
-
-    /// The daemon-wide monitor of the database at `socketPath`, created on first use.
-    public static func shared(socketPath: String, logger: Logger) -> OVSDBMonitor {
-        registry.withLock { monitors in
-            if let monitor = monitors[socketPath] { return monitor }
-            let monitor = OVSDBMonitor(socketPath: socketPath, logger: logger)
-            monitors[socketPath] = monitor
-            return monitor
-        }
-    }
-
     public init(
         socketPath: String, logger: Logger, maxMessageBytes: Int = 64 << 20,
         initialBackoff: Duration = .milliseconds(100), maxBackoff: Duration = .seconds(5)

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthNetwork
+import ProbeKit
 
 /// `net.arp`: ARP resolution of the instance's private IP (or, on the node target, the gateway) over an AF_PACKET
 /// socket on the interface that reaches it, independent of the kernel's neighbour cache.
@@ -29,13 +30,10 @@ public struct ARPProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         var address: String
         var interface: String
         let expected: String?

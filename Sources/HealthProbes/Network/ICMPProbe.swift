@@ -1,5 +1,6 @@
 import HealthCore
 import HealthNetwork
+import ProbeKit
 
 /// `net.icmp`: ICMP echo to the instance's private IP (or, on the node target, the gateway and peer nodes), through
 /// the daemon's one shared pinger: one socket per address family for every target.
@@ -37,13 +38,10 @@ public struct ICMPProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let addresses: [String]
         let count: Int
         let interval: Duration
@@ -72,7 +70,7 @@ public struct ICMPProbe: Probe {
         // Every echo must be answered or given up before the scheduler's timeout.
         let spread = interval * (count - 1)
         let echoTimeout = max(.milliseconds(50), min(.seconds(2), request.timeout * 0.9 - spread))
-        let pinger = Pinger.shared(namespace: namespace.isEmpty ? nil : namespace, logger: environment.logger)
+        let pinger = environment.pinger(namespace: namespace.isEmpty ? nil : namespace)
         let results = await pinger.ping(all: addresses, count: count, interval: interval, timeout: echoTimeout)
         var problems: [String] = []
         var passed: [String] = []

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthNetwork
+import ProbeKit
 
 /// `ovs.port`: the instance's network ports in Open vSwitch, from a live OVSDB view shared by the whole daemon.
 ///
@@ -44,13 +45,10 @@ public struct OVSPortProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let socket: String
         let expected: Expected
         let interface: String
@@ -79,7 +77,7 @@ public struct OVSPortProbe: Probe {
         let clock = ContinuousClock()
         let start = clock.now
         let budget = max(.milliseconds(100), request.timeout * 0.45)
-        let monitor = OVSDBMonitor.shared(socketPath: socket, logger: environment.logger)
+        let monitor = environment.ovsdbMonitor(socketPath: socket)
         switch await monitor.interface(named: interface, timeout: budget) {
         case .found(let status):
             var statuses = [interface: status]

@@ -1,6 +1,7 @@
 import HealthCore
 import HealthQEMU
 import HealthStorage
+import ProbeKit
 
 /// `ebs.attachment`: the volumes the inventory says are attached (`ebs_requests`) against the block devices QEMU
 /// really has (`query-block`). A volume with no device fails; a volume served on a unix socket that no process
@@ -26,17 +27,8 @@ public struct EBSAttachmentProbe: Probe {
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     /// One block device of QEMU, with what identifies it.
     struct Device {
@@ -49,17 +41,13 @@ public struct EBSAttachmentProbe: Probe {
     }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
-        let socket: String
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
+        let session: MonitorSession
         let checkServer: Bool
         let checkConnected: Bool
         let staleFails: Bool
         do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "QMP"
-            ).get()
+            session = try MonitorSession(parameters, request: request, environment: environment)
             checkServer = try parameters.boolean("check_server") ?? true
             checkConnected = try parameters.boolean("check_connected") ?? true
             staleFails = try parameters.boolean("stale_fails") ?? false
@@ -69,18 +57,10 @@ public struct EBSAttachmentProbe: Probe {
         let volumes = request.target.instance?.volumes ?? []
         // Without volumes the ebs category is not-applicable: no need to ask QEMU.
         if volumes.isEmpty { return .passed("no EBS volumes attached") }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let budget = QMPProbeSupport.budget(request)
         let blocks: QMPValue
-        do throws(QEMUError) {
-            blocks = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
-                connection throws(QEMUError) -> QMPValue in
-                try await connection.execute(
-                    "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-            }
-        } catch {
-            return QMPProbeSupport.observation(for: error, socket: socket)
+        switch await session.execute(["query-block"]) {
+        case .failure(let failure): return failure.observation
+        case .success(let answers): blocks = answers[0]
         }
         guard let list = blocks.array else { return .unknown("query-block did not answer with a list") }
         let devices = list.prefix(1024).compactMap(Self.device)
@@ -118,7 +98,7 @@ public struct EBSAttachmentProbe: Probe {
             if staleFails { failures.append(text) } else { notes.append(text) }
         }
         let values: [String: Double] = [
-            "latency_seconds": (clock.now - start).seconds, "volumes": Double(volumes.count),
+            "latency_seconds": session.elapsed.seconds, "volumes": Double(volumes.count),
             "missing": Double(volumes.count - matched.count), "stale": Double(staleNames.count),
         ]
         if !failures.isEmpty {

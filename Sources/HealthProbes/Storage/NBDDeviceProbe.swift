@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `nbd.device`: kernel NBD devices (`/dev/nbdX`) where a host reaches volumes through the kernel client, and the
 /// paths of dm-multipath maps. With `device` set, that device must be connected (`/sys/block/nbdX/pid` names a live
@@ -23,13 +24,10 @@ public struct NBDDeviceProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let device: String
         let multipath: String
         do {

@@ -1,5 +1,6 @@
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `nbd.export`: the storage path of a volume, end to end. Connects to the volume's NBD URI, negotiates (fixed
 /// newstyle, `NBD_OPT_GO`), reads one block at offset 0 and disconnects; never writes. Passes with the latency;
@@ -24,13 +25,10 @@ public struct NBDExportProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         let uri: String
         let length: Int
         let maxLatency: Duration?

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthQEMU
+import ProbeKit
 
 /// `qmp.block`: the instance's block devices as QEMU sees them, over the shared QMP connection. A device whose
 /// `query-block` io-status is `failed` or `nospace` fails; so do failed read/write/flush operations in
@@ -59,28 +60,15 @@ public struct QMPBlockProbe: Probe {
 
     private let previous = PerCheckMemory<Snapshot>()
     private let environment: ProbeEnvironment
-    private let pool: QMPConnectionPool
 
-    public init(environment: ProbeEnvironment) {
-        self.init(environment: environment, pool: .shared)
-    }
-
-    /// Creates the probe with a connection pool of its own (tests).
-    public init(environment: ProbeEnvironment, pool: QMPConnectionPool) {
-        self.environment = environment
-        self.pool = pool
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
-        let socket: String
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
+        let session: MonitorSession
         var limits = Limits()
         do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "QMP"
-            ).get()
+            session = try MonitorSession(parameters, request: request, environment: environment)
             limits.readLatencyMs = try parameters.number("max_read_latency_ms") ?? 0
             limits.writeLatencyMs = try parameters.number("max_write_latency_ms") ?? 0
             limits.bytesPerSecond = try parameters.number("max_bytes_per_second") ?? 0
@@ -90,36 +78,22 @@ public struct QMPBlockProbe: Probe {
         }
         // Without volumes the ebs category is not-applicable: no need to ask QEMU.
         if request.target.instance?.volumes.isEmpty ?? true { return .passed("no EBS volumes attached") }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let budget = QMPProbeSupport.budget(request)
-        let blocks: QMPValue
-        let stats: QMPValue
-        do throws(QEMUError) {
-            let pair = try await pool.withConnection(to: socket, timeout: budget, logger: request.logger) {
-                connection throws(QEMUError) -> (QMPValue, QMPValue) in
-                let blocks = try await connection.execute(
-                    "query-block", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-                let stats = try await connection.execute(
-                    "query-blockstats", timeout: max(.milliseconds(50), budget - (clock.now - start)))
-                return (blocks, stats)
-            }
-            blocks = pair.0
-            stats = pair.1
-        } catch {
-            return QMPProbeSupport.observation(for: error, socket: socket)
+        let answers: [QMPValue]
+        switch await session.execute(["query-block", "query-blockstats"]) {
+        case .failure(let failure): return failure.observation
+        case .success(let values): answers = values
         }
-        guard let devices = blocks.array, let statList = stats.array else {
+        guard let devices = answers[0].array, let statList = answers[1].array else {
             return .unknown("query-block/query-blockstats did not answer with lists")
         }
-        let now = Snapshot(counters: Self.counters(statList), at: clock.now)
-        let before = previous.update(request.stateKey, now: clock.now) { remembered in
+        let now = Snapshot(counters: Self.counters(statList), at: ContinuousClock.now)
+        let before = previous.update(request.stateKey, now: now.at) { remembered in
             let old = remembered
             remembered = now
             return old
         }
         return Self.judge(
-            devices: devices, now: now, before: before, limits: limits, latency: (clock.now - start).seconds)
+            devices: devices, now: now, before: before, limits: limits, latency: session.elapsed.seconds)
     }
 
     /// Each device's (or node's) counters: failed read + write + flush (+ unmap) operations, bytes, operations and

@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthStorage
+import ProbeKit
 
 /// `host.smart`: the node's ATA disks through libatasmart: overall status (self-assessment, pre-fail attributes),
 /// bad (reallocated + pending) sectors, temperature, power-on time. A disk in standby is never woken: its power mode
@@ -27,13 +28,10 @@ public struct SMARTProbe: Probe {
 
     private let environment: ProbeEnvironment
 
-    public init(environment: ProbeEnvironment) {
-        self.environment = environment
-    }
+    public init(environment: ProbeEnvironment) { self.environment = environment }
 
     public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(
-            request, descriptor: Self.descriptor, runtimeDirectory: environment.runtimeDirectory)
+        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
         var devices: [String]
         let maxTemperature: Double
         let maxBad: Int

@@ -110,7 +110,7 @@ public enum HostFile {
     }
 
     /// A small sysfs file holding one decimal integer (a temperature, a counter).
-    static func integer(_ path: String) -> Result<Int64, SensorFileError> {
+    public static func integer(_ path: String) -> Result<Int64, SensorFileError> {
         switch text(path, limit: 4096) {
         case .failure(let error):
             return .failure(SensorFileError(description: "\(error)", missing: error.code == .missing))
@@ -129,7 +129,9 @@ public enum HostFile {
     }
 
     /// Names in `path` that are `prefix` followed by a decimal number, sorted by that number.
-    static func numberedEntries(_ path: String, prefix: String, limit: Int = 65536) -> Result<[String], HostFileError> {
+    public static func numberedEntries(_ path: String, prefix: String, limit: Int = 65536)
+        -> Result<[String], HostFileError>
+    {
         directoryEntries(path, limit: limit).map { names in
             names.compactMap { name -> (String, Int)? in
                 guard name.hasPrefix(prefix), let number = Int(name.dropFirst(prefix.count)), number >= 0 else {
@@ -144,8 +146,13 @@ public enum HostFile {
 }
 
 /// A sensor or counter file that could not be used.
-struct SensorFileError: Error, CustomStringConvertible {
-    var description: String
+public struct SensorFileError: Error, Sendable, CustomStringConvertible {
+    public var description: String
     /// The file does not exist (a sensor this hardware does not have, not a fault).
-    var missing = false
+    public var missing = false
+
+    public init(description: String, missing: Bool = false) {
+        self.description = description
+        self.missing = missing
+    }
 }

@@ -94,7 +94,7 @@ public struct ProcessStat: Sendable, Hashable {
 
 extension StringProtocol {
     /// The text without leading and trailing whitespace and newlines.
-    var trimmed: String {
+    public var trimmed: String {
         var slice = Substring(self)
         while let first = slice.first, first.isWhitespace { slice.removeFirst() }
         while let last = slice.last, last.isWhitespace { slice.removeLast() }

@@ -1,21 +1,9 @@
 import HealthCore
 
-/// A parameter a probe cannot use: wrong type, out of range, or required and missing.
-public struct ParameterProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    public var name: String
-    public var reason: String
-
-    public init(name: String, reason: String) {
-        self.name = name
-        self.reason = reason
-    }
-
-    public var description: String { "parameter '\(name)': \(reason)" }
-}
-
 /// A run's parameters read against the probe's descriptor: a missing value falls back to the spec's default (its
-/// templates rendered for the request's target), a value of the wrong type or outside the spec's range is a
-/// ``ParameterProblem``.
+/// templates rendered for the request's target, through ``HealthCore/ParameterSpec/resolved(given:fields:)`` like
+/// the engine's plan), a value of the wrong type or outside the spec's range is a ``HealthCore/ParameterProblem``.
+/// Read declared parameters with ``value(_:)``; the untyped readers serve probes that list their specs by hand.
 public struct CheckParameters: Sendable {
     public var values: ProbeParameters
     public var descriptor: ProbeDescriptor
@@ -28,18 +16,25 @@ public struct CheckParameters: Sendable {
         self.fields = TargetFields(target: request.target, node: request.node, runtimeDirectory: runtimeDirectory)
     }
 
+    /// The parameters of `request` for the probe described by `descriptor`, in the daemon's `environment`.
+    public init(_ request: ProbeRequest, descriptor: ProbeDescriptor, environment: ProbeEnvironment) {
+        self.init(request, descriptor: descriptor, runtimeDirectory: environment.runtimeDirectory)
+    }
+
+    /// The value of a declared parameter: its default when the check does not set it, nil only for an optional one.
+    public func value<Value>(_ parameter: ProbeParameter<Value>) throws(ParameterProblem) -> Value {
+        try parameter.read(self)
+    }
+
     private func value(_ name: String) throws(ParameterProblem) -> ParameterValue? {
+        // Requests built by the engine's plan have their defaults already; this fills them for any other caller.
         if let value = values[name] { return value }
         let spec = descriptor.parameter(name)
-        guard let fallback = spec?.defaultValue else {
+        guard let value = try spec?.resolved(given: nil, fields: fields) else {
             if spec?.required == true { throw ParameterProblem(name: name, reason: "required but not set") }
             return nil
         }
-        do {
-            return try fallback.rendered(fields)
-        } catch {
-            throw ParameterProblem(name: name, reason: "default '\(fallback)': \(error)")
-        }
+        return value
     }
 
     private func checkRange(_ name: String, _ number: Double) throws(ParameterProblem) {
