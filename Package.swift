@@ -52,11 +52,17 @@ let package = Package(
             name: "HealthInventory",
             dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // The one I/O layer: stream sockets (unix, TCP) with deadlines and framing, the pool for blocking C calls,
+        // bounded file reads, errno mapping. Every client (QMP, guest agent, OVSDB, NBD, SMART, ARP) is built on it.
+        .target(
+            name: "HealthIO",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+        ),
         // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions;
         // QEMU's exit seen through a pidfd.
         .target(
             name: "HealthQEMU",
-            dependencies: ["HealthCore", "CNetworkShim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", "CNetworkShim", .product(name: "Logging", package: "swift-log")]
         ),
         // libatasmart (Debian libatasmart-dev) for Swift: SMART data of ATA disks.
         .systemLibrary(
@@ -65,7 +71,7 @@ let package = Package(
         // Storage below the probes: an NBD client, SMART, block devices, socket owners (no probe logic).
         .target(
             name: "HealthStorage",
-            dependencies: ["CAtaSmart", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CAtaSmart", "HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
         ),
         // What Glibc's module leaves out for the network clients (setns, sockaddr_ll, ETH_P_ARP): a header only.
         .systemLibrary(name: "CNetworkShim", path: "Sources/CNetworkShim"),
@@ -74,6 +80,8 @@ let package = Package(
             name: "HealthNetwork",
             dependencies: [
                 "CNetworkShim",
+                "HealthCore",
+                "HealthIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
@@ -203,7 +211,7 @@ let package = Package(
         .target(
             name: "HealthTestKit",
             dependencies: [
-                "HealthCore", "HealthNATS", "HealthQEMU", .product(name: "Logging", package: "swift-log"),
+                "HealthCore", "HealthIO", "HealthNATS", "HealthQEMU", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The README's demo: nats-server, three instances through HiveInstanceLauncher, `hive-health run`, the statuses.
@@ -231,6 +239,7 @@ let package = Package(
             ),
             dependencies: ["hive-health"]
         ),
+        .testTarget(name: "HealthIOTests", dependencies: ["HealthIO", "HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthTestKit"]),
