@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 import HealthNATS
 import Logging
 
@@ -484,37 +485,36 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     // MARK: Inventory and heartbeat
 
     /// Hive's VM record of an instance (DESIGN.md section 5).
-    public func vmRecord(_ spec: HiveInstanceSpec) -> [String: Any] {
+    public func vmRecord(_ spec: HiveInstanceSpec) -> JSONValue {
         let paths = paths(spec.id)
         let launched = lock.withLock { launchTimes[spec.id] } ?? Date()
+        let volumes: [JSONValue] = spec.volumes.enumerated().map { index, volume in
+            [
+                "Name": .string(volume), "NBDURI": .string("nbd:unix:\(paths.nbdSocket(volume))"),
+                "DeviceName": .string("/dev/vd" + String(UnicodeScalar(UInt8(97 + index % 26)))),
+                "Boot": .bool(index == 0),
+            ]
+        }
         return [
-            "id": spec.id, "status": "running",
+            "id": .string(spec.id), "status": "running",
             "config": [
-                "qmp_socket": paths.qmpSocket, "telemetry_qmp_socket": paths.telemetryQMPSocket,
-                "pid_file": paths.pidFile, "serial_socket": paths.serialSocket,
-                "console_log_path": paths.consoleLog, "guest_agent_socket": paths.guestAgentSocket,
+                "qmp_socket": .string(paths.qmpSocket), "telemetry_qmp_socket": .string(paths.telemetryQMPSocket),
+                "pid_file": .string(paths.pidFile), "serial_socket": .string(paths.serialSocket),
+                "console_log_path": .string(paths.consoleLog), "guest_agent_socket": .string(paths.guestAgentSocket),
             ],
-            "ebs_requests": [
-                "Requests": spec.volumes.enumerated().map { index, volume in
-                    [
-                        "Name": volume, "NBDURI": "nbd:unix:\(paths.nbdSocket(volume))",
-                        "DeviceName": "/dev/vd" + String(UnicodeScalar(UInt8(97 + index % 26))), "Boot": index == 0,
-                    ] as [String: Any]
-                }
-            ],
-            "eni_id": spec.eniID, "eni_mac": spec.mac,
+            "ebs_requests": ["Requests": .array(volumes)],
+            "eni_id": .string(spec.eniID), "eni_mac": .string(spec.mac),
             "instance": [
-                "InstanceId": spec.id, "LaunchTime": Self.rfc3339(launched),
-                "Placement": ["AvailabilityZone": availabilityZone],
+                "InstanceId": .string(spec.id), "LaunchTime": .string(Self.rfc3339(launched)),
+                "Placement": ["AvailabilityZone": .string(availabilityZone)],
             ],
         ]
     }
 
     /// The `{"vms": {...}}` document of every launched instance.
     public func inventoryDocument() throws -> Data {
-        var vms: [String: Any] = [:]
-        for spec in instances { vms[spec.id] = vmRecord(spec) }
-        return try JSONSerialization.data(withJSONObject: ["vms": vms], options: [.sortedKeys])
+        let vms = Dictionary(instances.map { ($0.id, vmRecord($0)) }, uniquingKeysWith: { _, last in last })
+        return Data(JSONValue.object(["vms": .object(vms)]).jsonBytes)
     }
 
     /// Spinifex's VM record of an instance (``SpinifexVM``: spinifex/vm/vm.go at ddf22cac).

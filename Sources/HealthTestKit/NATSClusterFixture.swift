@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// Three real `nats-server` processes in one cluster with JetStream, for multi-node tests: each has its own store
 /// folder, `server_name`, client, route and monitoring ports on loopback and a config file; all share one cluster
@@ -159,9 +160,7 @@ public final class NATSClusterFixture: @unchecked Sendable {
     /// The JetStream meta leader member `index` reports on `/jsz`, nil when it has none (or does not answer).
     public func metaLeader(_ index: Int) -> String? {
         guard let body = LoopbackHTTP.get(port: members[index].monitorPort, path: "/jsz"),
-            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-            let meta = object["meta_cluster"] as? [String: Any], let leader = meta["leader"] as? String,
-            !leader.isEmpty
+            let leader = JSONValue.parse(body)?["meta_cluster"]?["leader"]?.string, !leader.isEmpty
         else { return nil }
         return leader
     }
