@@ -50,7 +50,7 @@ let package = Package(
         // Where targets come from: Hive's VM JSON (file) and a scan of running QEMU processes.
         .target(
             name: "HealthInventory",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
         ),
         // The one I/O layer: stream sockets (unix, TCP) with deadlines and framing, the pool for blocking C calls,
         // bounded file reads, errno mapping. Every client (QMP, guest agent, OVSDB, NBD, SMART, ARP) is built on it.
@@ -134,7 +134,7 @@ let package = Package(
         // The embedded state store: one local file, replaced atomically.
         .target(
             name: "HealthStore",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
         ),
         // Plan, scheduler, evaluation and the daemon's services.
         .target(
@@ -248,7 +248,7 @@ let package = Package(
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",
-            dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthTestKit"]
+            dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthIO", "HealthTestKit"]
         ),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
         .testTarget(

@@ -30,8 +30,10 @@ public struct IOError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let protocolViolation = Code(rawValue: "protocol violation")
         /// The kernel refused us (EACCES, EPERM).
         public static let permission = Code(rawValue: "permission")
-        /// A bad argument (a socket path too long, a file larger than allowed).
+        /// A bad argument (a socket path too long).
         public static let invalid = Code(rawValue: "invalid")
+        /// A file larger than the caller's bound.
+        public static let tooLarge = Code(rawValue: "too large")
         /// The caller's task was cancelled.
         public static let cancelled = Code(rawValue: "cancelled")
         /// Any other system call failure.
