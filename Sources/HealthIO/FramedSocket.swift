@@ -8,8 +8,9 @@ import Synchronization
 #endif
 
 /// A ``StreamSocket`` read as frames arrive, without tying up a thread of the cooperative pool: a
-/// `DispatchSourceRead` on a private serial queue reads what is there, cuts it per ``Framing`` and hands every
-/// frame to the handler on that queue. A peer that breaks the framing (a frame over the bound) closes the socket.
+/// `DispatchSourceRead` on a private serial queue reads what is there, cuts it with a ``FrameDecoder`` (lines, JSON
+/// texts) and hands every frame to the handler on that queue. A peer that breaks the framing (a frame over the
+/// bound) closes the socket.
 ///
 /// Writes and timers run on the same queue, so a write never goes to a descriptor the queue has closed.
 public final class FramedSocket: Sendable {
@@ -22,7 +23,7 @@ public final class FramedSocket: Sendable {
 
     private struct State {
         var open = true
-        var splitter: FrameSplitter
+        var framer: any FrameDecoder
         var handler: (@Sendable (Event) -> Void)?
     }
 
@@ -34,11 +35,11 @@ public final class FramedSocket: Sendable {
     // Dispatch sources are thread-safe: resume, cancel and the handlers may be used from any thread.
     private nonisolated(unsafe) let source: any DispatchSourceRead
 
-    /// Starts reading `socket` (which this now owns) with `framing`.
-    public init(_ socket: StreamSocket, framing: Framing, handler: @escaping @Sendable (Event) -> Void) {
+    /// Starts reading `socket` (which this now owns), cut by `framer`.
+    public init(_ socket: StreamSocket, framer: some FrameDecoder, handler: @escaping @Sendable (Event) -> Void) {
         self.socket = socket
         self.queue = DispatchQueue(label: "hive-health.socket")
-        self.state = Mutex(State(splitter: FrameSplitter(framing), handler: handler))
+        self.state = Mutex(State(framer: framer, handler: handler))
         self.source = DispatchSource.makeReadSource(fileDescriptor: socket.descriptor, queue: queue)
         source.setEventHandler { [weak self] in self?.readAvailable() }
         source.setCancelHandler { socket.close() }
@@ -47,9 +48,9 @@ public final class FramedSocket: Sendable {
 
     /// Connects to the unix socket at `path` and starts reading it.
     public convenience init(
-        unixPath path: String, framing: Framing, handler: @escaping @Sendable (Event) -> Void
+        unixPath path: String, framer: some FrameDecoder, handler: @escaping @Sendable (Event) -> Void
     ) throws(IOError) {
-        self.init(try StreamSocket.connect(unixPath: path), framing: framing, handler: handler)
+        self.init(try StreamSocket.connect(unixPath: path), framer: framer, handler: handler)
     }
 
     deinit {
@@ -109,7 +110,7 @@ public final class FramedSocket: Sendable {
             var frames: [[UInt8]] = []
             let failure = state.withLock { state -> IOError? in
                 do throws(IOError) {
-                    try state.splitter.feed(chunk[0..<count], into: &frames)
+                    try state.framer.decode(chunk[0..<count], into: &frames)
                     return nil
                 } catch {
                     return error

@@ -72,7 +72,7 @@ extension FramedSocket {
         throws(QEMUError) -> FramedSocket
     {
         do throws(IOError) {
-            return try FramedSocket(unixPath: path, framing: .lines(maxBytes: maxLineBytes), handler: handler)
+            return try FramedSocket(unixPath: path, framer: LineFramer(maxBytes: maxLineBytes), handler: handler)
         } catch {
             throw QEMUError(error)
         }

@@ -37,7 +37,7 @@ struct FramedSocketTests {
         }
         defer { peer.stop() }
         let recorder = Recorder()
-        let socket = try FramedSocket(unixPath: peer.path, framing: .lines(maxBytes: 64)) { recorder.record($0) }
+        let socket = try FramedSocket(unixPath: peer.path, framer: LineFramer(maxBytes: 64)) { recorder.record($0) }
         #expect(await eventually { recorder.frames.count == 3 })
         #expect(recorder.frames == ["first", "second", "third"])
         #expect(socket.isOpen)
@@ -56,7 +56,7 @@ struct FramedSocketTests {
         }
         defer { peer.stop() }
         let recorder = Recorder()
-        let socket = try FramedSocket(unixPath: peer.path, framing: .lines(maxBytes: 1024)) { recorder.record($0) }
+        let socket = try FramedSocket(unixPath: peer.path, framer: LineFramer(maxBytes: 1024)) { recorder.record($0) }
         #expect(await eventually { recorder.closed != nil })
         #expect(recorder.closed?.code == .frameTooLong, "\(String(describing: recorder.closed))")
         #expect(!socket.isOpen)
@@ -71,7 +71,7 @@ struct FramedSocketTests {
         }
         defer { peer.stop() }
         let recorder = Recorder()
-        let socket = try FramedSocket(unixPath: peer.path, framing: .lines(maxBytes: 64)) { recorder.record($0) }
+        let socket = try FramedSocket(unixPath: peer.path, framer: LineFramer(maxBytes: 64)) { recorder.record($0) }
         #expect(await eventually { recorder.closed != nil })
         #expect(recorder.frames == ["bye"])
         #expect(recorder.closed?.code == .closed)
@@ -80,27 +80,6 @@ struct FramedSocketTests {
             socket.send(Array("late\n".utf8), timeout: .seconds(1)) { continuation.resume(returning: $0) }
         }
         #expect(failed?.code == .closed)
-    }
-
-    @Test("concatenated JSON texts are framed whole; garbage between them is a protocol violation")
-    func jsonStream() async throws {
-        let folder = try ShortTemporaryFolder(prefix: "hh-io")
-        defer { folder.remove() }
-        let peer = try FakeUnixPeer(path: folder.file("j.sock")) { connection in
-            connection.send(#"{"a":"}{\"["} [1,"#)
-            usleep(20_000)
-            connection.send(#"[2]]{"b":1}garbage"#)
-            connection.waitForClose()
-        }
-        defer { peer.stop() }
-        let recorder = Recorder()
-        let socket = try FramedSocket(unixPath: peer.path, framing: .jsonValues(maxBytes: 1024)) {
-            recorder.record($0)
-        }
-        #expect(await eventually { recorder.closed != nil })
-        #expect(!socket.isOpen)
-        #expect(recorder.frames == [#"{"a":"}{\"["}"#, "[1,[2]]", #"{"b":1}"#])
-        #expect(recorder.closed?.code == .protocolViolation, "\(String(describing: recorder.closed))")
     }
 
     @Test("sending writes whole messages the peer reads")
@@ -112,7 +91,7 @@ struct FramedSocketTests {
         }
         defer { peer.stop() }
         let recorder = Recorder()
-        let socket = try FramedSocket(unixPath: peer.path, framing: .lines(maxBytes: 64)) { recorder.record($0) }
+        let socket = try FramedSocket(unixPath: peer.path, framer: LineFramer(maxBytes: 64)) { recorder.record($0) }
         let error = await withCheckedContinuation { continuation in
             socket.send(Array("ping\n".utf8), timeout: .seconds(5)) { continuation.resume(returning: $0) }
         }
@@ -122,23 +101,13 @@ struct FramedSocketTests {
     }
 }
 
-@Suite("FrameSplitter bounds")
-struct FrameSplitterTests {
-    @Test("an oversize JSON text, deep nesting or bytes outside a text are refused")
-    func hostileJSON() {
-        var garbage = FrameSplitter(.jsonValues(maxBytes: 1024))
-        #expect(throws: IOError.self) { try garbage.feed(Array("hello".utf8)) }
-        var big = FrameSplitter(.jsonValues(maxBytes: 16))
-        #expect(throws: IOError.self) { try big.feed(Array(#"{"a":"0123456789abcdef"}"#.utf8)) }
-        var deep = FrameSplitter(.jsonValues(maxBytes: 1 << 20))
-        #expect(throws: IOError.self) { try deep.feed(Array(String(repeating: "[", count: 100).utf8)) }
-    }
-
+@Suite("LineFramer bounds")
+struct LineFramerTests {
     @Test("a line split across feeds is joined; one over the bound is refused even without a newline")
     func lines() throws {
-        var splitter = FrameSplitter(.lines(maxBytes: 8))
-        #expect(try splitter.feed(Array("abc".utf8)).isEmpty)
-        #expect(try splitter.feed(Array("def\nxy".utf8)) == [Array("abcdef".utf8)])
-        #expect(throws: IOError.self) { try splitter.feed(Array("0123456789".utf8)) }
+        var framer = LineFramer(maxBytes: 8)
+        #expect(try framer.decode(Array("abc".utf8)).isEmpty)
+        #expect(try framer.decode(Array("def\nxy".utf8)) == [Array("abcdef".utf8)])
+        #expect(throws: IOError.self) { try framer.decode(Array("0123456789".utf8)) }
     }
 }

@@ -1,10 +1,33 @@
 import HealthCore
+import HealthIO
 import Testing
 
 @testable import HealthNetwork
 
-@Suite("OVSDB datum and route table parsing")
+@Suite("OVSDB framing, datum and route table parsing")
 struct ParsingTests {
+    @Test("concatenated JSON texts are cut apart, strings with brackets and escapes included")
+    func framing() throws {
+        var framer = JSONStreamFramer(maxBytes: 1024)
+        let input = #"{"a":"}{\"["} [1,[2]]{"b":"#
+        let texts = try framer.decode(Array(input.utf8))
+        #expect(texts.map { String(decoding: $0, as: UTF8.self) } == [#"{"a":"}{\"["}"#, "[1,[2]]"])
+        let rest = try framer.decode(Array(#"1}"#.utf8))
+        #expect(rest.map { String(decoding: $0, as: UTF8.self) } == [#"{"b":1}"#])
+    }
+
+    @Test("garbage between texts, an oversize text or deep nesting is refused; texts before garbage are kept")
+    func hostile() {
+        var garbage = JSONStreamFramer(maxBytes: 1024)
+        var kept: [[UInt8]] = []
+        #expect(throws: IOError.self) { try garbage.decode(Array("{}hello".utf8), into: &kept) }
+        #expect(kept == [Array("{}".utf8)])
+        var big = JSONStreamFramer(maxBytes: 16)
+        #expect(throws: IOError.self) { try big.decode(Array(#"{"a":"0123456789abcdef"}"#.utf8)) }
+        var deep = JSONStreamFramer(maxBytes: 1 << 20)
+        #expect(throws: IOError.self) { try deep.decode(Array(String(repeating: "[", count: 100).utf8)) }
+    }
+
     @Test("optional columns, maps and uuid sets in OVSDB notation")
     func datum() throws {
         #expect(OVSDatum.integer(["set", []]) == nil)

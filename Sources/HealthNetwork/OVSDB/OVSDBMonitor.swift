@@ -129,7 +129,7 @@ public actor OVSDBMonitor {
             connecting = true
             do throws(IOError) {
                 let socket = try FramedSocket(
-                    unixPath: socketPath, framing: .jsonValues(maxBytes: maxMessageBytes)
+                    unixPath: socketPath, framer: JSONStreamFramer(maxBytes: maxMessageBytes)
                 ) { event in
                     continuation.yield(event)
                     if case .closed = event { continuation.finish() }
