@@ -1,10 +1,11 @@
 extension Duration {
     /// The duration in whole milliseconds, rounded down and saturating (poll(2), libnats and the like take these).
     public var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
+        let milliseconds = (self / .milliseconds(1)).rounded(.down)
+        // A Double holds whole milliseconds exactly up to 2^53 (285,000 years); beyond Int64 it saturates.
+        guard milliseconds < 0x1p63 else { return .max }
+        guard milliseconds >= -0x1p63 else { return .min }
+        return Int64(milliseconds)
     }
 
     /// A poll(2) timeout for waiting at most this long in slices of at most `slice` milliseconds: rounded up, so the

@@ -115,6 +115,28 @@ public final class StreamSocket: Sendable {
         throw lastError
     }
 
+    /// A TCP port on 127.0.0.1 nobody listened on a moment ago (bound to port 0, asked, released): for test servers.
+    public static func unusedLoopbackPort() throws(IOError) -> UInt16 {
+        let socket = try newSocket(AF_INET, peer: "127.0.0.1:0")
+        defer { socket.close() }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket.descriptor, $0, length) == 0 && getsockname(socket.descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw IOError(errno: errno, "127.0.0.1:0", call: "bind") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port` (connected within 1 s, then closed).
+    public static func acceptsLoopback(port: UInt16) -> Bool {
+        (try? connect(host: "127.0.0.1", port: port, deadline: .now.advanced(by: .seconds(1))))?.close() != nil
+    }
+
     // MARK: - Blocking I/O with a deadline
 
     /// Waits until the socket is ready for `events` (`POLLIN`, `POLLOUT`), at most until `deadline`, in slices of
