@@ -51,13 +51,19 @@ let package = Package(
         // Where targets come from: Hive's VM JSON (file) and a scan of running QEMU processes.
         .target(
             name: "HealthInventory",
-            dependencies: ["HealthCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The one I/O layer: stream sockets (unix, TCP) with deadlines and framing, the pool for blocking C calls,
+        // bounded file reads, errno mapping. Every client (QMP, guest agent, OVSDB, NBD, SMART, ARP) is built on it.
+        .target(
+            name: "HealthIO",
+            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
         ),
         // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions;
         // QEMU's exit seen through a pidfd.
         .target(
             name: "HealthQEMU",
-            dependencies: ["HealthCore", "CNetworkShim", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", "CNetworkShim", .product(name: "Logging", package: "swift-log")]
         ),
         // libatasmart (Debian libatasmart-dev) for Swift: SMART data of ATA disks.
         .systemLibrary(
@@ -66,7 +72,7 @@ let package = Package(
         // Storage below the probes: an NBD client, SMART, block devices, socket owners (no probe logic).
         .target(
             name: "HealthStorage",
-            dependencies: ["CAtaSmart", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CAtaSmart", "HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
         ),
         // What Glibc's module leaves out for the network clients (setns, sockaddr_ll, ETH_P_ARP): a header only.
         .systemLibrary(name: "CNetworkShim", path: "Sources/CNetworkShim"),
@@ -76,6 +82,7 @@ let package = Package(
             dependencies: [
                 "CNetworkShim",
                 "HealthCore",
+                "HealthIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
@@ -135,7 +142,7 @@ let package = Package(
         // The state stores: one local file replaced atomically, or JetStream KV.
         .target(
             name: "HealthStore",
-            dependencies: ["HealthCore", "HealthNATS", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthCore", "HealthIO", "HealthNATS", .product(name: "Logging", package: "swift-log")]
         ),
         // Plan, scheduler, evaluation and the daemon's services.
         .target(
@@ -212,7 +219,7 @@ let package = Package(
         .target(
             name: "HealthTestKit",
             dependencies: [
-                "HealthCore", "HealthNATS", "HealthQEMU", .product(name: "Logging", package: "swift-log"),
+                "HealthCore", "HealthIO", "HealthNATS", "HealthQEMU", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The README's demo: nats-server, three instances through HiveInstanceLauncher, `hive-health run`, the statuses.
@@ -242,6 +249,7 @@ let package = Package(
             ),
             dependencies: ["hive-health"]
         ),
+        .testTarget(name: "HealthIOTests", dependencies: ["HealthIO", "HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthNATS", "HealthTestKit"]),
@@ -251,7 +259,7 @@ let package = Package(
         .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",
-            dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthTestKit"]
+            dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthIO", "HealthTestKit"]
         ),
         .testTarget(name: "HealthQEMUTests", dependencies: ["HealthQEMU", "HealthTestKit"]),
         .testTarget(name: "HealthNATSTests", dependencies: ["HealthNATS", "HealthCore", "HealthTestKit"]),

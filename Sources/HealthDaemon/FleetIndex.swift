@@ -1,6 +1,7 @@
 import Foundation
 import HealthCore
 import HealthNATS
+import HealthStore
 import Logging
 import Synchronization
 

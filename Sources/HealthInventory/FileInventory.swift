@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import HealthIO
 import Logging
 
 /// The `file` inventory source: Hive's VM JSON document `{"vms": {"<id>": VM}}` read from a file.
@@ -28,10 +29,7 @@ public struct FileInventory: InventorySource {
         do {
             bytes = try BoundedFile.read(path, limit: Self.maximumSize)
         } catch {
-            switch error {
-            case .tooLarge: throw InventoryError(.tooLarge, BoundedFile.describe(error, path: path))
-            default: throw InventoryError(.unreadable, BoundedFile.describe(error, path: path))
-            }
+            throw InventoryError(error.code == .tooLarge ? .tooLarge : .unreadable, error.message)
         }
         let snapshot: InventorySnapshot
         do {

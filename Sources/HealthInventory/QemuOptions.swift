@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// One QEMU option value (`-chardev socket,id=x,path=/p`, `-blockdev {"driver":"nbd",...}`) as key/value pairs.
 ///
@@ -65,7 +66,7 @@ struct QemuOptions: Sendable {
 
     /// A JSON object flattened to dotted keys; nil when the text is not a JSON object.
     static func flattenJSON(_ text: String) -> [(key: String, value: String)]? {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
+        guard let value = JSONValue.parse(text),
             case .object = value
         else { return nil }
         var pairs: [(key: String, value: String)] = []

@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import HealthIO
 import Logging
 
 #if canImport(Glibc)

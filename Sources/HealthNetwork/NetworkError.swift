@@ -1,3 +1,5 @@
+import HealthIO
+
 /// Trouble of a network client itself (it could not look), as opposed to a failing target, which is a result.
 public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of trouble.
@@ -34,4 +36,22 @@ public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension NetworkError {
+    /// The socket layer's error in the network clients' terms.
+    init(_ error: IOError) {
+        let code: Code =
+            switch error.code {
+            case .missing: .missing
+            case .refused: .refused
+            case .closed: .closed
+            case .timeout: .timeout
+            case .frameTooLong, .protocolViolation: .protocolViolation
+            case .permission: .permission
+            case .invalid: .invalid
+            default: .system
+            }
+        self.init(code, error.message)
+    }
 }

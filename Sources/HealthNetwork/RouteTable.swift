@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// The kernel's IPv4 routing table as `/proc/net/route` shows it: which interface reaches an address, and the
 /// default gateway.
@@ -27,9 +28,7 @@ public struct RouteTable: Sendable, Hashable {
 
     /// Reads `path` (`/proc/net/route`, or a fixture), at most 1 MiB; an unreadable file is an empty table.
     public static func read(path: String = "/proc/net/route") -> RouteTable {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return RouteTable(routes: []) }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+        guard let data = try? BoundedFile.prefix(path, limit: 1 << 20) else { return RouteTable(routes: []) }
         return parse(String(decoding: data, as: UTF8.self))
     }
 

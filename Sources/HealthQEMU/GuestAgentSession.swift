@@ -1,4 +1,6 @@
 import Foundation
+import HealthCore
+import HealthIO
 import Logging
 import Synchronization
 
@@ -28,7 +30,7 @@ public final class GuestAgentSession: Sendable {
 
     public let path: String
     private let state = Mutex(State())
-    private let socket = Mutex<UnixLineSocket?>(nil)
+    private let socket = Mutex<FramedSocket?>(nil)
     private let logger: Logger
 
     private init(path: String, logger: Logger) {
@@ -39,7 +41,7 @@ public final class GuestAgentSession: Sendable {
     /// Connects to the agent's socket (no I/O beyond `connect`).
     public static func open(path: String, logger: Logger) throws(QEMUError) -> GuestAgentSession {
         let session = GuestAgentSession(path: path, logger: logger)
-        let socket = try UnixLineSocket(path: path, maxLineBytes: maxLineBytes) { [weak session] event in
+        let socket = try FramedSocket.qemu(path: path, maxLineBytes: maxLineBytes) { [weak session] event in
             session?.handle(event)
         }
         session.socket.withLock { $0 = socket }
@@ -98,7 +100,7 @@ public final class GuestAgentSession: Sendable {
         guard let socket = socket.withLock({ $0 }) else { throw QEMUError(.closed, "\(path): not connected") }
         let bytes = Array((QMPValue.object(message).json + "\n").utf8)
         let error = await withCheckedContinuation { (continuation: CheckedContinuation<QEMUError?, Never>) in
-            socket.send(bytes, timeout: timeout) { continuation.resume(returning: $0) }
+            socket.send(bytes, timeout: timeout) { continuation.resume(returning: $0.map(QEMUError.init)) }
         }
         if let error { throw error }
     }
@@ -119,7 +121,7 @@ public final class GuestAgentSession: Sendable {
                     continuation.resume(returning: ready)
                     return
                 }
-                socket.queue.asyncAfter(deadline: .now() + timeout.dispatchInterval) { [self] in
+                socket.schedule(after: timeout) { [self] in
                     wake(id, .failure(QEMUError(.timeout, "\(path): no answer to \(command) within \(timeout)")))
                 }
             }
@@ -139,9 +141,9 @@ public final class GuestAgentSession: Sendable {
         waiter?.resume(returning: result)
     }
 
-    private func handle(_ event: UnixLineSocket.Event) {
+    private func handle(_ event: FramedSocket.Event) {
         switch event {
-        case .line(let line):
+        case .frame(let line):
             let (waiter, overflow) = state.withLock { state -> (Waiter?, Bool) in
                 if let waiter = state.waiter {
                     state.waiter = nil
@@ -155,7 +157,8 @@ public final class GuestAgentSession: Sendable {
                 socket.withLock { $0 }?.close(
                     QEMUError(.protocolViolation, "\(path): the agent floods (over \(Self.maxQueuedLines) lines)"))
             }
-        case .closed(let error):
+        case .closed(let closed):
+            let error = QEMUError(closed)
             let waiter = state.withLock { state -> Waiter? in
                 state.closed = state.closed ?? error
                 defer { state.waiter = nil }

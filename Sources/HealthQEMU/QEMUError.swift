@@ -1,3 +1,5 @@
+import HealthIO
+
 /// Why talking to a QEMU monitor or guest agent socket did not work.
 ///
 /// A peer that cannot be reached, answers garbage or never answers is an error of the connection; whether that is a
@@ -44,4 +46,48 @@ public struct QEMUError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The socket is gone or refuses connections, or the peer hung up: the process behind it has most likely exited.
     public var meansPeerIsGone: Bool { code == .missing || code == .refused || code == .closed }
+}
+
+extension QEMUError {
+    /// The socket layer's error in QEMU's terms.
+    init(_ error: IOError) {
+        let code: Code =
+            switch error.code {
+            case .missing: .missing
+            case .refused: .refused
+            case .closed: .closed
+            case .timeout: .timeout
+            case .frameTooLong: .lineTooLong
+            case .protocolViolation: .protocolViolation
+            case .cancelled: .cancelled
+            default: .system
+            }
+        self.init(code, error.message)
+    }
+}
+
+extension FramedSocket {
+    /// A QMP or guest agent socket: lines of at most `maxLineBytes`, handled as they arrive.
+    static func qemu(path: String, maxLineBytes: Int, handler: @escaping @Sendable (Event) -> Void)
+        throws(QEMUError) -> FramedSocket
+    {
+        do throws(IOError) {
+            return try FramedSocket(unixPath: path, framer: LineFramer(maxBytes: maxLineBytes), handler: handler)
+        } catch {
+            throw QEMUError(error)
+        }
+    }
+
+    /// Closes the socket for `error` (its code kept as far as the socket layer has one).
+    func close(_ error: QEMUError) {
+        let code: IOError.Code =
+            switch error.code {
+            case .protocolViolation: .protocolViolation
+            case .lineTooLong: .frameTooLong
+            case .timeout: .timeout
+            case .cancelled: .cancelled
+            default: .closed
+            }
+        close(IOError(code, error.message))
+    }
 }

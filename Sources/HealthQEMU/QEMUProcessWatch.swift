@@ -5,6 +5,7 @@
 #endif
 internal import CNetworkShim
 import Foundation
+import HealthIO
 
 /// QEMU's exit seen through the process itself, without any monitor: a pidfd (pidfd_open(2)) on the pid from its
 /// pid file becomes readable the moment the process exits.
@@ -23,11 +24,9 @@ public enum QEMUProcessWatch {
 
     /// The pid in a pid file (QEMU's `-pidfile`), at most 64 bytes read.
     public static func pid(fromFile path: String) -> Result<Int32, QEMUError> {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
+        guard let data = try? BoundedFile.prefix(path, limit: 64) else {
             return .failure(QEMUError(.missing, "cannot read the pid file \(path)"))
         }
-        defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: 64)) ?? Data()
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let pid = Int32(text), pid > 0 else {
             return .failure(QEMUError(.protocolViolation, "the pid file \(path) holds no pid: '\(text.prefix(20))'"))

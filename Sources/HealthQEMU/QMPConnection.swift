@@ -1,4 +1,6 @@
 import Foundation
+import HealthCore
+import HealthIO
 import Logging
 import Synchronization
 
@@ -42,7 +44,7 @@ public final class QMPConnection: Sendable {
     /// When the connection was established.
     public let connectedAt: Date
     private let state = Mutex(State())
-    private let socket = Mutex<UnixLineSocket?>(nil)
+    private let socket = Mutex<FramedSocket?>(nil)
     private let logger: Logger
 
     private init(path: String, logger: Logger) {
@@ -58,7 +60,7 @@ public final class QMPConnection: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let connection = QMPConnection(path: path, logger: logger)
-        let socket = try UnixLineSocket(path: path, maxLineBytes: maxLineBytes) { [weak connection] event in
+        let socket = try FramedSocket.qemu(path: path, maxLineBytes: maxLineBytes) { [weak connection] event in
             connection?.handle(event)
         }
         connection.socket.withLock { $0 = socket }
@@ -151,7 +153,7 @@ public final class QMPConnection: Sendable {
                 waiter.resume(returning: ready)
                 return
             }
-            socket.withLock { $0 }?.queue.asyncAfter(deadline: .now() + timeout.dispatchInterval) { [self] in
+            socket.withLock { $0 }?.schedule(after: timeout) { [self] in
                 let late = state.withLock { state -> Waiter? in
                     defer { state.greetingWaiter = nil }
                     return state.greetingWaiter
@@ -190,9 +192,9 @@ public final class QMPConnection: Sendable {
                     return
                 }
                 socket.send(bytes, timeout: timeout) { [self] error in
-                    if let error { resolve(id, .failure(error)) }
+                    if let error { resolve(id, .failure(QEMUError(error))) }
                 }
-                socket.queue.asyncAfter(deadline: .now() + timeout.dispatchInterval) { [self] in
+                socket.schedule(after: timeout) { [self] in
                     resolve(id, .failure(QEMUError(.timeout, "\(path): no reply to \(command) within \(timeout)")))
                 }
             }
@@ -206,10 +208,10 @@ public final class QMPConnection: Sendable {
         state.withLock { $0.pending.removeValue(forKey: id) }?.resume(returning: result)
     }
 
-    private func handle(_ event: UnixLineSocket.Event) {
+    private func handle(_ event: FramedSocket.Event) {
         switch event {
-        case .closed(let error): fail(error)
-        case .line(let line): handle(line: line)
+        case .closed(let error): fail(QEMUError(error))
+        case .frame(let line): handle(line: line)
         }
     }
 

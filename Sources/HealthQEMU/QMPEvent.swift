@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// An asynchronous event QEMU sent on its monitor (`SHUTDOWN`, `STOP`, `RESUME`, `GUEST_PANICKED`...).
 public struct QMPEvent: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// A block device of the host: its size by `ioctl(BLKGETSIZE64)`, and what sysfs says about kernel NBD devices and
 /// dm-multipath maps. `sysRoot` is `/sys` or a fixture tree.
@@ -76,9 +77,7 @@ public enum BlockDevice {
 
     /// A short sysfs file, trimmed; nil when missing.
     static func readSmall(_ path: String) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: 4096) else { return nil }
+        guard let data = try? BoundedFile.prefix(path, limit: 4096) else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
     }

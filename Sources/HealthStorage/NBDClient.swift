@@ -1,4 +1,5 @@
-import Dispatch
+import HealthCore
+import HealthIO
 import Logging
 
 /// What one read of an NBD export saw.
@@ -28,13 +29,11 @@ public struct NBDReadResult: Sendable, Hashable {
 /// Every step is bounded: one deadline for the whole session (connect, each handshake reply, the read), option
 /// replies of at most 64 KiB and at most 32 of them, a read of at most 1 MiB. A server that is not there, refuses,
 /// stalls, answers with an error or does not speak NBD is an ``NBDError`` whose
-/// ``NBDError/isStoragePathBroken`` is true. The session runs on a dispatch queue, never blocking the cooperative
+/// ``NBDError/isStoragePathBroken`` is true. The session runs on ``BlockingPool``, never blocking the cooperative
 /// pool; cancelling the calling task ends it within ~50 ms.
 public enum NBDClient {
     /// The largest read ``readBlock(at:length:timeout:logger:)`` accepts.
     public static let maxReadLength = 1 << 20
-
-    private static let queue = DispatchQueue(label: "hive-health.nbd", attributes: .concurrent)
 
     /// Connects to `address`, negotiates, reads `length` bytes at offset 0 (less for a smaller export), disconnects.
     public static func readBlock(
@@ -43,19 +42,11 @@ public enum NBDClient {
         guard length > 0, length <= maxReadLength else {
             throw NBDError(.invalidRequest, "read length \(length) is outside 1...\(maxReadLength)")
         }
-        let flag = CancellationFlag()
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        let result: Result<NBDReadResult, NBDError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                queue.async {
-                    continuation.resume(
-                        returning: Result { () throws(NBDError) -> NBDReadResult in
-                            try NBDSession.run(address, length: length, deadline: deadline, cancellation: flag)
-                        })
-                }
+        let result = await BlockingPool.run { flag in
+            Result { () throws(NBDError) -> NBDReadResult in
+                try NBDSession.run(address, length: length, deadline: deadline, cancellation: flag)
             }
-        } onCancel: {
-            flag.raise()
         }
         switch result {
         case .success(let read):
@@ -100,7 +91,7 @@ enum NBDSession {
     ) throws(NBDError) -> NBDReadResult {
         let clock = ContinuousClock()
         let start = clock.now
-        let socket = try BlockingSocket.connect(address.endpoint, deadline: deadline, cancellation: cancellation)
+        let socket = try NBDConnection.connect(address.endpoint, deadline: deadline, cancellation: cancellation)
         let (size, flags, minimumBlock, usedGo) = try handshake(socket, exportName: address.exportName)
         let handshakeDone = clock.now
         var wanted = UInt64(length)
@@ -115,13 +106,13 @@ enum NBDSession {
         try? socket.write(request(commandDisconnect, cookie: 2, offset: 0, length: 0), step: "disconnecting")
         return NBDReadResult(
             exportSize: size, transmissionFlags: flags, bytesRead: count,
-            handshakeSeconds: (handshakeDone - start).secondsValue,
-            readSeconds: (readDone - handshakeDone).secondsValue,
-            totalSeconds: (clock.now - start).secondsValue, usedOptGo: usedGo)
+            handshakeSeconds: (handshakeDone - start).seconds,
+            readSeconds: (readDone - handshakeDone).seconds,
+            totalSeconds: (clock.now - start).seconds, usedOptGo: usedGo)
     }
 
     /// Fixed newstyle negotiation; returns the export size, transmission flags and minimum block size.
-    static func handshake(_ socket: borrowing BlockingSocket, exportName: String) throws(NBDError)
+    static func handshake(_ socket: borrowing NBDConnection, exportName: String) throws(NBDError)
         -> (UInt64, UInt16, UInt32?, Bool)
     {
         let greeting = try socket.read(exactly: 18, step: "waiting for the NBD greeting")
@@ -205,7 +196,7 @@ enum NBDSession {
     }
 
     /// `NBD_OPT_EXPORT_NAME`, for servers without `NBD_OPT_GO`: no reply header, the export info directly.
-    static func exportNameFallback(_ socket: borrowing BlockingSocket, name: [UInt8], noZeroes: Bool) throws(NBDError)
+    static func exportNameFallback(_ socket: borrowing NBDConnection, name: [UInt8], noZeroes: Bool) throws(NBDError)
         -> (UInt64, UInt16, UInt32?, Bool)
     {
         var option = Bytes()
@@ -230,7 +221,7 @@ enum NBDSession {
     }
 
     /// `NBD_CMD_READ` of `length` bytes at offset 0; a simple reply (structured replies are never negotiated).
-    static func read(_ socket: borrowing BlockingSocket, length: Int) throws(NBDError) {
+    static func read(_ socket: borrowing NBDConnection, length: Int) throws(NBDError) {
         try socket.write(request(commandRead, cookie: 1, offset: 0, length: UInt32(length)), step: "sending the read")
         let reply = try socket.read(exactly: 16, step: "waiting for the read reply")
         let magic = reply.uint32(at: 0)

@@ -1,6 +1,6 @@
 import CAtaSmart
-import Dispatch
 import Foundation
+import HealthIO
 
 #if canImport(Glibc)
     import Glibc
@@ -52,18 +52,14 @@ public struct SMARTError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// Reads SMART data through libatasmart, from a block device (power mode checked first: a disk in standby is never
 /// woken) or from a blob (`sk_disk_get_blob` format: IDFY/SMST/SMDT/SMTH records). libatasmart's calls block (its
-/// ATA commands time out after 2 s), so they run on a dispatch queue, never on the cooperative pool.
+/// ATA commands time out after 2 s), so they run on ``BlockingPool``, never on the cooperative pool.
 public enum SMARTReader {
     /// The largest blob accepted (four records of at most 512 bytes and their headers).
     public static let maxBlobBytes = 4096
 
-    private static let queue = DispatchQueue(label: "hive-health.smart")
-
     /// Reads the block device at `path` (e.g. `/dev/sda`).
     public static func read(device path: String) async -> Result<SMARTReading, SMARTError> {
-        await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: readSynchronously(device: path)) }
-        }
+        await BlockingPool.run { _ in readSynchronously(device: path) }
     }
 
     /// Reads SMART data from `blob` (a test fixture or a saved disk).

@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// Who serves a unix socket: the listening sockets bound to a path (`/proc/net/unix`) and the processes holding
 /// them (`/proc/<pid>/fd/* -> socket:[inode]`). Reads are bounded; `procRoot` is `/proc` or a fixture tree.
@@ -74,22 +75,8 @@ public enum UnixSocketOwners {
         return found
     }
 
-    /// Reads `path` to its end or `limit` bytes with plain `read` calls: `/proc` files report size 0 and hand out
-    /// a page or so per call, so one read is not the whole file.
+    /// The first `limit` bytes of `path` as text, nil when it cannot be read.
     static func readBounded(_ path: String, limit: Int) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var data = [UInt8]()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while data.count < limit {
-            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, limit - data.count)) }
-            if got > 0 {
-                data += chunk[0..<got]
-            } else if got == 0 || errno != EINTR {
-                break
-            }
-        }
-        return String(decoding: data, as: UTF8.self)
+        (try? BoundedFile.prefix(path, limit: limit)).map { String(decoding: $0, as: UTF8.self) }
     }
 }

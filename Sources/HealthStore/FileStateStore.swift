@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import HealthIO
 import Logging
 
 #if canImport(Glibc)
@@ -24,6 +25,8 @@ public actor FileStateStore: StateStore {
     public nonisolated let directory: String
     private let logger: Logger
     private var saveCount = 0
+    /// The save in progress, which the next save waits for.
+    private var lastSave: Task<Result<Void, StateStoreError>, Never>?
 
     public init(directory: String, logger: Logger) {
         self.directory = directory
@@ -78,18 +81,31 @@ public actor FileStateStore: StateStore {
         } catch {
             throw StateStoreError(.io, "cannot encode the state: \(error)")
         }
-        try StateFile.ensureDirectory(directory)
         saveCount += 1
+        let (directory, path, bytes) = (directory, path, Array(data))
         let temporary = "\(path).tmp-\(getpid())-\(saveCount)"
-        do {
-            try StateFile.writeDurably(Array(data), to: temporary)
-            try StateFile.rename(temporary, over: path)
-        } catch {
-            unlink(temporary)
-            throw error
+        // fsync waits for the disk: on the blocking pool, not a thread of the cooperative pool. The actor is
+        // re-entered while a save waits, so each save waits for the one before: the last state saved wins on disk.
+        let previous = lastSave
+        let save = Task {
+            _ = await previous?.value
+            return await BlockingPool.run { _ in
+                Result { () throws(StateStoreError) in
+                    try StateFile.ensureDirectory(directory)
+                    do throws(StateStoreError) {
+                        try StateFile.writeDurably(bytes, to: temporary)
+                        try StateFile.rename(temporary, over: path)
+                    } catch {
+                        unlink(temporary)
+                        throw error
+                    }
+                    // The rename is on disk only once the directory entry is.
+                    try StateFile.syncDirectory(directory)
+                }
+            }
         }
-        // The rename is on disk only once the directory entry is.
-        try StateFile.syncDirectory(directory)
+        lastSave = save
+        try await save.value.get()
         logger.trace("state saved", metadata: ["file": "\(path)", "bytes": "\(data.count)"])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 #if canImport(Glibc)
     import Glibc
@@ -24,25 +25,14 @@ enum StateFile {
 
     /// The file's bytes, or nil when there is no file.
     static func read(_ path: String, limit: Int) throws(ReadFailure) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw .unreadable("cannot open \(path): \(describe(errno))")
-        }
-        defer { close(fd) }
-        var status = stat()
-        if fstat(fd, &status) == 0, Int(status.st_size) > limit { throw .tooLarge }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .unreadable("cannot read \(path): \(describe(errno))")
+        do throws(IOError) {
+            return try BoundedFile.read(path, limit: limit)
+        } catch {
+            switch error.code {
+            case .missing: return nil
+            case .tooLarge: throw .tooLarge
+            default: throw .unreadable(error.message)
             }
-            if count == 0 { return result }
-            guard result.count + count <= limit else { throw .tooLarge }
-            result.append(contentsOf: chunk[0..<count])
         }
     }
 
@@ -109,9 +99,4 @@ enum StateFile {
 
 private func systemRename(_ source: String, _ target: String) -> Int32 {
     rename(source, target)
-}
-
-// `read` would resolve to the static method inside the enum.
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(fd, buffer, count)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// A short temporary folder (unix socket paths must stay under 108 bytes), removed by ``remove()``.
 public struct ShortTemporaryFolder: Sendable {
@@ -75,23 +76,7 @@ public func waitForFile(_ path: String, timeout: Duration = .seconds(20)) async 
 /// Waits until something listens on the unix socket `path` (a child binds before it listens), for at most
 /// `timeout`. Connects and closes at once.
 public func waitForListener(_ path: String, timeout: Duration = .seconds(20)) async -> Bool {
-    await eventually(timeout: timeout, poll: .milliseconds(10)) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes.prefix(raw.count - 1))
-            raw[min(bytes.count, raw.count - 1)] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
-    }
+    await eventually(timeout: timeout, poll: .milliseconds(10)) { StreamSocket.probe(unixPath: path) == nil }
 }
 
 /// Real QEMU and guest agent processes for integration tests.

@@ -1,40 +1,41 @@
 import Foundation
+import HealthIO
 import Synchronization
 
 /// A unix-socket server for hostile-peer tests: each accepted connection is handed to `script` on a thread of its
-/// own. Only for what a real QEMU or agent cannot be made to do (garbage, floods, silence).
+/// own. Only for what a real QEMU or agent cannot be made to do (garbage, floods, silence). Built on HealthIO's
+/// ``UnixListener`` and ``StreamSocket``, like the clients it tests.
 public final class FakeUnixPeer: Sendable {
     /// One accepted connection, with blocking helpers bounded by time.
     public struct Connection: Sendable {
-        public let descriptor: Int32
+        public let socket: StreamSocket
 
-        /// Writes all of `text` (false when the client went away).
+        /// The connection's descriptor.
+        public var descriptor: Int32 { socket.descriptor }
+
+        /// Writes all of `text` (false when the client went away or stopped reading for 30 s).
         @discardableResult
         public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
         @discardableResult
         public func send(_ bytes: [UInt8]) -> Bool {
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes {
-                    Foundation.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
-                }
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
+            (try? socket.write(bytes, deadline: .now.advanced(by: .seconds(30)), step: "sending")) != nil
+        }
+
+        /// Reads exactly `count` bytes, nil on close or after `timeout`.
+        public func read(exactly count: Int, timeout: Duration = .seconds(5)) -> [UInt8]? {
+            try? socket.read(exactly: count, deadline: .now.advanced(by: timeout), step: "reading")
         }
 
         /// Reads one line (without the newline), nil on close or after `timeout`.
         public func readLine(timeout: Duration = .seconds(10)) -> String? {
             var line: [UInt8] = []
             let deadline = ContinuousClock.now.advanced(by: timeout)
-            var byte: UInt8 = 0
-            while ContinuousClock.now < deadline, line.count < 1 << 20 {
-                var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptorPoll, 1, 50) >= 0 else { return nil }
-                if descriptorPoll.revents == 0 { continue }
-                guard read(descriptor, &byte, 1) == 1 else { return nil }
+            while line.count < 1 << 20 {
+                // A byte at a time: what follows the line stays unread for the next call.
+                guard let byte = try? socket.read(upTo: 1, deadline: deadline, step: "reading a line").first else {
+                    return nil
+                }
                 if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
                 line.append(byte)
             }
@@ -44,13 +45,7 @@ public final class FakeUnixPeer: Sendable {
         /// Waits until the client closes, for at most `timeout`.
         public func waitForClose(timeout: Duration = .seconds(10)) {
             let deadline = ContinuousClock.now.advanced(by: timeout)
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while ContinuousClock.now < deadline {
-                var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptorPoll, 1, 50) >= 0 else { return }
-                if descriptorPoll.revents == 0 { continue }
-                if read(descriptor, &buffer, buffer.count) <= 0 { return }
-            }
+            while let bytes = try? socket.read(upTo: 4096, deadline: deadline, step: "waiting"), !bytes.isEmpty {}
         }
     }
 
@@ -62,38 +57,25 @@ public final class FakeUnixPeer: Sendable {
     /// Listens on `path` and runs `script` for every connection (then closes it).
     public init(path: String, script: @escaping @Sendable (Connection) -> Void) throws {
         self.path = path
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes.prefix(raw.count - 1))
-            raw[min(bytes.count, raw.count - 1)] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard fd >= 0, bound == 0, listen(fd, 16) == 0 else {
-            if fd >= 0 { close(fd) }
-            throw POSIXError(.EADDRINUSE)
-        }
+        let listener = try UnixListener(path: path)
         let thread = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
-                var descriptorPoll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&descriptorPoll, 1, 50) >= 0 else { return }
-                if descriptorPoll.revents == 0 { continue }
-                let client = accept(fd, nil, nil)
-                if client < 0 { continue }
+                let next: StreamSocket?
+                do {
+                    next = try listener.accept(timeout: .milliseconds(50))
+                } catch {
+                    usleep(10_000)
+                    continue
+                }
+                guard let client = next else { continue }
                 accepted.add(1, ordering: .relaxed)
                 let worker = Thread {
-                    script(Connection(descriptor: client))
-                    close(client)
+                    script(Connection(socket: client))
+                    client.close()
                 }
                 worker.start()
             }
-            close(fd)
+            listener.close()
             listening.store(false, ordering: .relaxed)
         }
         thread.start()

@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// What ``HiveInstanceLauncher``'s instances boot.
 public enum HiveGuestKind: Sendable, Hashable {
@@ -69,13 +70,12 @@ extension HiveInstanceLauncher {
         let socket = paths(id).serialSocket
         let before = consoleLogSize(id)
         try await offCooperativePool {
-            let fd = try HumanMonitor.connectBlocking(socket, timeout: .seconds(10))
-            defer { close(fd) }
-            let bytes = Array((line + "\n").utf8)
-            guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count
-            else { throw Failure("cannot write to the serial console of \(id)") }
+            let console = try StreamSocket.connect(unixPath: socket)
+            defer { console.close() }
+            try console.write(
+                Array((line + "\n").utf8), deadline: .now.advanced(by: .seconds(10)), step: "typing on \(id)'s console")
             let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while ContinuousClock.now < deadline, self.consoleLogSize(id) - before < bytes.count {
+            while ContinuousClock.now < deadline, self.consoleLogSize(id) - before < line.utf8.count + 1 {
                 usleep(50_000)
             }
         }

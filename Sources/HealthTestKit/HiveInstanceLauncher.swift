@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 import HealthNATS
 import Logging
 
@@ -484,37 +485,36 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
     // MARK: Inventory and heartbeat
 
     /// Hive's VM record of an instance (DESIGN.md section 5).
-    public func vmRecord(_ spec: HiveInstanceSpec) -> [String: Any] {
+    public func vmRecord(_ spec: HiveInstanceSpec) -> JSONValue {
         let paths = paths(spec.id)
         let launched = lock.withLock { launchTimes[spec.id] } ?? Date()
+        let volumes: [JSONValue] = spec.volumes.enumerated().map { index, volume in
+            [
+                "Name": .string(volume), "NBDURI": .string("nbd:unix:\(paths.nbdSocket(volume))"),
+                "DeviceName": .string("/dev/vd" + String(UnicodeScalar(UInt8(97 + index % 26)))),
+                "Boot": .bool(index == 0),
+            ]
+        }
         return [
-            "id": spec.id, "status": "running",
+            "id": .string(spec.id), "status": "running",
             "config": [
-                "qmp_socket": paths.qmpSocket, "telemetry_qmp_socket": paths.telemetryQMPSocket,
-                "pid_file": paths.pidFile, "serial_socket": paths.serialSocket,
-                "console_log_path": paths.consoleLog, "guest_agent_socket": paths.guestAgentSocket,
+                "qmp_socket": .string(paths.qmpSocket), "telemetry_qmp_socket": .string(paths.telemetryQMPSocket),
+                "pid_file": .string(paths.pidFile), "serial_socket": .string(paths.serialSocket),
+                "console_log_path": .string(paths.consoleLog), "guest_agent_socket": .string(paths.guestAgentSocket),
             ],
-            "ebs_requests": [
-                "Requests": spec.volumes.enumerated().map { index, volume in
-                    [
-                        "Name": volume, "NBDURI": "nbd:unix:\(paths.nbdSocket(volume))",
-                        "DeviceName": "/dev/vd" + String(UnicodeScalar(UInt8(97 + index % 26))), "Boot": index == 0,
-                    ] as [String: Any]
-                }
-            ],
-            "eni_id": spec.eniID, "eni_mac": spec.mac,
+            "ebs_requests": ["Requests": .array(volumes)],
+            "eni_id": .string(spec.eniID), "eni_mac": .string(spec.mac),
             "instance": [
-                "InstanceId": spec.id, "LaunchTime": Self.rfc3339(launched),
-                "Placement": ["AvailabilityZone": availabilityZone],
+                "InstanceId": .string(spec.id), "LaunchTime": .string(Self.rfc3339(launched)),
+                "Placement": ["AvailabilityZone": .string(availabilityZone)],
             ],
         ]
     }
 
     /// The `{"vms": {...}}` document of every launched instance.
     public func inventoryDocument() throws -> Data {
-        var vms: [String: Any] = [:]
-        for spec in instances { vms[spec.id] = vmRecord(spec) }
-        return try JSONSerialization.data(withJSONObject: ["vms": vms], options: [.sortedKeys])
+        let vms = Dictionary(instances.map { ($0.id, vmRecord($0)) }, uniquingKeysWith: { _, last in last })
+        return Data(JSONValue.object(["vms": .object(vms)]).jsonBytes)
     }
 
     /// Spinifex's VM record of an instance (``SpinifexVM``: spinifex/vm/vm.go at ddf22cac).
@@ -625,75 +625,5 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
         nats?.close()
         _ = try? OVSDBFixture.run("ip", ["netns", "del", namespace])
         runtime.remove()
-    }
-}
-
-/// HMP commands through a QMP socket (`human-monitor-command`), for what QMP has no command for (`qemu-io`).
-/// Blocking I/O with a deadline, on a thread of its own.
-public enum HumanMonitor {
-    /// Runs `commandLine` and returns its output; throws when the monitor cannot be reached or answers an error.
-    public static func run(socket: String, _ commandLine: String, timeout: Duration = .seconds(10)) async throws
-        -> String
-    {
-        try await offCooperativePool { try runBlocking(socket: socket, commandLine, timeout: timeout) }
-    }
-
-    /// A connected blocking unix stream socket with send and receive timeouts; the caller closes it.
-    static func connectBlocking(_ path: String, timeout: Duration) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HiveInstanceLauncher.Failure("socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes.prefix(raw.count - 1))
-            raw[min(bytes.count, raw.count - 1)] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
-        guard connected else {
-            let code = errno
-            close(fd)
-            throw HiveInstanceLauncher.Failure("cannot connect to \(path): errno \(code)")
-        }
-        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        return fd
-    }
-
-    static func runBlocking(socket path: String, _ commandLine: String, timeout: Duration) throws -> String {
-        let fd = try connectBlocking(path, timeout: timeout)
-        defer { close(fd) }
-        let command = try JSONSerialization.data(withJSONObject: [
-            "execute": "human-monitor-command", "arguments": ["command-line": commandLine],
-        ])
-        let request = Array(#"{"execute":"qmp_capabilities"}"#.utf8) + [10] + Array(command) + [10]
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count
-        else { throw HiveInstanceLauncher.Failure("send to \(path) failed") }
-        var buffer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        var replies = 0
-        while ContinuousClock.now < deadline, buffer.count < 1 << 20 {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
-            buffer += chunk[0..<count]
-            while let newline = buffer.firstIndex(of: 10) {
-                let line = Array(buffer[..<newline])
-                buffer.removeFirst(newline + 1)
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                    continue
-                }
-                if let error = object["error"] { throw HiveInstanceLauncher.Failure("\(commandLine): \(error)") }
-                guard object["return"] != nil else { continue }
-                replies += 1
-                if replies == 2 { return object["return"] as? String ?? "" }
-            }
-        }
-        throw HiveInstanceLauncher.Failure("no answer to \(commandLine) from \(path)")
     }
 }

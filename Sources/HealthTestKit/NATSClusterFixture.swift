@@ -1,4 +1,6 @@
 import Foundation
+import HealthCore
+import HealthIO
 
 /// Three real `nats-server` processes in one cluster with JetStream, for multi-node tests: each has its own store
 /// folder, `server_name`, client, route and monitoring ports on loopback and a config file; all share one cluster
@@ -159,9 +161,7 @@ public final class NATSClusterFixture: @unchecked Sendable {
     /// The JetStream meta leader member `index` reports on `/jsz`, nil when it has none (or does not answer).
     public func metaLeader(_ index: Int) -> String? {
         guard let body = LoopbackHTTP.get(port: members[index].monitorPort, path: "/jsz"),
-            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
-            let meta = object["meta_cluster"] as? [String: Any], let leader = meta["leader"] as? String,
-            !leader.isEmpty
+            let leader = JSONValue.parse(body)?["meta_cluster"]?["leader"]?.string, !leader.isEmpty
         else { return nil }
         return leader
     }
@@ -189,30 +189,17 @@ public final class NATSClusterFixture: @unchecked Sendable {
 public enum LoopbackHTTP {
     /// A plain HTTP/1.0 GET on loopback (bounded: 2 s, 1 MiB), the body or nil.
     public static func get(port: Int, path: String) -> String? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-        guard connected else { return nil }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(2))
+        guard let socket = try? StreamSocket.connect(host: "127.0.0.1", port: UInt16(clamping: port), deadline: deadline)
+        else { return nil }
+        defer { socket.close() }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return nil }
+        guard (try? socket.write(request, deadline: deadline, step: "sending GET \(path)")) != nil else { return nil }
         var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while response.count < 1 << 20 {
-            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count <= 0 { break }
-            response += buffer[0..<count]
+        while response.count < 1 << 20,
+            let chunk = try? socket.read(upTo: 16384, deadline: deadline, step: "reading"), !chunk.isEmpty
+        {
+            response += chunk
         }
         let text = String(decoding: response, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { return nil }

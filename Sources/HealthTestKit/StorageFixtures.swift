@@ -1,4 +1,5 @@
 import Foundation
+import HealthIO
 
 /// Real NBD servers for integration tests: `nbdkit` (memory plugin, with filters) and `qemu-nbd`.
 public enum StorageFixtures {
@@ -46,18 +47,7 @@ public enum StorageFixtures {
 
     /// A loopback TCP port nobody listens on right now.
     public static func freeLoopbackPort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        return UInt16(bigEndian: address.sin_port)
+        try StreamSocket.unusedLoopbackPort()
     }
 
     /// Waits until something accepts TCP connections on 127.0.0.1:`port`, while `alive` holds, at most `timeout`.
@@ -66,23 +56,7 @@ public enum StorageFixtures {
     ) async -> Bool {
         await eventually(timeout: timeout, poll: .milliseconds(10)) {
             guard alive() else { return true }
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            var address = loopback(port: port)
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
+            return StreamSocket.acceptsLoopback(port: port)
         } && alive()
-    }
-
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        return address
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import HealthCore
+import HealthIO
 import Testing
 
 @testable import HealthNetwork
@@ -9,32 +10,35 @@ struct ParsingTests {
     func framing() throws {
         var framer = JSONStreamFramer(maxBytes: 1024)
         let input = #"{"a":"}{\"["} [1,[2]]{"b":"#
-        let texts = try framer.feed(Array(input.utf8))
+        let texts = try framer.decode(Array(input.utf8))
         #expect(texts.map { String(decoding: $0, as: UTF8.self) } == [#"{"a":"}{\"["}"#, "[1,[2]]"])
-        let rest = try framer.feed(Array(#"1}"#.utf8))
+        let rest = try framer.decode(Array(#"1}"#.utf8))
         #expect(rest.map { String(decoding: $0, as: UTF8.self) } == [#"{"b":1}"#])
     }
 
-    @Test("garbage between texts, an oversize text or deep nesting is a protocol violation")
+    @Test("garbage between texts, an oversize text or deep nesting is refused; texts before garbage are kept")
     func hostile() {
         var garbage = JSONStreamFramer(maxBytes: 1024)
-        #expect(throws: NetworkError.self) { try garbage.feed(Array("hello".utf8)) }
+        var kept: [[UInt8]] = []
+        #expect(throws: IOError.self) { try garbage.decode(Array("{}hello".utf8), into: &kept) }
+        #expect(kept == [Array("{}".utf8)])
         var big = JSONStreamFramer(maxBytes: 16)
-        #expect(throws: NetworkError.self) { try big.feed(Array(#"{"a":"0123456789abcdef"}"#.utf8)) }
+        #expect(throws: IOError.self) { try big.decode(Array(#"{"a":"0123456789abcdef"}"#.utf8)) }
         var deep = JSONStreamFramer(maxBytes: 1 << 20)
-        #expect(throws: NetworkError.self) { try deep.feed(Array(String(repeating: "[", count: 100).utf8)) }
+        #expect(throws: IOError.self) { try deep.decode(Array(String(repeating: "[", count: 100).utf8)) }
     }
 
     @Test("optional columns, maps and uuid sets in OVSDB notation")
-    func datum() {
-        #expect(OVSDatum.integer(["set", []] as [Any]) == nil)
-        #expect(OVSDatum.integer(NSNumber(value: 5)) == 5)
-        let parsed = try? JSONSerialization.jsonObject(with: Data("[1, 0, -1]".utf8)) as? [Any]
-        #expect(parsed?.map { OVSDatum.integer($0) } == [1, 0, -1])
-        #expect(OVSDatum.string(["set", ["up"]] as [Any]) == "up")
-        #expect(OVSDatum.map(["map", [["iface-id", "port-eni-1"]]] as [Any]) == ["iface-id": "port-eni-1"])
-        #expect(OVSDatum.uuids(["uuid", "u1"] as [Any]) == ["u1"])
-        #expect(OVSDatum.uuids(["set", [["uuid", "u1"], ["uuid", "u2"]]] as [Any]) == ["u1", "u2"])
+    func datum() throws {
+        #expect(OVSDatum.integer(["set", []]) == nil)
+        #expect(OVSDatum.integer(5) == 5)
+        let parsed = try JSONValue(parsing: Array("[1, 0, -1]".utf8))
+        // JSON 0 and 1 are numbers, never booleans: ofport 1 must not vanish.
+        #expect(parsed.array?.map { OVSDatum.integer($0) } == [1, 0, -1])
+        #expect(OVSDatum.string(["set", ["up"]]) == "up")
+        #expect(OVSDatum.map(["map", [["iface-id", "port-eni-1"]]]) == ["iface-id": "port-eni-1"])
+        #expect(OVSDatum.uuids(["uuid", "u1"]) == ["u1"])
+        #expect(OVSDatum.uuids(["set", [["uuid", "u1"], ["uuid", "u2"]]]) == ["u1", "u2"])
     }
 
     @Test("/proc/net/route: longest prefix wins, the default gateway is found")

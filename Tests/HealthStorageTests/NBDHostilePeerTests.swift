@@ -6,18 +6,7 @@ import Testing
 
 /// Reads exactly `count` bytes from a fake peer's connection within `timeout`; nil on close or timeout.
 func readBytes(_ connection: FakeUnixPeer.Connection, _ count: Int, timeout: Duration = .seconds(5)) -> [UInt8]? {
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: count)
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while bytes.count < count, ContinuousClock.now < deadline {
-        var descriptorPoll = pollfd(fd: connection.descriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptorPoll, 1, 50) >= 0 else { return nil }
-        if descriptorPoll.revents == 0 { continue }
-        let got = read(connection.descriptor, &buffer, count - bytes.count)
-        guard got > 0 else { return nil }
-        bytes += buffer[0..<got]
-    }
-    return bytes.count == count ? bytes : nil
+    connection.read(exactly: count, timeout: timeout)
 }
 
 func bigEndian(_ value: UInt64, _ width: Int) -> [UInt8] {

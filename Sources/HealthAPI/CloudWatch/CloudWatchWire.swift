@@ -56,15 +56,14 @@ public enum CloudWatchWire: String, Sendable, Hashable {
             }
             let operation = String(target.dropFirst(Self.targetPrefix.count + 1))
             guard !request.body.isEmpty else { return (operation, .map([])) }
-            // The decoder recurses per level: a hostile nesting is refused before it is decoded.
+            // The parser recurses per level: a hostile nesting is refused before it is parsed.
             guard JSONNesting.depth(of: request.body, stoppingAbove: Self.maxJSONDepth) <= Self.maxJSONDepth else {
                 throw CloudWatchError(.malformedInput, "The JSON body is nested deeper than \(Self.maxJSONDepth)")
             }
-            do {
-                return (operation, try JSONDecoder().decode(WireValue.self, from: Data(request.body)))
-            } catch {
+            guard let body = try? JSONValue(parsing: request.body, maxDepth: Self.maxJSONDepth) else {
                 throw CloudWatchError(.malformedInput, "The body is not valid JSON")
             }
+            return (operation, WireValue(json: body))
         case .query:
             guard request.method == "GET" || request.method == "POST" else {
                 throw CloudWatchError(.invalidAction, "The HTTP method \(request.method) is not supported")
@@ -130,7 +129,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
                 status: 200, contentType: "application/cbor", headers: [("smithy-protocol", "rpc-v2-cbor")],
                 body: CBOR.encode(output), requestID: requestID)
         case .json:
-            let body = (try? JSONEncoder().encode(output)).map(Array.init) ?? Array("{}".utf8)
+            let body = output.json.jsonBytes
             return APIResponse(
                 status: 200, contentType: "application/x-amz-json-1.0", body: body, requestID: requestID)
         case .query:
@@ -184,7 +183,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
                 headers: [("smithy-protocol", "rpc-v2-cbor"), queryError], body: CBOR.encode(document),
                 requestID: requestID)
         case .json:
-            let body = (try? JSONEncoder().encode(document)).map(Array.init) ?? Array("{}".utf8)
+            let body = document.json.jsonBytes
             return APIResponse(
                 status: error.code.httpStatus, contentType: "application/x-amz-json-1.0", headers: [queryError],
                 body: body, requestID: requestID)

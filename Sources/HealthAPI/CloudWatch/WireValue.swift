@@ -1,4 +1,5 @@
 import Foundation
+import HealthCore
 
 /// A request or response document of the CloudWatch API, whatever its encoding: CBOR (`smithy-rpc-v2-cbor`), JSON
 /// (`awsJson1_0`) or the Query protocol's parameters; one tree the operations read and write.
@@ -84,64 +85,48 @@ public indirect enum WireValue: Sendable, Hashable {
 }
 
 extension WireValue: Codable {
-    /// Decodes JSON (awsJson1_0): numbers as integers when exact, objects in their order.
-    public init(from decoder: any Decoder) throws {
-        if let container = try? decoder.container(keyedBy: AnyKey.self) {
-            var entries: [Entry] = []
-            for key in container.allKeys {
-                entries.append(Entry(key.stringValue, try container.decode(WireValue.self, forKey: key)))
+    /// A JSON value (awsJson1_0) as a document: numbers as integers when exact, objects with their keys sorted.
+    public init(json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .number(let value):
+            if value.rounded() == value, abs(value) < 9.2e18, let integer = Int64(exactly: value) {
+                self = .integer(integer)
+            } else {
+                self = .double(value)
             }
-            self = .map(entries)
-            return
-        }
-        if var container = try? decoder.unkeyedContainer() {
-            var items: [WireValue] = []
-            while !container.isAtEnd { items.append(try container.decode(WireValue.self)) }
-            self = .list(items)
-            return
-        }
-        let single = try decoder.singleValueContainer()
-        if single.decodeNil() {
-            self = .null
-        } else if let value = try? single.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? single.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? single.decode(Double.self) {
-            self = .double(value)
-        } else {
-            self = .string(try single.decode(String.self))
+        case .string(let text): self = .string(text)
+        case .array(let items): self = .list(items.map(WireValue.init(json:)))
+        case .object(let members):
+            self = .map(members.keys.sorted().map { Entry($0, WireValue(json: members[$0]!)) })
         }
     }
 
-    /// Encodes JSON: timestamps as epoch seconds, bytes as base64.
-    public func encode(to encoder: any Encoder) throws {
+    /// The document as JSON: timestamps as epoch seconds, bytes as base64, non-finite numbers as 0.
+    public var json: JSONValue {
         switch self {
+        case .null: .null
+        case .bool(let flag): .bool(flag)
+        case .integer(let value): .number(Double(value))
+        case .double(let value): .number(value.isFinite ? value : 0)
+        case .string(let text): .string(text)
+        case .bytes(let data): .string(Data(data).base64EncodedString())
+        case .timestamp(let date): .number(date.timeIntervalSince1970)
+        case .list(let items): .array(items.map(\.json))
+        // The first of repeated keys wins, as in ``subscript(_:)``.
         case .map(let entries):
-            var container = encoder.container(keyedBy: AnyKey.self)
-            for entry in entries { try container.encode(entry.value, forKey: AnyKey(stringValue: entry.key)) }
-        case .list(let items):
-            var container = encoder.unkeyedContainer()
-            for item in items { try container.encode(item) }
-        default:
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .null: try container.encodeNil()
-            case .bool(let value): try container.encode(value)
-            case .integer(let value): try container.encode(value)
-            case .double(let value): try container.encode(value.isFinite ? value : 0)
-            case .string(let value): try container.encode(value)
-            case .bytes(let value): try container.encode(Data(value).base64EncodedString())
-            case .timestamp(let date): try container.encode(date.timeIntervalSince1970)
-            case .map, .list: break
-            }
+            .object(Dictionary(entries.map { ($0.key, $0.value.json) }, uniquingKeysWith: { first, _ in first }))
         }
     }
 
-    struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+    /// Decodes JSON through ``JSONValue``.
+    public init(from decoder: any Decoder) throws {
+        self.init(json: try JSONValue(from: decoder))
+    }
+
+    /// Encodes ``json``.
+    public func encode(to encoder: any Encoder) throws {
+        try json.encode(to: encoder)
     }
 }

@@ -1,5 +1,6 @@
 import CNetworkShim
 import Foundation
+import HealthIO
 
 #if canImport(Glibc)
     import Glibc
@@ -21,7 +22,7 @@ public enum ARPResolver {
     }
 
     /// Resolves `address` on `interface`, `attempts` requests spread over `timeout`. Errors are the resolver's own
-    /// trouble (no permission, no such interface, bad address). Blocks a thread of its own, not the caller's.
+    /// trouble (no permission, no such interface, bad address). Blocks a thread of ``BlockingPool``, not the caller's.
     public static func resolve(
         _ address: String, interface: String, timeout: Duration, attempts: Int = 3, namespace: String? = nil
     ) async -> Result<Answer, NetworkError> {
@@ -32,20 +33,12 @@ public enum ARPResolver {
             return .failure(NetworkError(.invalid, "interface name '\(interface.prefix(32))' is empty or too long"))
         }
         let tries = max(1, min(attempts, 10))
-        return await withCheckedContinuation { continuation in
-            let thread = Thread {
-                let result: Result<Answer, NetworkError>
-                do throws(NetworkError) {
-                    result = .success(
-                        try NetworkNamespace.run(in: namespace) { () throws(NetworkError) in
-                            try exchange(target: target, interface: interface, timeout: timeout, attempts: tries)
-                        })
-                } catch {
-                    result = .failure(error)
+        return await BlockingPool.run { _ in
+            Result { () throws(NetworkError) -> Answer in
+                try NetworkNamespace.run(in: namespace) { () throws(NetworkError) in
+                    try exchange(target: target, interface: interface, timeout: timeout, attempts: tries)
                 }
-                continuation.resume(returning: result)
             }
-            thread.start()
         }
     }
 

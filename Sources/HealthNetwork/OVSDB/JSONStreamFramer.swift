@@ -1,59 +1,40 @@
-/// Cuts a byte stream of concatenated JSON texts (OVSDB's wire format: no delimiters) into whole texts, by counting
-/// brackets outside strings. A text longer than `maxBytes`, or bytes between texts that cannot start one, are a
-/// protocol violation: the caller closes the connection.
-struct JSONStreamFramer: Sendable {
-    let maxBytes: Int
-    private var current: [UInt8] = []
-    private var depth = 0
-    private var inString = false
-    private var escaped = false
+import HealthCore
+import HealthIO
 
-    init(maxBytes: Int) {
+/// Cuts OVSDB's wire format (concatenated JSON texts, no delimiters) into whole texts with HealthCore's
+/// ``JSONNesting``. A text longer than `maxBytes`, nested deeper than `maxDepth`, or bytes between texts that
+/// cannot start one are a protocol violation: the connection closes.
+struct JSONStreamFramer: FrameDecoder {
+    let maxBytes: Int
+    let maxDepth: Int
+    private var current: [UInt8] = []
+    private var nesting = JSONNesting()
+
+    init(maxBytes: Int, maxDepth: Int = 64) {
         self.maxBytes = maxBytes
+        self.maxDepth = maxDepth
     }
 
-    /// Appends `bytes`; returns the texts they complete.
-    mutating func feed(_ bytes: some Collection<UInt8>) throws(NetworkError) -> [[UInt8]] {
-        var texts: [[UInt8]] = []
+    mutating func decode(_ bytes: some Collection<UInt8>, into texts: inout [[UInt8]]) throws(IOError) {
         for byte in bytes {
-            if depth == 0 {
+            if nesting.depth == 0 {
                 switch byte {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
                     continue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
                     break
                 default:
-                    throw NetworkError(.protocolViolation, "byte \(byte) outside a JSON object")
+                    throw IOError(.protocolViolation, "byte \(byte) outside a JSON object")
                 }
             }
             current.append(byte)
-            if current.count > maxBytes {
-                throw NetworkError(.protocolViolation, "a message over \(maxBytes) bytes")
+            if current.count > maxBytes { throw IOError(.frameTooLong, "a message over \(maxBytes) bytes") }
+            if nesting.scan(byte) {
+                texts.append(current)
+                current = []
             }
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                if depth == 0 {
-                    texts.append(current)
-                    current = []
-                }
-            default: break
-            }
-            // Nesting this deep is no OVSDB reply: refuse it before a parser has to recurse through it.
-            if depth > 64 { throw NetworkError(.protocolViolation, "JSON nested over 64 levels") }
+            // Refused before a parser has to recurse through it.
+            if nesting.depth > maxDepth { throw IOError(.protocolViolation, "JSON nested over \(maxDepth) levels") }
         }
-        return texts
     }
 }

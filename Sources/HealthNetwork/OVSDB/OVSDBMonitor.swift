@@ -1,4 +1,5 @@
-import Foundation
+import HealthCore
+import HealthIO
 import Logging
 import Synchronization
 
@@ -32,7 +33,7 @@ public actor OVSDBMonitor {
     private var connecting = false
     private var lastError = NetworkError(.closed, "not connected yet")
     private var loop: Task<Void, Never>?
-    private var socket: OVSDBSocket?
+    private var socket: FramedSocket?
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
     /// Connections made so far (tests watch reconnects).
@@ -70,7 +71,7 @@ public actor OVSDBMonitor {
     public func shutdown() {
         loop?.cancel()
         loop = nil
-        socket?.close(NetworkError(.closed, "monitor shut down"))
+        socket?.close(IOError(.closed, "monitor shut down"))
         socket = nil
         synced = false
         resumeWaiters()
@@ -112,27 +113,29 @@ public actor OVSDBMonitor {
     private func run() async {
         var delay = initialBackoff
         while !Task.isCancelled {
-            let (events, continuation) = AsyncStream<OVSDBSocket.Event>.makeStream()
+            let (events, continuation) = AsyncStream<FramedSocket.Event>.makeStream()
             connecting = true
-            do throws(NetworkError) {
-                let socket = try OVSDBSocket(path: socketPath, maxMessageBytes: maxMessageBytes) { event in
+            do throws(IOError) {
+                let socket = try FramedSocket(
+                    unixPath: socketPath, framer: JSONStreamFramer(maxBytes: maxMessageBytes)
+                ) { event in
                     continuation.yield(event)
                     if case .closed = event { continuation.finish() }
                 }
                 self.socket = socket
                 connections += 1
                 logger.debug("ovsdb connected", metadata: ["socket": "\(socketPath)"])
-                socket.send(Self.monitorRequest, timeout: .seconds(5))
+                Self.send(Self.monitorRequest, on: socket)
                 for await event in events {
                     switch event {
-                    case .message(let bytes):
+                    case .frame(let bytes):
                         if handle(bytes, socket: socket) { delay = initialBackoff }
                     case .closed(let error):
-                        lastError = error
+                        lastError = NetworkError(error)
                     }
                 }
             } catch {
-                lastError = error
+                lastError = NetworkError(error)
             }
             socket = nil
             connecting = false
@@ -152,39 +155,35 @@ public actor OVSDBMonitor {
     }
 
     /// Handles one JSON-RPC message; true when it brought the view in sync.
-    private func handle(_ bytes: [UInt8], socket: OVSDBSocket) -> Bool {
-        guard let message = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-            socket.close(NetworkError(.protocolViolation, "\(socketPath): a message that is not a JSON object"))
+    private func handle(_ bytes: [UInt8], socket: FramedSocket) -> Bool {
+        guard let message = JSONValue.parse(bytes), case .object = message else {
+            socket.close(IOError(.protocolViolation, "\(socketPath): a message that is not a JSON object"))
             return false
         }
-        if let method = message["method"] as? String {
+        if let method = message["method"]?.string {
             switch method {
             case "update":
-                if let params = message["params"] as? [Any], params.count == 2,
-                    let updates = params[1] as? [String: Any]
-                {
+                if let params = message["params"]?.array, params.count == 2, let updates = params[1].object {
                     tables.apply(updates: updates)
                 }
             case "echo":
-                let reply: [String: Any] = [
-                    "id": message["id"] ?? NSNull(), "result": message["params"] ?? [Any](), "error": NSNull(),
+                let reply: JSONValue = [
+                    "id": message["id"] ?? .null, "result": message["params"] ?? [], "error": .null,
                 ]
-                if let data = try? JSONSerialization.data(withJSONObject: reply) {
-                    socket.send(Array(data), timeout: .seconds(5))
-                }
+                Self.send(reply.jsonBytes, on: socket)
             default:
                 break
             }
             return false
         }
-        guard message["id"] as? String == Self.monitorID else { return false }
-        if let error = message["error"], !(error is NSNull) {
-            let text = String(describing: error).prefix(200)
-            socket.close(NetworkError(.protocolViolation, "\(socketPath): monitor refused: \(text)"))
+        guard message["id"]?.string == Self.monitorID else { return false }
+        if let error = message["error"] {
+            let text = error.json.prefix(200)
+            socket.close(IOError(.protocolViolation, "\(socketPath): monitor refused: \(text)"))
             return false
         }
-        guard let result = message["result"] as? [String: Any] else {
-            socket.close(NetworkError(.protocolViolation, "\(socketPath): monitor reply without a result"))
+        guard let result = message["result"]?.object else {
+            socket.close(IOError(.protocolViolation, "\(socketPath): monitor reply without a result"))
             return false
         }
         tables = OVSTables()
@@ -197,18 +196,27 @@ public actor OVSDBMonitor {
         return true
     }
 
+    /// Writes `bytes`, waiting for room at most 5 s; a server that never reads loses the connection (and the monitor
+    /// reconnects) instead of hanging it.
+    private static func send(_ bytes: [UInt8], on socket: FramedSocket) {
+        socket.send(bytes, timeout: .seconds(5)) { error in
+            if let error { socket.close(error) }
+        }
+    }
+
     private static let monitorRequest: [UInt8] = {
-        let request: [String: Any] = [
-            "id": monitorID, "method": "monitor",
+        func columns(_ names: [String]) -> JSONValue { ["columns": .array(names.map(JSONValue.string))] }
+        let request: JSONValue = [
+            "id": .string(monitorID), "method": "monitor",
             "params": [
-                "Open_vSwitch", NSNull(),
+                "Open_vSwitch", .null,
                 [
-                    "Interface": ["columns": OVSTables.interfaceColumns],
-                    "Port": ["columns": OVSTables.portColumns],
-                    "Bridge": ["columns": OVSTables.bridgeColumns],
+                    "Interface": columns(OVSTables.interfaceColumns),
+                    "Port": columns(OVSTables.portColumns),
+                    "Bridge": columns(OVSTables.bridgeColumns),
                 ],
             ],
         ]
-        return Array((try? JSONSerialization.data(withJSONObject: request)) ?? Data())
+        return request.jsonBytes
     }()
 }

@@ -1,4 +1,4 @@
-import Foundation
+import HealthCore
 
 /// One row of OVS's `Interface` table: the columns the health checks read.
 public struct OVSInterfaceRow: Sendable, Hashable {
@@ -104,12 +104,12 @@ public struct OVSTables: Sendable, Hashable {
     static let bridgeColumns = ["name", "ports"]
 
     /// Applies a `<table-updates>` object (a monitor reply or an `update` notification).
-    mutating func apply(updates: [String: Any]) {
+    mutating func apply(updates: [String: JSONValue]) {
         index = nil
         for (table, rows) in updates {
-            guard let rows = rows as? [String: Any] else { continue }
+            guard let rows = rows.object else { continue }
             for (uuid, change) in rows {
-                let new = (change as? [String: Any])?["new"] as? [String: Any]
+                let new = change["new"]?.object
                 switch table {
                 case "Interface": interfaces[uuid] = new.map { Self.interface(uuid: uuid, $0) }
                 case "Port": ports[uuid] = new.map { Self.container(uuid: uuid, $0, column: "interfaces") }
@@ -120,7 +120,7 @@ public struct OVSTables: Sendable, Hashable {
         }
     }
 
-    static func interface(uuid: String, _ row: [String: Any]) -> OVSInterfaceRow {
+    static func interface(uuid: String, _ row: [String: JSONValue]) -> OVSInterfaceRow {
         OVSInterfaceRow(
             uuid: uuid, name: OVSDatum.string(row["name"]) ?? "", ofport: OVSDatum.integer(row["ofport"]),
             adminState: OVSDatum.string(row["admin_state"]), linkState: OVSDatum.string(row["link_state"]),
@@ -128,56 +128,51 @@ public struct OVSTables: Sendable, Hashable {
             macInUse: OVSDatum.string(row["mac_in_use"]))
     }
 
-    static func container(uuid: String, _ row: [String: Any], column: String) -> OVSContainerRow {
+    static func container(uuid: String, _ row: [String: JSONValue], column: String) -> OVSContainerRow {
         OVSContainerRow(uuid: uuid, name: OVSDatum.string(row["name"]) ?? "", members: OVSDatum.uuids(row[column]))
     }
 }
 
 /// Reading OVSDB's JSON notation (RFC 7047 5.1): atoms, `["set", [...]]`, `["map", [[k, v]...]]`, `["uuid", s]`.
 enum OVSDatum {
+    /// A `[tag, payload]` pair of the notation, nil for an atom.
+    private static func tagged(_ value: JSONValue?) -> (tag: String, payload: JSONValue)? {
+        guard let array = value?.array, array.count == 2, let tag = array[0].string else { return nil }
+        return (tag, array[1])
+    }
+
     /// The single atom of an optional column; nil for an empty set.
-    private static func single(_ value: Any?) -> Any? {
-        guard let array = value as? [Any], array.count == 2, let tag = array[0] as? String else { return value }
-        if tag == "set" { return (array[1] as? [Any])?.first }
-        return value
+    private static func single(_ value: JSONValue?) -> JSONValue? {
+        guard let (tag, payload) = tagged(value), tag == "set" else { return value }
+        return payload.array?.first
     }
 
-    static func string(_ value: Any?) -> String? {
-        single(value) as? String
+    static func string(_ value: JSONValue?) -> String? {
+        single(value)?.string
     }
 
-    static func integer(_ value: Any?) -> Int? {
-        // No `is Bool` test: on Linux a JSON 0 or 1 bridges to Bool too (ofport 1 would vanish).
-        let atom = single(value)
-        if let integer = atom as? Int { return integer }
-        if let double = atom as? Double { return Int(exactly: double) }
-        if let number = atom as? NSNumber { return Int(exactly: number.doubleValue) }
-        return nil
+    static func integer(_ value: JSONValue?) -> Int? {
+        single(value)?.integer
     }
 
-    static func map(_ value: Any?) -> [String: String] {
-        guard let array = value as? [Any], array.count == 2, array[0] as? String == "map",
-            let pairs = array[1] as? [Any]
-        else { return [:] }
+    static func map(_ value: JSONValue?) -> [String: String] {
+        guard let (tag, payload) = tagged(value), tag == "map", let pairs = payload.array else { return [:] }
         var result: [String: String] = [:]
         for pair in pairs.prefix(1024) {
-            guard let pair = pair as? [Any], pair.count == 2, let key = pair[0] as? String,
-                let value = pair[1] as? String
+            guard let pair = pair.array, pair.count == 2, let key = pair[0].string, let value = pair[1].string
             else { continue }
             result[key] = value
         }
         return result
     }
 
-    static func uuids(_ value: Any?) -> Set<String> {
-        func uuid(_ atom: Any) -> String? {
-            guard let array = atom as? [Any], array.count == 2, array[0] as? String == "uuid" else { return nil }
-            return array[1] as? String
+    static func uuids(_ value: JSONValue?) -> Set<String> {
+        func uuid(_ atom: JSONValue) -> String? {
+            guard let (tag, payload) = tagged(atom), tag == "uuid" else { return nil }
+            return payload.string
         }
-        guard let array = value as? [Any], array.count == 2 else { return [] }
-        if array[0] as? String == "set", let members = array[1] as? [Any] {
-            return Set(members.compactMap(uuid))
-        }
-        return uuid(array).map { [$0] } ?? []
+        guard let value, let (tag, payload) = tagged(value) else { return [] }
+        if tag == "set", let members = payload.array { return Set(members.compactMap(uuid)) }
+        return uuid(value).map { [$0] } ?? []
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import HealthCore
 import Subprocess
 
 #if canImport(System)
@@ -33,7 +33,7 @@ public enum OVSVsctl {
                 table, columns: columns, database: database, timeout: timeout, executable: executable,
                 maxOutputBytes: maxOutputBytes)
             {
-            case .success(let rows): tables.apply(updates: [table: rows])
+            case .success(let rows): tables.apply(updates: [table: .object(rows)])
             case .failure(let error): return .failure(error)
             }
         }
@@ -44,7 +44,7 @@ public enum OVSVsctl {
     static func list(
         _ table: String, columns: [String], database: String?, timeout: Duration, executable: String,
         maxOutputBytes: Int
-    ) async -> Result<[String: Any], NetworkError> {
+    ) async -> Result<[String: JSONValue], NetworkError> {
         var arguments = ["--timeout=\(max(1, timeout.components.seconds))", "--format=json", "--data=json"]
         if let database { arguments.append("--db=\(database)") }
         arguments += ["--columns=" + (["_uuid"] + columns).joined(separator: ","), "list", table]
@@ -63,17 +63,19 @@ public enum OVSVsctl {
         } catch {
             return .failure(NetworkError(.system, "ovs-vsctl: \(String(describing: error).prefix(200))"))
         }
-        guard let document = (try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any],
-            let headings = document["headings"] as? [String], let data = document["data"] as? [[Any]]
+        guard let document = JSONValue.parse(output), let headings = document["headings"]?.array?.map(\.string),
+            let data = document["data"]?.array
         else {
             return .failure(NetworkError(.protocolViolation, "ovs-vsctl list \(table): not the JSON table format"))
         }
-        var rows: [String: Any] = [:]
+        var rows: [String: JSONValue] = [:]
         for record in data {
-            var row: [String: Any] = [:]
-            for (heading, value) in zip(headings, record) { row[heading] = value }
-            guard let uuid = (row["_uuid"] as? [Any])?.last as? String else { continue }
-            rows[uuid] = ["new": row]
+            var row: [String: JSONValue] = [:]
+            for (heading, value) in zip(headings, record.array ?? []) {
+                if let heading { row[heading] = value }
+            }
+            guard let uuid = row["_uuid"]?.array?.last?.string else { continue }
+            rows[uuid] = .object(["new": .object(row)])
         }
         return .success(rows)
     }

@@ -1,47 +1,4 @@
-/// Any JSON value, decoded without a schema so unknown fields are simply carried along and ignored.
-enum JSONValue: Sendable, Hashable, Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    var typeName: String {
-        switch self {
-        case .null: "null"
-        case .bool: "boolean"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
-
-    /// The member `key` of an object (nil for a missing member, JSON null or a non-object).
-    subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self, let value = members[key] else { return nil }
-        if case .null = value { return nil }
-        return value
-    }
-}
+import HealthCore
 
 /// A field of a record has the wrong type; the record is skipped with this as the reason.
 struct FieldError: Error {
