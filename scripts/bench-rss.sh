@@ -91,7 +91,7 @@ cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$DAEMON_PID/st
 status_kb() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$DAEMON_PID/status"; }
 # Job runs executed so far: hive_health_check_runs_total of the daemon's /metrics (all probe kinds).
 job_runs() {
-    curl -s --max-time 5 "http://127.0.0.1:$API_PORT/metrics" \
+    { curl -s --max-time 5 "http://127.0.0.1:$API_PORT/metrics" || true; } \
         | awk '/^hive_health_check_runs_total[{ ]/ { total += $NF } END { printf "%d\n", total + 0 }'
 }
 
@@ -119,6 +119,8 @@ for second in $(seq 1 "$DURATION"); do
     last_rss=$(status_kb VmRSS)
     (( last_rss > peak_rss )) && peak_rss=$last_rss
     if (( second == WARMUP )); then
+        # The API starts once the first plan is made: wait for it (at most 60 s more) before the window opens.
+        for _ in $(seq 1 60); do curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$API_PORT/healthz" && break; sleep 1; done
         t0_cpu=$(cpu_ticks); t0_runs=$(job_runs); t0_time=$(date +%s.%N)
     fi
 done
