@@ -22,6 +22,8 @@ public final class HealthDaemon: Sendable {
         public var persistence: Duration = .seconds(5)
         /// When only counters changed, save at most this often.
         public var counterPersistence: Duration = .seconds(60)
+        /// With the file store: how soon a status change is appended to its journal.
+        public var transitionPersistence: Duration = .milliseconds(100)
         public var eventDrain: Duration = .seconds(1)
         /// How often the QMP event service matches its connections to the running instances.
         public var qmpWatchRefresh: Duration = .seconds(1)
@@ -223,8 +225,14 @@ struct PlannerService: Service {
 
 struct PersistenceService: Service {
     let daemon: HealthDaemon
+    /// The journal may grow to twice the snapshot (and at least this) before a new snapshot replaces both.
+    static let minimumJournalBytes = 8 * 1024 * 1024
 
     func run() async throws {
+        if let file = daemon.store as? FileStateStore {
+            await runJournal(file)
+            return
+        }
         // Status changes are saved within `persistence`; counters alone (every result moves them) only every
         // `counterPersistence`: saving a large fleet's full state every few seconds would cost more than checking it.
         let saved = Mutex<(status: UInt64?, all: UInt64?, at: ContinuousClock.Instant)>((nil, nil, .now))
@@ -241,6 +249,57 @@ struct PersistenceService: Service {
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
         await daemon.save()
     }
+
+    /// The file store: a status change is appended to the journal within `transitionPersistence`, records whose
+    /// counters alone moved every `counterPersistence`, and a whole snapshot is written only when the plan, the
+    /// catalogue or a node check's status changed, or when the journal outgrew the snapshot.
+    private func runJournal(_ store: FileStateStore) async {
+        let timing = daemon.timing
+        let written = Mutex<(status: UInt64?, counters: ContinuousClock.Instant)>((nil, .now))
+        await every(timing.transitionPersistence) {
+            let last = written.withLock { $0 }
+            let countersDue = last.counters.duration(to: .now) >= timing.counterPersistence
+            let status = daemon.state.statusGeneration
+            guard countersDue || status != last.status else { return }
+            // A failed write is retried on the next tick (as a snapshot).
+            guard await flush(store, includeCounters: countersDue) else { return }
+            written.withLock { $0 = (status, countersDue ? .now : last.counters) }
+        }
+        // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
+        await flush(store, includeCounters: true)
+    }
+
+    /// Writes what changed; false (logged) when the store failed.
+    @discardableResult
+    private func flush(_ store: FileStateStore, includeCounters: Bool) async -> Bool {
+        switch daemon.state.takeChanges(includeCounters: includeCounters) {
+        case .none:
+            return true
+        case .snapshot:
+            return await snapshot()
+        case .changes(let records, let node, let instances):
+            let journal = await store.journalBytes
+            let snapshotBytes = await store.snapshotBytes
+            let limit = max(Self.minimumJournalBytes, 2 * snapshotBytes)
+            guard await store.canAppend, journal <= limit else { return await snapshot() }
+            do {
+                try await store.append(StateChanges(at: Date(), jobs: records, node: node, instances: instances))
+                return true
+            } catch {
+                daemon.logger.error("state store: cannot append to the journal: \(error); writing a snapshot next")
+                daemon.state.requestSnapshot()
+                return false
+            }
+        }
+    }
+
+    private func snapshot() async -> Bool {
+        guard await daemon.save() else {
+            daemon.state.requestSnapshot()
+            return false
+        }
+        return true
+    }
 }
 
 struct TransitionLogService: Service {
@@ -251,14 +310,14 @@ struct TransitionLogService: Service {
         let checked = Mutex<(generation: UInt64?, at: ContinuousClock.Instant)>((nil, .now))
         @Sendable func drain() {
             let events = daemon.state.drainEvents()
-            // A category changes with a check's transition, a plan, or a launch grace ending: the report is
-            // rebuilt on the first two at once and otherwise every few seconds, not on every drain of a large fleet.
+            // A category changes with a check's transition, a plan, or a launch grace ending: looked at on the
+            // first two at once and otherwise every few seconds; the status view is patched, not rebuilt.
             let generation = daemon.state.statusGeneration
             let last = checked.withLock { $0 }
             let due = events.isEmpty && generation == last.generation && last.at.duration(to: .now) < .seconds(10)
             var changes: [CategoryEvent] = []
             if !due {
-                let report = daemon.state.report()
+                let report = daemon.state.statusView()
                 changes = categories.withLock { $0.update(report: report, checkEvents: events, now: Date()) }
                 checked.withLock { $0 = (generation, .now) }
             }

@@ -23,7 +23,7 @@ struct MetricHistoryService: Service {
         let logger = daemon.logger
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await every(Self.recordInterval) { history.record(state.report().instances, at: Date()) }
+                await every(Self.recordInterval) { history.record(state.statusView().instances, at: Date()) }
             }
             group.addTask {
                 await every(Self.saveInterval) { Self.save(history, path, logger) }

@@ -40,6 +40,35 @@ public final class HealthState: ResultSink, Sendable {
         var statusGeneration: UInt64 = 0
         var planned = false
         var catalogue: CatalogueVersion?
+        /// Jobs whose status (or flapping) moved since ``takeChanges(includeCounters:)`` last took them.
+        var statusDirty: Set<String> = []
+        /// Jobs whose counters alone moved since then.
+        var counterDirty: Set<String> = []
+        /// Instances whose report entry may have moved since then.
+        var dirtyInstances: Set<String> = []
+        /// The plan, the catalogue or a node check's status changed: only a whole snapshot will do.
+        var snapshotNeeded = true
+        /// The jobs of each instance, and the node's own, by key: a changed instance's report entry is built from
+        /// these alone.
+        var jobsByInstance: [String: [String]] = [:]
+        var nodeJobs: [String] = []
+        /// The last ``statusView()``: whole after a plan, then patched instance by instance on transitions.
+        var view: HealthReport?
+        var viewIndex: [String: Int] = [:]
+        /// Instances with a transition since the view was last brought up to date.
+        var viewDirty: Set<String> = []
+        /// When the next launch grace ends (a status that moves with time alone): the view is rebuilt then.
+        var viewExpires: Date?
+    }
+
+    /// What the state store must write to catch up with this state (``takeChanges(includeCounters:)``).
+    public enum PendingPersistence: Sendable {
+        /// Nothing changed.
+        case none
+        /// Only a whole ``persistedState()`` will do: the plan, the catalogue or a node check's status changed.
+        case snapshot
+        /// The changed records, the node's health and the report entries of the instances whose statuses moved.
+        case changes(records: [String: JobRecord], node: NodeHealth, instances: [InstanceHealth])
     }
 
     private let inner: Mutex<Inner>
@@ -78,6 +107,8 @@ public final class HealthState: ResultSink, Sendable {
             inner.withLock { inner in
                 guard inner.catalogue != newValue else { return }
                 inner.catalogue = newValue
+                inner.snapshotNeeded = true
+                inner.view?.catalogue = newValue
                 inner.generation &+= 1
                 inner.statusGeneration &+= 1
             }
@@ -113,6 +144,19 @@ public final class HealthState: ResultSink, Sendable {
             inner.jobs = jobs
             inner.jobOrder = plan.jobs.map(\.key)
             inner.records = records
+            var jobsByInstance: [String: [String]] = [:]
+            var nodeJobs: [String] = []
+            for job in plan.jobs {
+                if let instanceID = job.instanceID {
+                    jobsByInstance[instanceID, default: []].append(job.key)
+                } else {
+                    nodeJobs.append(job.key)
+                }
+            }
+            inner.jobsByInstance = jobsByInstance
+            inner.nodeJobs = nodeJobs
+            inner.snapshotNeeded = true
+            inner.view = nil
             inner.planned = true
             inner.generation &+= 1
             inner.statusGeneration &+= 1
@@ -131,17 +175,29 @@ public final class HealthState: ResultSink, Sendable {
         let now = wallClock()
         inner.withLock { inner in
             let key = result.job.key
-            guard inner.records[key] != nil else { return }
+            guard let slot = inner.records.index(forKey: key) else { return }
             let instanceID = result.job.instanceID
             let grace = inGrace(instanceID: instanceID, inner: inner, now: now)
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
-            // Mutated in place: a copy would make the history array copy itself on every result.
-            let transition = inner.records[key]!.state.record(
+            // Mutated in place (one lookup): a copy would make the history array copy itself on every result.
+            let transition = inner.records.values[slot].state.record(
                 result.observation, at: now, thresholds: result.job.check.thresholds, suppression: suppression,
                 inLaunchGrace: grace)
             inner.generation &+= 1
-            guard let transition else { return }
+            guard let transition else {
+                inner.counterDirty.insert(key)
+                return
+            }
             inner.statusGeneration &+= 1
+            inner.statusDirty.insert(key)
+            if let instanceID {
+                inner.dirtyInstances.insert(instanceID)
+                if inner.view != nil { inner.viewDirty.insert(instanceID) }
+            } else {
+                // A node check feeds every instance's system category.
+                inner.snapshotNeeded = true
+                inner.view = nil
+            }
             inner.events.append(
                 HealthEvent(
                     node: inner.node.name, instanceID: instanceID, category: result.job.check.category,
@@ -176,15 +232,75 @@ public final class HealthState: ResultSink, Sendable {
                 report.catalogue = inner.catalogue
                 return report
             }
-            let entries = inner.jobOrder.compactMap { key -> (job: Job, status: CheckStatus)? in
-                guard let job = inner.jobs[key], let record = inner.records[key] else { return nil }
-                return (job, status(of: record, job: job, inner: inner, now: now))
-            }
-            var report = ReportBuilder.build(
-                node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+            var report = fullReport(inner: inner, now: now)
             report.catalogue = inner.catalogue
             return report
         }
+    }
+
+    private func fullReport(inner: Inner, now: Date) -> HealthReport {
+        let entries = inner.jobOrder.compactMap { key -> (job: Job, status: CheckStatus)? in
+            guard let job = inner.jobs[key], let record = inner.records[key] else { return nil }
+            return (job, status(of: record, job: job, inner: inner, now: now))
+        }
+        return ReportBuilder.build(
+            node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+    }
+
+    /// The statuses of the node and its instances, kept up to date by transitions instead of rebuilt: categories,
+    /// check statuses, ImpairedSince and flapping are current; a check's message, values and time are those of its
+    /// last transition. For readers of statuses alone (category transitions, the CloudWatch history), which would
+    /// otherwise rebuild the whole ``report()`` of a large fleet every few seconds.
+    public func statusView() -> HealthReport {
+        let now = wallClock()
+        return inner.withLock { inner in
+            if !inner.planned {
+                inner.view = nil
+                var report = inner.restored.isEmpty
+                    ? ReportBuilder.build(
+                        node: inner.node, instances: inner.instances, entries: [], enabled: settings.enabledCategories)
+                    : restoredReport(inner: inner, now: now)
+                report.catalogue = inner.catalogue
+                return report
+            }
+            if let expires = inner.viewExpires, now >= expires { inner.view = nil }
+            guard var view = inner.view else {
+                var report = fullReport(inner: inner, now: now)
+                report.catalogue = inner.catalogue
+                inner.view = report
+                inner.viewIndex = Dictionary(
+                    report.instances.enumerated().map { ($1.instanceID, $0) }, uniquingKeysWith: { a, _ in a })
+                inner.viewDirty.removeAll()
+                inner.viewExpires = nextGraceEnd(inner: inner, now: now)
+                return report
+            }
+            guard !inner.viewDirty.isEmpty else { return view }
+            // Released first so the patch below does not copy the whole report.
+            inner.view = nil
+            let patch = partialReport(instanceIDs: inner.viewDirty, inner: inner, now: now)
+            inner.viewDirty.removeAll()
+            view.node = patch.node
+            for health in patch.instances {
+                if let position = inner.viewIndex[health.instanceID] { view.instances[position] = health }
+            }
+            inner.view = view
+            return view
+        }
+    }
+
+    /// The earliest end of a launch grace still running (an undecided check's status changes then).
+    private func nextGraceEnd(inner: Inner, now: Date) -> Date? {
+        let grace = settings.launchGrace.seconds
+        var earliest: Date?
+        func consider(_ start: Date) {
+            let end = start.addingTimeInterval(grace)
+            if end > now, end < (earliest ?? .distantFuture) { earliest = end }
+        }
+        consider(startedAt)
+        for instance in inner.instances {
+            consider(instance.launchTime ?? inner.firstSeen[instance.id] ?? startedAt)
+        }
+        return earliest
     }
 
     /// What the state store keeps.
@@ -197,6 +313,58 @@ public final class HealthState: ResultSink, Sendable {
             for (key, record) in inner.restored where jobs[key] == nil { jobs[key] = record }
             return PersistedState(savedAt: now, report: report, jobs: jobs)
         }
+    }
+
+    /// Takes what changed since the last call (or since the start) for the state store: records whose status moved
+    /// always, records whose counters alone moved when `includeCounters`; the report entries of the instances whose
+    /// statuses moved. ``PendingPersistence/snapshot`` when only a whole ``persistedState()`` will do; then the
+    /// caller writes one, taken after this call, so nothing that changes in between is lost.
+    public func takeChanges(includeCounters: Bool) -> PendingPersistence {
+        let now = wallClock()
+        return inner.withLock { inner in
+            if inner.snapshotNeeded {
+                inner.snapshotNeeded = false
+                inner.statusDirty.removeAll()
+                inner.counterDirty.removeAll()
+                inner.dirtyInstances.removeAll()
+                return .snapshot
+            }
+            guard !inner.statusDirty.isEmpty || (includeCounters && !inner.counterDirty.isEmpty) else { return .none }
+            var records: [String: JobRecord] = [:]
+            records.reserveCapacity(inner.statusDirty.count + (includeCounters ? inner.counterDirty.count : 0))
+            for key in inner.statusDirty { records[key] = inner.records[key] }
+            inner.statusDirty.removeAll()
+            if includeCounters {
+                for key in inner.counterDirty { records[key] = inner.records[key] }
+                inner.counterDirty.removeAll(keepingCapacity: true)
+            }
+            let report = partialReport(instanceIDs: inner.dirtyInstances, inner: inner, now: now)
+            inner.dirtyInstances.removeAll()
+            return .changes(records: records, node: report.node, instances: report.instances)
+        }
+    }
+
+    /// Makes the next ``takeChanges(includeCounters:)`` ask for a whole snapshot (after a failed write).
+    public func requestSnapshot() {
+        inner.withLock { $0.snapshotNeeded = true }
+    }
+
+    /// The node's health and the report entries of the given instances, from their own jobs alone.
+    private func partialReport(instanceIDs: Set<String>, inner: Inner, now: Date) -> HealthReport {
+        var entries: [(job: Job, status: CheckStatus)] = []
+        var instances: [InstanceInfo] = []
+        func add(_ key: String) {
+            guard let job = inner.jobs[key], let record = inner.records[key] else { return }
+            entries.append((job, status(of: record, job: job, inner: inner, now: now)))
+        }
+        for key in inner.nodeJobs { add(key) }
+        for id in instanceIDs {
+            guard let instance = inner.instancesByID[id] else { continue }
+            instances.append(instance)
+            for key in inner.jobsByInstance[id] ?? [] { add(key) }
+        }
+        return ReportBuilder.build(
+            node: inner.node, instances: instances, entries: entries, enabled: settings.enabledCategories)
     }
 
     /// The record of one job (tests, debugging).

@@ -1,7 +1,10 @@
 import HealthCore
 
 /// One check on one target: the unit the scheduler runs and the evaluator keeps state for.
-public struct Job: Sendable, Hashable {
+///
+/// A class: the plan, the scheduler's slots, the evaluator and every result share one copy of the job's check and
+/// target (hundreds of bytes) instead of copying them, and passing a job on costs one reference count.
+public final class Job: Sendable, Hashable {
     /// `check/target`, unique in a plan.
     public let key: String
     public let check: CheckDefinition

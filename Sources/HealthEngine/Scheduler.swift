@@ -438,7 +438,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         /// Bounds what a probe hands back: a message of at most 1,000 characters, finite values, at most 64 of them.
         static func sanitized(_ observation: Observation) -> Observation {
             var observation = observation
-            if observation.message.count > 1000 { observation.message = String(observation.message.prefix(1000)) + "…" }
+            if observation.message.utf8.count > 1000, observation.message.count > 1000 { observation.message = String(observation.message.prefix(1000)) + "…" }
             if observation.values.count > 64 || observation.values.values.contains(where: { !$0.isFinite }) {
                 observation.values = Dictionary(
                     uniqueKeysWithValues: observation.values.filter { $0.value.isFinite }.sorted { $0.key < $1.key }

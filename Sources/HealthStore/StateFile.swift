@@ -55,20 +55,21 @@ enum StateFile {
 
     /// Writes a new file (mode 0600) and `fsync`s it before returning.
     static func writeDurably(_ bytes: [UInt8], to path: String) throws(StateStoreError) {
+        try writeDurably(to: path) { (write) throws(StateStoreError) in try write(bytes) }
+    }
+
+    /// Writes a new file (mode 0600) from pieces `produce` hands to `write`, and `fsync`s it before returning.
+    static func writeDurably(
+        to path: String,
+        _ produce: (_ write: ([UInt8]) throws(StateStoreError) -> Void) throws(StateStoreError) -> Void
+    ) throws(StateStoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateStoreError(.io, "cannot create \(path): \(describe(errno))") }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                throw StateStoreError(.io, "cannot write \(path): \(describe(code))")
-            }
-            offset += written
+        do throws(StateStoreError) {
+            try produce { (bytes) throws(StateStoreError) in try writeAll(bytes, fd: fd, path: path) }
+        } catch {
+            close(fd)
+            throw error
         }
         guard fsync(fd) == 0 else {
             let code = errno
@@ -76,6 +77,29 @@ enum StateFile {
             throw StateStoreError(.io, "cannot fsync \(path): \(describe(code))")
         }
         guard close(fd) == 0 else { throw StateStoreError(.io, "cannot close \(path): \(describe(errno))") }
+    }
+
+    /// Appends to a file (created with mode 0600 when missing) and `fsync`s it before returning.
+    static func appendDurably(_ bytes: [UInt8], to path: String) throws(StateStoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StateStoreError(.io, "cannot open \(path): \(describe(errno))") }
+        defer { close(fd) }
+        try writeAll(bytes, fd: fd, path: path)
+        guard fdatasync(fd) == 0 else { throw StateStoreError(.io, "cannot fsync \(path): \(describe(errno))") }
+    }
+
+    private static func writeAll(_ bytes: [UInt8], fd: Int32, path: String) throws(StateStoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw StateStoreError(.io, "cannot write \(path): \(describe(errno))")
+            }
+            offset += written
+        }
     }
 
     static func rename(_ source: String, over target: String) throws(StateStoreError) {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Every benchmark in release, each beside its peer, and one table of ratios from this one run:
+#   fleet run    `hive-health run`, 10,000 instances x 12 noop checks (scripts/bench-rss.sh): CPU per job run,
+#                against a process per check (`/bin/true` started from a shell loop): CPU per process
+#   net.icmp     scripts/bench-icmp.sh against fping (needs root, fping)
+#   ovs.port     scripts/bench-ovs.sh against a process of ovs-vsctl per port (needs openvswitch-switch)
+#   nbd.export   scripts/bench-nbd.sh against qemu-img info (needs nbdkit, qemu-utils)
+#   EC2 API      scripts/bench-api.sh against moto_server (needs wrk, moto)
+# A benchmark whose tools are missing is reported as skipped, with the reason; the others still run.
+#
+# Usage: scripts/bench.sh [SECONDS]   (the fleet run's length, default 150)
+# Environment: ONLY="fleet icmp ovs nbd api" (a subset), SCRATCH (release build folder, default .build-bench),
+#              TRUE_RUNS (processes of /bin/true, default 2000). Logs are kept in $TMPDIR/hive-health-bench.*.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SECONDS_FLEET=${1:-150}
+ONLY=${ONLY:-fleet icmp ovs nbd api}
+SCRATCH=${SCRATCH:-.build-bench}
+TRUE_RUNS=${TRUE_RUNS:-2000}
+LOGS=$(mktemp -d "${TMPDIR:-/tmp}/hive-health-bench.XXXXXX")
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+
+echo "== release build (scratch $SCRATCH)"
+swift build -c release --scratch-path "$SCRATCH" --product hive-health
+swift build -c release --scratch-path "$SCRATCH" --product NBDLatency
+BIN_DIR=$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)
+HIVE_HEALTH=$BIN_DIR/hive-health
+
+rows=()
+row() { rows+=("$(printf '%-34s | %-28s | %-30s | %s' "$1" "$2" "$3" "$4")"); }
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.1f}x' if b > 0 else '-')" "$1" "$2"; }
+field() { grep -m1 "$1" "$2" | sed -E "s/^[^:]*: *//"; }
+
+if wants fleet; then
+    echo "== fleet run: hive-health run, 10,000 instances x 12 noop checks, ${SECONDS_FLEET}s"
+    if HIVE_HEALTH=$HIVE_HEALTH scripts/bench-rss.sh "$SECONDS_FLEET" | tee "$LOGS/fleet.txt"; then
+        ours=$(field "CPU per job run" "$LOGS/fleet.txt" | awk '{ print $1 }')
+        echo "== a process per check: $TRUE_RUNS x /bin/true"
+        start=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
+        for _ in $(seq 1 "$TRUE_RUNS"); do /bin/true; done
+        end=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
+        peer=$(python3 -c "print(f'{($end - $start) / $(getconf CLK_TCK) / $TRUE_RUNS * 1e6:.1f}')")
+        echo "CPU per process: $peer us" | tee -a "$LOGS/fleet.txt"
+        row "fleet run: CPU per check run" "$ours us" "/bin/true per check: $peer us" "$(ratio "$peer" "$ours")"
+        row "fleet run: peak RSS" "$(field "VmHWM" "$LOGS/fleet.txt")" "-" "goal 60 MB"
+        row "fleet run: SIGTERM to exit" "$(field "SIGTERM to exit" "$LOGS/fleet.txt")" "-" "goal 2 s"
+    else
+        row "fleet run" "failed (log $LOGS/fleet.txt)" "-" "-"
+    fi
+fi
+
+if wants icmp; then
+    echo "== net.icmp against fping"
+    if [[ $(id -u) != 0 ]] || ! command -v fping >/dev/null; then
+        row "net.icmp, 1,000 addresses" "skipped: needs root and fping" "-" "-"
+    elif scripts/bench-icmp.sh 1000 "$HIVE_HEALTH" | tee "$LOGS/icmp.txt"; then
+        row "net.icmp, 1,000 addresses (CPU)" "$(field "net.icmp itself" "$LOGS/icmp.txt")" \
+            "$(field "fping -c1" "$LOGS/icmp.txt")" "$(field "ratio fping/net.icmp" "$LOGS/icmp.txt")"
+    else
+        row "net.icmp" "failed (log $LOGS/icmp.txt)" "-" "-"
+    fi
+fi
+
+if wants ovs; then
+    echo "== ovs.port against ovs-vsctl"
+    if ! command -v ovs-vsctl >/dev/null || ! command -v ovsdb-server >/dev/null; then
+        row "ovs.port, 1,000 ports" "skipped: needs openvswitch-switch" "-" "-"
+    elif scripts/bench-ovs.sh 1000 "$HIVE_HEALTH" | tee "$LOGS/ovs.txt"; then
+        row "ovs.port, 1,000 ports (wall)" "$(field "hive-health check (ovs.port" "$LOGS/ovs.txt" | cut -c1-28)" \
+            "$(field "x ovs-vsctl get" "$LOGS/ovs.txt")" "$(field "ratio per-port processes / ours" "$LOGS/ovs.txt")"
+    else
+        row "ovs.port" "failed (log $LOGS/ovs.txt)" "-" "-"
+    fi
+fi
+
+if wants nbd; then
+    echo "== nbd.export against qemu-img"
+    if ! command -v nbdkit >/dev/null || ! command -v qemu-img >/dev/null; then
+        row "nbd.export, 1,000 sessions" "skipped: needs nbdkit and qemu-utils" "-" "-"
+    elif NBD_LATENCY=$BIN_DIR/NBDLatency scripts/bench-nbd.sh 1000 | tee "$LOGS/nbd.txt"; then
+        row "nbd.export, 1,000 sessions (p50)" "$(grep -m1 "nbd.export client" "$LOGS/nbd.txt" | awk '{ print $4 " ms" }')" \
+            "qemu-img info: $(grep -m1 "qemu-img info" "$LOGS/nbd.txt" | awk '{ print $4 " ms" }')" \
+            "$(grep -m1 "ratio" "$LOGS/nbd.txt" | awk '{ print $5 }')"
+    else
+        row "nbd.export" "failed (log $LOGS/nbd.txt)" "-" "-"
+    fi
+fi
+
+if wants api; then
+    echo "== EC2 API against moto_server"
+    if ! command -v wrk >/dev/null || ! command -v moto_server >/dev/null; then
+        row "DescribeInstanceStatus" "skipped: needs wrk and moto_server" "-" "-"
+    elif CONFIGURATION=release scripts/bench-api.sh | tee "$LOGS/api.txt"; then
+        row "DescribeInstanceStatus, 10,000" "$(grep -m1 "^hive-health " "$LOGS/api.txt" | cut -c13-60)" \
+            "$(grep -m1 "^moto" "$LOGS/api.txt" | cut -c13-60)" "$(grep -m1 "^ratio" "$LOGS/api.txt" | sed 's/.*: //')"
+    else
+        row "DescribeInstanceStatus" "failed (log $LOGS/api.txt)" "-" "-"
+    fi
+fi
+
+echo
+echo "== one run, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); logs in $LOGS"
+printf '%-34s | %-28s | %-30s | %s\n' "benchmark" "hive-health (release)" "peer" "ratio (peer / ours)"
+printf '%s\n' "-----------------------------------+------------------------------+--------------------------------+----------"
+for line in "${rows[@]}"; do echo "$line"; done
