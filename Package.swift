@@ -57,7 +57,7 @@ let package = Package(
         // bounded file reads, errno mapping. Every client (QMP, guest agent, OVSDB, NBD, SMART, ARP) is built on it.
         .target(
             name: "HealthIO",
-            dependencies: [.product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["HealthCore", .product(name: "NIOPosix", package: "swift-nio")]
         ),
         // QEMU's sockets: a QMP client (commands, events, a shared connection per socket) and guest agent sessions;
         // QEMU's exit seen through a pidfd.

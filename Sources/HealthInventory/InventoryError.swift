@@ -4,7 +4,7 @@ import HealthCore
 public typealias InventoryError = CodedError<InventoryErrors>
 
 /// The domain of ``InventoryError``.
-public enum InventoryErrors {}
+public enum InventoryErrors: ErrorDomain {}
 
 extension CodedError.Code where Domain == InventoryErrors {
     /// The file could not be opened or read.

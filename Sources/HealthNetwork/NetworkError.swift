@@ -1,41 +1,31 @@
+import HealthCore
 import HealthIO
 
 /// Trouble of a network client itself (it could not look), as opposed to a failing target, which is a result.
-public struct NetworkError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What kind of trouble.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
+public typealias NetworkError = CodedError<NetworkErrors>
 
-        /// The socket file does not exist.
-        public static let missing = Code(rawValue: "missing")
-        /// Nobody listens on the socket.
-        public static let refused = Code(rawValue: "refused")
-        /// The peer closed or reset the connection.
-        public static let closed = Code(rawValue: "closed")
-        /// No answer in time.
-        public static let timeout = Code(rawValue: "timeout")
-        /// The peer sent something that is not the protocol, or too much of it.
-        public static let protocolViolation = Code(rawValue: "protocol")
-        /// The kernel refused us (no permission: raw sockets need CAP_NET_RAW).
-        public static let permission = Code(rawValue: "permission")
-        /// Any other system call failure.
-        public static let system = Code(rawValue: "system")
-        /// A bad argument (address, interface name).
-        public static let invalid = Code(rawValue: "invalid")
+/// The domain of ``NetworkError``: its messages say what went wrong, so its description is the message alone.
+public enum NetworkErrors: ErrorDomain {
+    public static var describesCode: Bool { false }
+}
 
-        public var description: String { rawValue }
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension CodedError.Code where Domain == NetworkErrors {
+    /// The socket file does not exist.
+    public static var missing: Self { Self("missing") }
+    /// Nobody listens on the socket.
+    public static var refused: Self { Self("refused") }
+    /// The peer closed or reset the connection.
+    public static var closed: Self { Self("closed") }
+    /// No answer in time.
+    public static var timeout: Self { Self("timeout") }
+    /// The peer sent something that is not the protocol, or too much of it.
+    public static var protocolViolation: Self { Self("protocol") }
+    /// The kernel refused us (no permission: raw sockets need CAP_NET_RAW).
+    public static var permission: Self { Self("permission") }
+    /// Any other system call failure.
+    public static var system: Self { Self("system") }
+    /// A bad argument (address, interface name).
+    public static var invalid: Self { Self("invalid") }
 }
 
 extension NetworkError {

@@ -1,49 +1,41 @@
+import HealthCore
 import HealthIO
 
 /// Why talking to a QEMU monitor or guest agent socket did not work.
 ///
 /// A peer that cannot be reached, answers garbage or never answers is an error of the connection; whether that is a
 /// failing instance or an unknown result is the probe's decision (see ``Code/meansPeerIsGone``).
-public struct QEMUError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kinds of trouble, extensible without breaking callers.
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        let name: String
-        private init(_ name: String) { self.name = name }
+public typealias QEMUError = CodedError<QEMUErrors>
 
-        /// The socket file does not exist.
-        public static let missing = Code("missing")
-        /// Nobody listens on the socket (connection refused).
-        public static let refused = Code("refused")
-        /// The peer closed the connection.
-        public static let closed = Code("closed")
-        /// The peer did not answer in time.
-        public static let timeout = Code("timeout")
-        /// The peer sent a line longer than the limit.
-        public static let lineTooLong = Code("line too long")
-        /// The peer sent something that is not the protocol (not JSON, wrong shape, too deep).
-        public static let protocolViolation = Code("protocol violation")
-        /// The command was answered with a QMP error.
-        public static let commandFailed = Code("command failed")
-        /// A system call failed (socket, connect, read, write).
-        public static let system = Code("system")
-        /// The caller's task was cancelled.
-        public static let cancelled = Code("cancelled")
-        /// A monitor that is not hive-health's own was asked to be held open (see ``QMPMonitorRole``).
-        public static let notOwnMonitor = Code("not own monitor")
+/// The domain of ``QEMUError``.
+public enum QEMUErrors: ErrorDomain {
+    public static var describesCode: Bool { false }
+}
 
-        public var description: String { name }
-    }
+extension CodedError.Code where Domain == QEMUErrors {
+    /// The socket file does not exist.
+    public static var missing: Self { Self("missing") }
+    /// Nobody listens on the socket (connection refused).
+    public static var refused: Self { Self("refused") }
+    /// The peer closed the connection.
+    public static var closed: Self { Self("closed") }
+    /// The peer did not answer in time.
+    public static var timeout: Self { Self("timeout") }
+    /// The peer sent a line longer than the limit.
+    public static var lineTooLong: Self { Self("line too long") }
+    /// The peer sent something that is not the protocol (not JSON, wrong shape, too deep).
+    public static var protocolViolation: Self { Self("protocol violation") }
+    /// The command was answered with a QMP error.
+    public static var commandFailed: Self { Self("command failed") }
+    /// A system call failed (socket, connect, read, write).
+    public static var system: Self { Self("system") }
+    /// The caller's task was cancelled.
+    public static var cancelled: Self { Self("cancelled") }
+    /// A monitor that is not hive-health's own was asked to be held open (see ``QMPMonitorRole``).
+    public static var notOwnMonitor: Self { Self("not own monitor") }
+}
 
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-
+extension CodedError where Domain == QEMUErrors {
     /// The socket is gone or refuses connections, or the peer hung up: the process behind it has most likely exited.
     public var meansPeerIsGone: Bool { code == .missing || code == .refused || code == .closed }
 }

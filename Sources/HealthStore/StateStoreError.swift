@@ -4,7 +4,7 @@ import HealthCore
 public typealias StateStoreError = CodedError<StateStoreErrors>
 
 /// The domain of ``StateStoreError``.
-public enum StateStoreErrors {}
+public enum StateStoreErrors: ErrorDomain {}
 
 extension CodedError.Code where Domain == StateStoreErrors {
     /// Creating, writing, syncing or renaming failed.

@@ -407,14 +407,15 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
                 return Self.acceptedConnections(on: nbdSocket) > 0
             }
         }
-        if await connected(within: .seconds(10), {
+        // QEMU's NBD client retries with a backoff that grows to 16 s while the server is away: wait past it.
+        if await connected(within: .seconds(30), {
             _ = try await hmp("qemu-io \(volume) \"read 0 512\"")
         }) {
             return
         }
         logger.warning("QEMU did not reconnect to \(volume) on I/O; attaching the drive again")
         _ = try? await hmp("drive_del \(volume)")
-        let attached = await connected(within: .seconds(20)) {
+        let attached = await connected(within: .seconds(30)) {
             _ = try await hmp(
                 "drive_add 0 file=nbd:unix:\(nbdSocket),file.reconnect-delay=300,format=raw,if=none,id=\(volume)")
         }
