@@ -84,7 +84,15 @@ struct LinuxGuestFaultTests {
             Fault(
                 name: "guest agent stopped", bound: bound,
                 inject: { try await type("kill $(cat /run/qemu-ga.pid)") },
-                repair: { try await type(startAgent) }),
+                repair: {
+                    // A line typed on a busy TCG guest's console can be lost: type it again while the agent stays
+                    // silent (a second agent on a port already held exits at once).
+                    for _ in 0..<3 {
+                        try await type(startAgent)
+                        let (ok, _) = await fleet.waitFor(id, timeout: .seconds(60)) { InstanceLifecycleTests.allOK($0) }
+                        if ok != nil { return }
+                    }
+                }),
             Fault(
                 name: "full disk", bound: bound + .seconds(4),
                 inject: { try await type("dd if=/dev/zero of=/data/fill bs=64k 2>/dev/null; sync; echo disk-filled") },
