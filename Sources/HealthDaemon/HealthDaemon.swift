@@ -233,6 +233,10 @@ struct PersistenceService: Service {
             await runJournal(file)
             return
         }
+        // JetStream KV: the instance records of a transition go out within `transitionPersistence` (other nodes'
+        // APIs follow them through their fleet index); the whole state below, within `persistence`.
+        let records = Task { await writeTransitions() }
+        defer { records.cancel() }
         // Status changes are saved within `persistence`; counters alone (every result moves them) only every
         // `counterPersistence`: saving a large fleet's full state every few seconds would cost more than checking it.
         let saved = Mutex<(status: UInt64?, all: UInt64?, at: ContinuousClock.Instant)>((nil, nil, .now))
@@ -248,6 +252,25 @@ struct PersistenceService: Service {
         }
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
         await daemon.save()
+    }
+
+    /// With the KV store: every `transitionPersistence`, the `instance.<id>` records of the instances whose statuses
+    /// changed. A failed write is left to the next whole save.
+    private func writeTransitions() async {
+        guard let store = daemon.store as? KeyValueStateStore else { return }
+        let seen = Mutex<UInt64?>(nil)
+        await every(daemon.timing.transitionPersistence) {
+            let status = daemon.state.statusGeneration
+            guard seen.withLock({ $0 }) != status else { return }
+            seen.withLock { $0 = status }
+            guard case .changes(let records, _, let instances) = daemon.state.takeChanges(includeCounters: false)
+            else { return }
+            do {
+                try await store.writeChangedInstances(instances, jobs: records, at: Date())
+            } catch {
+                daemon.logger.debug("state store: instance records not written at once: \(error)")
+            }
+        }
     }
 
     /// The file store: a status change is appended to the journal within `transitionPersistence`, records whose

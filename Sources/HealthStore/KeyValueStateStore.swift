@@ -195,19 +195,7 @@ public final class KeyValueStateStore: StateStore {
         }
         // Written concurrently (a bounded number at once): one after the other, 2,000 replicated puts took 10-20 s
         // and held back every later save (docs/performance.md, fleet).
-        let bucket = self.bucket
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for (key, value) in changed {
-                if inFlight >= Self.concurrentWrites {
-                    try await group.next()
-                    inFlight -= 1
-                }
-                group.addTask { try await bucket.put(key, value: value) }
-                inFlight += 1
-            }
-            try await group.waitForAll()
-        }
+        try await put(changed)
         for key in previous.keys where shown[key] == nil && key.hasPrefix("instance.") {
             try? await bucket.delete(key)
         }
@@ -217,6 +205,42 @@ public final class KeyValueStateStore: StateStore {
                 let at = rewritten.contains(view.key) ? now : (previous[view.key]?.at ?? now)
                 result[view.key] = (view.value, at)
             }
+        }
+    }
+
+    /// Writes the `instance.<id>` records of instances whose statuses just changed, at once (the daemon calls it
+    /// within ``HealthDaemon/Timing/transitionPersistence`` of a transition), so other nodes' fleet indexes see the
+    /// change without waiting for the next whole save. `jobs` are the records that changed; the next ``save(_:)``
+    /// rewrites these keys with every record of the instance (they are not marked written here).
+    public func writeChangedInstances(_ instances: [InstanceHealth], jobs: [String: JobRecord], at: Date) async throws {
+        guard !instances.isEmpty else { return }
+        let encoder = JSONEncoder.healthMessages
+        let byInstance = Dictionary(grouping: jobs.values.filter { $0.instanceID != nil }) { $0.instanceID ?? "" }
+        var values: [(String, [UInt8])] = []
+        values.reserveCapacity(instances.count)
+        for instance in instances {
+            let record = InstanceRecord(
+                node: node, savedAt: at, status: instance,
+                jobs: (byInstance[instance.instanceID] ?? []).sorted { $0.key < $1.key })
+            values.append(("instance.\(instance.instanceID)", Array(try encoder.encode(record))))
+        }
+        try await put(values)
+    }
+
+    /// Puts `values`, a bounded number at once.
+    private func put(_ values: [(String, [UInt8])]) async throws {
+        let bucket = self.bucket
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for (key, value) in values {
+                if inFlight >= Self.concurrentWrites {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                group.addTask { try await bucket.put(key, value: value) }
+                inFlight += 1
+            }
+            try await group.waitForAll()
         }
     }
 
