@@ -76,7 +76,21 @@ public func waitForFile(_ path: String, timeout: Duration = .seconds(20)) async 
 /// Waits until something listens on the unix socket `path` (a child binds before it listens), for at most
 /// `timeout`. Connects and closes at once.
 public func waitForListener(_ path: String, timeout: Duration = .seconds(20)) async -> Bool {
-    await eventually(timeout: timeout, poll: .milliseconds(10)) { StreamSocket.probe(unixPath: path) == nil }
+    // A listener seen in this namespace's /proc/net/unix is not connected to: a QEMU monitor serves one client, and
+    // a probe's connection still being closed when the test's arrives made QEMU reset the test's. A socket made in
+    // another network namespace is not listed there: for it, a connection that is closed at once.
+    await eventually(timeout: timeout, poll: .milliseconds(10)) {
+        listensHere(path) || StreamSocket.probe(unixPath: path) == nil
+    }
+}
+
+/// Whether a listening unix socket bound to `path` is in this network namespace's `/proc/net/unix`.
+func listensHere(_ path: String) -> Bool {
+    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return false }
+    return table.split(separator: "\n").contains { line in
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        return fields.count >= 8 && fields[7] == path && fields[3] == "00010000"
+    }
 }
 
 /// Real QEMU and guest agent processes for integration tests.
