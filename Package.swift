@@ -71,7 +71,7 @@ let package = Package(
             providers: [.apt(["libatasmart-dev"])]),
         // Storage below the probes: an NBD client, SMART, block devices, socket owners (no probe logic).
         .target(
-            name: "HealthStorage",
+            name: "HealthBlock",
             dependencies: ["CAtaSmart", "HealthCore", "HealthIO", .product(name: "Logging", package: "swift-log")]
         ),
         // What Glibc's module leaves out for the network clients (setns, sockaddr_ll, ETH_P_ARP): a header only.
@@ -100,7 +100,7 @@ let package = Package(
                 "HealthCore",
                 "ProbeKit",
                 "HealthQEMU",
-                "HealthStorage",
+                "HealthBlock",
                 "HealthNetwork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "HealthRecovery",
             dependencies: [
-                "HealthCore", "HealthInventory", "HealthNATS", "HealthStore",
+                "HealthCore", "HealthInventory", "HealthNATS", "HealthStateStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -137,11 +137,11 @@ let package = Package(
         // nbd.export's client timed over many runs, for scripts/bench-nbd.sh.
         .executableTarget(
             name: "NBDLatency",
-            dependencies: ["HealthStorage", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HealthBlock", .product(name: "Logging", package: "swift-log")]
         ),
         // The state stores: one local file replaced atomically, or JetStream KV.
         .target(
-            name: "HealthStore",
+            name: "HealthStateStore",
             dependencies: ["HealthCore", "HealthIO", "HealthNATS", .product(name: "Logging", package: "swift-log")]
         ),
         // Plan, scheduler, evaluation and the daemon's services.
@@ -182,7 +182,7 @@ let package = Package(
                 "HealthCore",
                 "HealthCatalogue",
                 "HealthInventory",
-                "HealthStore",
+                "HealthStateStore",
                 "HealthEngine",
                 "HealthQEMU",
                 "HealthNATS",
@@ -202,7 +202,7 @@ let package = Package(
                 "HealthCatalogue",
                 "HealthInventory",
                 "HealthEngine",
-                "HealthStore",
+                "HealthStateStore",
                 "HealthDaemon",
                 "HealthProbes",
                 "SiteProbes",
@@ -253,10 +253,10 @@ let package = Package(
         .testTarget(name: "HealthCoreTests", dependencies: ["HealthCore", "HealthTestKit"]),
         .testTarget(name: "HealthCatalogueTests", dependencies: ["HealthCatalogue", "HealthTestKit"]),
         .testTarget(name: "HealthInventoryTests", dependencies: ["HealthInventory", "HealthNATS", "HealthTestKit"]),
-        .testTarget(name: "HealthStoreTests", dependencies: ["HealthStore", "HealthNATS", "HealthTestKit"]),
+        .testTarget(name: "HealthStateStoreTests", dependencies: ["HealthStateStore", "HealthNATS", "HealthTestKit"]),
         .testTarget(
-            name: "HealthProbesTests", dependencies: ["HealthProbes", "ProbeKit", "HealthStorage", "HealthTestKit"]),
-        .testTarget(name: "HealthStorageTests", dependencies: ["HealthStorage", "HealthTestKit"]),
+            name: "HealthProbesTests", dependencies: ["HealthProbes", "ProbeKit", "HealthBlock", "HealthTestKit"]),
+        .testTarget(name: "HealthBlockTests", dependencies: ["HealthBlock", "HealthTestKit"]),
         .testTarget(
             name: "HealthNetworkTests",
             dependencies: ["HealthNetwork", "HealthProbes", "HealthCore", "HealthIO", "HealthTestKit"]
@@ -268,12 +268,12 @@ let package = Package(
             name: "HealthDaemonTests",
             dependencies: [
                 "HealthAPI", "HealthDaemon", "HealthEngine", "HealthProbes", "ProbeKit", "HealthQEMU", "HealthNATS",
-                "HealthStore", "HealthTestKit",
+                "HealthStateStore", "HealthTestKit",
             ]
         ),
         .testTarget(
             name: "HealthRecoveryTests",
-            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthStore", "HealthTestKit"]
+            dependencies: ["HealthRecovery", "HealthNATS", "HealthCore", "HealthStateStore", "HealthTestKit"]
         ),
         .testTarget(
             name: "HealthAPITests", dependencies: ["HealthAPI", "HealthCore", "HealthTestKit"],
@@ -283,7 +283,7 @@ let package = Package(
         .testTarget(name: "SiteProbesTests", dependencies: ["SiteProbes", "ProbeKit", "HealthTestKit"]),
         // Three nats-server in a cluster and three `hive-health run` agents (multi-process, serialized).
         .testTarget(
-            name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthStore", "HealthTestKit"]),
+            name: "HealthFleetTests", dependencies: ["HealthNATS", "HealthCore", "HealthStateStore", "HealthTestKit"]),
         // The whole stack against real QEMU, nbdkit, qemu-ga, Open vSwitch and nats-server, through the aws CLI.
         .testTarget(name: "HealthE2ETests", dependencies: ["HealthNATS", "HealthTestKit"]),
     ]

@@ -2,7 +2,7 @@ import Foundation
 import HealthAPI
 import HealthCore
 import HealthNATS
-import HealthStore
+import HealthStateStore
 import Logging
 
 /// What the commands beside the daemon (`status`, `recover`, `catalog`) read of a node's daemon, chosen the way the

@@ -4,7 +4,7 @@ import HealthCore
 import HealthEngine
 import HealthInventory
 import HealthNATS
-import HealthStore
+import HealthStateStore
 import Logging
 
 /// The command-line options every subcommand shares (DESIGN §7); nil means "from hive.toml, else the default".
@@ -205,8 +205,8 @@ public struct DaemonSetup: Sendable {
         ConcurrencyLimits(global: config.maxConcurrency, perKind: config.probeConcurrency)
     }
 
-    public var stateSettings: HealthState.Settings {
-        HealthState.Settings(launchGrace: config.launchGracePeriod, enabledCategories: config.enabledCategories)
+    public var stateSettings: Evaluator.Settings {
+        Evaluator.Settings(launchGrace: config.launchGracePeriod, enabledCategories: config.enabledCategories)
     }
 
     /// The plan for a catalogue and an inventory snapshot.

@@ -5,7 +5,7 @@ import HealthCore
 import HealthEngine
 import HealthInventory
 import HealthNATS
-import HealthStore
+import HealthStateStore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -33,7 +33,7 @@ public final class HealthDaemon: Sendable {
     }
 
     public let setup: DaemonSetup
-    public let state: HealthState
+    public let evaluator: Evaluator
     public let scheduler: Scheduler<ContinuousClock>
     public let planner: Planner
     /// What every probe was created with; its ``ProbeEnvironment/resources`` are the daemon's shared clients.
@@ -81,8 +81,8 @@ public final class HealthDaemon: Sendable {
         if let restored {
             logger.info("restored saved state", metadata: ["jobs": "\(restored.jobs.count)", "saved_at": "\(restored.savedAt)"])
         }
-        let state = HealthState(node: setup.node, settings: setup.stateSettings, restored: restored)
-        self.state = state
+        let state = Evaluator(node: setup.node, settings: setup.stateSettings, restored: restored)
+        self.evaluator = state
         let environment = setup.probeEnvironment(logger: logger, connection: nats?.connection)
         self.probeEnvironment = environment
         let probes = setup.registry.instantiate(environment: environment)
@@ -102,7 +102,7 @@ public final class HealthDaemon: Sendable {
         self.scheduler = scheduler
         let inventory = try setup.makeInventory(logger: logger, connection: nats?.connection)
         self.inventory = inventory
-        self.planner = Planner(setup: setup, inventory: inventory, healthState: state, logger: logger) { plan in
+        self.planner = Planner(setup: setup, inventory: inventory, evaluator: state, logger: logger) { plan in
             scheduler.replace(plan)
         }
     }
@@ -241,8 +241,8 @@ struct PersistenceService: Service {
         // `counterPersistence`: saving a large fleet's full state every few seconds would cost more than checking it.
         let saved = Mutex<(status: UInt64?, all: UInt64?, at: ContinuousClock.Instant)>((nil, nil, .now))
         await every(daemon.timing.persistence) {
-            let status = daemon.state.statusGeneration
-            let all = daemon.state.generation
+            let status = daemon.evaluator.statusGeneration
+            let all = daemon.evaluator.generation
             let last = saved.withLock { $0 }
             let countersDue = all != last.all && last.at.duration(to: .now) >= daemon.timing.counterPersistence
             guard status != last.status || countersDue else { return }
@@ -260,10 +260,10 @@ struct PersistenceService: Service {
         guard let store = daemon.store as? KeyValueStateStore else { return }
         let seen = Mutex<UInt64?>(nil)
         await every(daemon.timing.transitionPersistence) {
-            let status = daemon.state.statusGeneration
+            let status = daemon.evaluator.statusGeneration
             guard seen.withLock({ $0 }) != status else { return }
             seen.withLock { $0 = status }
-            guard case .changes(let records, _, let instances) = daemon.state.takeChanges(includeCounters: false)
+            guard case .changes(let records, _, let instances) = daemon.evaluator.takeChanges(includeCounters: false)
             else { return }
             do {
                 try await store.writeChangedInstances(instances, jobs: records, at: Date())
@@ -282,7 +282,7 @@ struct PersistenceService: Service {
         await every(timing.transitionPersistence) {
             let last = written.withLock { $0 }
             let countersDue = last.counters.duration(to: .now) >= timing.counterPersistence
-            let status = daemon.state.statusGeneration
+            let status = daemon.evaluator.statusGeneration
             guard countersDue || status != last.status else { return }
             // A failed write is retried on the next tick (as a snapshot).
             guard await flush(store, includeCounters: countersDue) else { return }
@@ -295,7 +295,7 @@ struct PersistenceService: Service {
     /// Writes what changed; false (logged) when the store failed.
     @discardableResult
     private func flush(_ store: FileStateStore, includeCounters: Bool) async -> Bool {
-        switch daemon.state.takeChanges(includeCounters: includeCounters) {
+        switch daemon.evaluator.takeChanges(includeCounters: includeCounters) {
         case .none:
             return true
         case .snapshot:
@@ -310,7 +310,7 @@ struct PersistenceService: Service {
                 return true
             } catch {
                 daemon.logger.error("state store: cannot append to the journal: \(error); writing a snapshot next")
-                daemon.state.requestSnapshot()
+                daemon.evaluator.requestSnapshot()
                 return false
             }
         }
@@ -318,7 +318,7 @@ struct PersistenceService: Service {
 
     private func snapshot() async -> Bool {
         guard await daemon.save() else {
-            daemon.state.requestSnapshot()
+            daemon.evaluator.requestSnapshot()
             return false
         }
         return true
@@ -332,15 +332,15 @@ struct TransitionLogService: Service {
         let categories = Mutex(CategoryTransitions())
         let checked = Mutex<(generation: UInt64?, at: ContinuousClock.Instant)>((nil, .now))
         @Sendable func drain() {
-            let events = daemon.state.drainEvents()
+            let events = daemon.evaluator.drainEvents()
             // A category changes with a check's transition, a plan, or a launch grace ending: looked at on the
             // first two at once and otherwise every few seconds; the status view is patched, not rebuilt.
-            let generation = daemon.state.statusGeneration
+            let generation = daemon.evaluator.statusGeneration
             let last = checked.withLock { $0 }
             let due = events.isEmpty && generation == last.generation && last.at.duration(to: .now) < .seconds(10)
             var changes: [CategoryEvent] = []
             if !due {
-                let report = daemon.state.statusView()
+                let report = daemon.evaluator.statusView()
                 changes = categories.withLock { $0.update(report: report, checkEvents: events, now: Date()) }
                 checked.withLock { $0 = (generation, .now) }
             }

@@ -1,5 +1,5 @@
 import Foundation
-import HealthStorage
+import HealthBlock
 import Logging
 
 // `NBDLatency URI [RUNS]`: RUNS (default 1000) sequential nbd.export sessions (handshake, 4 KiB read at offset 0,

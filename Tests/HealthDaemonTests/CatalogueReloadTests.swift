@@ -35,7 +35,7 @@ struct CatalogueReloadTests {
         #expect(await eventually { daemon.planner.reloadCounts.rejected >= 1 })
         #expect(daemon.planner.checks.map(\.name) == ["host.memory"])
         #expect(daemon.planner.checks.first?.interval == .seconds(45))
-        #expect(daemon.state.report().node.system.checks.map(\.name) == ["host.memory"])
+        #expect(daemon.evaluator.report().node.system.checks.map(\.name) == ["host.memory"])
 
         await group.triggerGracefulShutdown()
         try await running.value

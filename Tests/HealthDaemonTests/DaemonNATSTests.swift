@@ -5,7 +5,7 @@ import HealthDaemon
 import HealthEngine
 import HealthNATS
 import HealthProbes
-import HealthStore
+import HealthStateStore
 import HealthTestKit
 import Logging
 import Testing
@@ -195,12 +195,12 @@ struct DaemonNATSTests {
         let running = Task { try await group.run() }
         #expect(
             await eventually(timeout: .seconds(20)) {
-                first.state.report().instances.first?.instance.status == .impaired
+                first.evaluator.report().instances.first?.instance.status == .impaired
             })
-        let since = try #require(first.state.report().instances.first?.instance.impairedSince)
+        let since = try #require(first.evaluator.report().instances.first?.instance.impairedSince)
         await group.triggerGracefulShutdown()
         try await running.value
-        let failuresBefore = try #require(first.state.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed)
+        let failuresBefore = try #require(first.evaluator.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed)
         #expect(!FileManager.default.fileExists(atPath: fixture.state.path + "/state.json"), "no local file with NATS")
 
         // The nats-server restarts too: the state is on its disk.
@@ -208,19 +208,19 @@ struct DaemonNATSTests {
         try server.start()
 
         let second = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
-        let restored = try #require(second.state.report().instances.first?.instance)
+        let restored = try #require(second.evaluator.report().instances.first?.instance)
         #expect(restored.status == .impaired)
         #expect(sameMillisecond(restored.impairedSince, since))
         let group2 = second.makeServiceGroup()
         let running2 = Task { try await group2.run() }
         var sawOtherStatus = false
         let progressed = await eventually(timeout: .seconds(20)) {
-            if second.state.report().instances.first?.instance.status != .impaired { sawOtherStatus = true }
-            return (second.state.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed ?? 0) > failuresBefore
+            if second.evaluator.report().instances.first?.instance.status != .impaired { sawOtherStatus = true }
+            return (second.evaluator.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed ?? 0) > failuresBefore
         }
         #expect(progressed)
         #expect(!sawOtherStatus)
-        #expect(sameMillisecond(second.state.report().instances.first?.instance.impairedSince, since))
+        #expect(sameMillisecond(second.evaluator.report().instances.first?.instance.impairedSince, since))
         await group2.triggerGracefulShutdown()
         try await running2.value
     }
@@ -250,7 +250,7 @@ struct DaemonNATSTests {
         let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: timing)
         let group = daemon.makeServiceGroup()
         let running = Task { try await group.run() }
-        func ids() -> [String] { daemon.state.report().instances.map(\.instanceID) }
+        func ids() -> [String] { daemon.evaluator.report().instances.map(\.instanceID) }
         #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0aaa"] })
         try await hive.put("node.node-test", value: vms(["i-0aaa", "i-0bbb"]))
         #expect(await eventually(timeout: .seconds(10)) { ids() == ["i-0aaa", "i-0bbb"] })
@@ -296,13 +296,13 @@ struct DaemonNATSTests {
         let daemon = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
         let group = daemon.makeServiceGroup()
         let running = Task { try await group.run() }
-        func system() -> SummaryStatus? { daemon.state.report().instances.first?.system.status }
+        func system() -> SummaryStatus? { daemon.evaluator.report().instances.first?.system.status }
         #expect(await eventually(timeout: .seconds(10)) { system() == .ok })
         // Hive on this node stops writing: after max_age plus two runs, impaired.
         #expect(
             await eventually(timeout: .seconds(15)) { system() == .impaired },
-            "\(String(describing: daemon.state.report().instances.first?.system))")
-        let message = daemon.state.report().instances.first?.system.checks.first?.message ?? ""
+            "\(String(describing: daemon.evaluator.report().instances.first?.system))")
+        let message = daemon.evaluator.report().instances.first?.system.checks.first?.message ?? ""
         #expect(message.contains("silent"))
         try await beat(secondsAgo: 0)
         #expect(await eventually(timeout: .seconds(10)) { system() == .ok })

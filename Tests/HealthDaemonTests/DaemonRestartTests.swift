@@ -1,7 +1,7 @@
 import Foundation
 import HealthCore
 import HealthDaemon
-import HealthStore
+import HealthStateStore
 import HealthTestKit
 import Logging
 import Testing
@@ -34,14 +34,14 @@ struct DaemonRestartTests {
         let group = first.makeServiceGroup()
         let running = Task { try await group.run() }
         let impaired = await eventually(timeout: .seconds(20)) {
-            first.state.report().instances.first?.instance.status == .impaired
+            first.evaluator.report().instances.first?.instance.status == .impaired
         }
         #expect(impaired)
-        let before = try #require(first.state.report().instances.first?.instance)
+        let before = try #require(first.evaluator.report().instances.first?.instance)
         let since = try #require(before.impairedSince)
         await group.triggerGracefulShutdown()
         try await running.value
-        let failuresBefore = try #require(first.state.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed)
+        let failuresBefore = try #require(first.evaluator.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed)
         #expect(failuresBefore >= 2)
 
         // The saved file has it.
@@ -50,7 +50,7 @@ struct DaemonRestartTests {
 
         let second = try await HealthDaemon(setup: setup, logger: logger, timing: .fast)
         // Before anything runs, the restored view is already impaired with the same ImpairedSince.
-        let restored = try #require(second.state.report().instances.first?.instance)
+        let restored = try #require(second.evaluator.report().instances.first?.instance)
         #expect(restored.status == .impaired)
         #expect(sameMillisecond(restored.impairedSince, since))
 
@@ -58,14 +58,14 @@ struct DaemonRestartTests {
         let running2 = Task { try await group2.run() }
         var sawOtherStatus = false
         let progressed = await eventually(timeout: .seconds(20)) {
-            let status = second.state.report().instances.first?.instance.status
+            let status = second.evaluator.report().instances.first?.instance.status
             if status != .impaired { sawOtherStatus = true }
-            let failures = second.state.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed ?? 0
+            let failures = second.evaluator.record(forKey: "qemu.process/i-0abc")?.state.consecutiveFailed ?? 0
             return failures > failuresBefore
         }
         #expect(progressed, "the counters continue from the saved ones")
         #expect(!sawOtherStatus, "never ok, initializing or insufficient-data across the restart")
-        #expect(sameMillisecond(second.state.report().instances.first?.instance.impairedSince, since))
+        #expect(sameMillisecond(second.evaluator.report().instances.first?.instance.impairedSince, since))
         await group2.triggerGracefulShutdown()
         try await running2.value
     }

@@ -64,9 +64,9 @@ struct QMPEventServiceTests {
         let group = daemon.makeServiceGroup()
         let running = Task { try await group.run() }
         defer { running.cancel() }
-        func instanceStatus() -> SummaryStatus? { daemon.state.report().instances.first?.instance.status }
+        func instanceStatus() -> SummaryStatus? { daemon.evaluator.report().instances.first?.instance.status }
         func message(_ check: String) -> String {
-            daemon.state.record(forKey: "\(check)/i-qmp1")?.state.lastObservation?.message ?? ""
+            daemon.evaluator.record(forKey: "\(check)/i-qmp1")?.state.lastObservation?.message ?? ""
         }
 
         // always-fails has failed once (of 3): the instance is not ok, but not impaired either.

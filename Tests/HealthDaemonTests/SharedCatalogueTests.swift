@@ -85,7 +85,7 @@ struct SharedCatalogueTests {
         #expect(await eventually(timeout: .seconds(10)) { failures(daemon) == 4 })
         #expect(start.duration(to: .now) < .seconds(5), "applied after \(start.duration(to: .now))")
         #expect(daemon.planner.catalogue == CatalogueVersion(source: .shared, version: 1, sha256: first.sha256))
-        #expect(daemon.state.report().catalogue?.version == 1)
+        #expect(daemon.evaluator.report().catalogue?.version == 1)
 
         // Pushing the same content again is not a new version.
         guard case .unchanged(let same) = try await bucket.push(first, by: "test") else {

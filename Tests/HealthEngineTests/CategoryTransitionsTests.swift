@@ -25,7 +25,7 @@ struct CategoryTransitionsTests {
     @Test("one event per category change, with the checks that decided it and a stable id; none for the baseline")
     func categoryChanges() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, wallClock: clock.function)
+        let state = Evaluator(node: node, wallClock: clock.function)
         let plan = plan()
         state.apply(plan: plan)
         func job(_ key: String) -> Job { plan.jobs.first { $0.key == key }! }

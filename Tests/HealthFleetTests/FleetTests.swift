@@ -1,7 +1,7 @@
 import Foundation
 import HealthCore
 import HealthNATS
-import HealthStore
+import HealthStateStore
 import HealthTestKit
 import Logging
 import Testing

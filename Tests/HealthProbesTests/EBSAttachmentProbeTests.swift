@@ -2,7 +2,7 @@ import Foundation
 import HealthCore
 import HealthProbes
 import HealthQEMU
-import HealthStorage
+import HealthBlock
 import HealthTestKit
 import Logging
 import Synchronization

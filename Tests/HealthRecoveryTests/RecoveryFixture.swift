@@ -2,7 +2,7 @@ import Foundation
 import HealthCore
 import HealthNATS
 import HealthRecovery
-import HealthStore
+import HealthStateStore
 import HealthTestKit
 import Logging
 import Synchronization

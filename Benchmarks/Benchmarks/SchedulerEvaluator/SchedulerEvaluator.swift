@@ -57,8 +57,8 @@ enum Fixture {
     static let results: [JobResult] = plan.jobs.map { JobResult(job: $0, observation: .passed("no-op")) }
 
     /// A real evaluator for the plan; `warm` records one result per job so later records are steady state.
-    static func state(warm: Bool) -> HealthState {
-        let state = HealthState(node: node)
+    static func state(warm: Bool) -> Evaluator {
+        let state = Evaluator(node: node)
         state.apply(plan: plan)
         if warm { for result in results { state.record(result) } }
         return state
@@ -89,11 +89,11 @@ final class CountingSink: ResultSink, Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state: HealthState
+    private let state: Evaluator
     private let expected: Int
     private let progress = Mutex(Progress())
 
-    init(state: HealthState, expected: Int) {
+    init(state: Evaluator, expected: Int) {
         self.state = state
         self.expected = expected
     }
@@ -134,7 +134,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // The cost the issue asks for: every job run once through the scheduler, each result recorded by the evaluator.
     Benchmark(
-        "Scheduler.runOnce + HealthState.record, \(Fixture.size)",
+        "Scheduler.runOnce + Evaluator.record, \(Fixture.size)",
         configuration: .init(
             metrics: metrics + [cpuPerJobRun], warmupIterations: 0, maxDuration: .seconds(30), maxIterations: 5)
     ) { benchmark in
@@ -155,7 +155,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // The daemon's path: the scheduler's run loop (timeline, splay, due times) with the evaluator as its sink.
     Benchmark(
-        "Scheduler.run loop with HealthState sink, \(Fixture.size)",
+        "Scheduler.run loop with Evaluator sink, \(Fixture.size)",
         configuration: .init(
             metrics: metrics + [cpuPerJobRun], warmupIterations: 0, maxDuration: .seconds(30), maxIterations: 5)
     ) { benchmark in
@@ -186,7 +186,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // The evaluator alone: one steady-state record per job.
     Benchmark(
-        "HealthState.record, steady state, \(Fixture.size)",
+        "Evaluator.record, steady state, \(Fixture.size)",
         configuration: .init(
             metrics: metrics + [cpuPerJobRun], warmupIterations: 1, maxDuration: .seconds(20), maxIterations: 20)
     ) { benchmark in
@@ -200,7 +200,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // The full view (CLI `status`, persistence every 5 s, NATS snapshots) at that size.
     Benchmark(
-        "HealthState.report, \(Fixture.size)",
+        "Evaluator.report, \(Fixture.size)",
         configuration: .init(metrics: metrics, warmupIterations: 1, maxDuration: .seconds(20), maxIterations: 20)
     ) { benchmark in
         let state = Fixture.state(warm: true)

@@ -36,7 +36,7 @@ public struct StaticStatusSource: InstanceStatusSource {
     public func instanceStatuses() async throws -> [InstanceStatusView] { views }
 }
 
-/// Reads a source through a closure (the daemon's `HealthState.report()`).
+/// Reads a source through a closure (the daemon's `Evaluator.report()`).
 public struct ClosureStatusSource: InstanceStatusSource {
     let body: @Sendable () async throws -> [InstanceStatusView]
     public init(_ body: @escaping @Sendable () async throws -> [InstanceStatusView]) { self.body = body }

@@ -38,14 +38,18 @@ public final class HealthMetrics: Sendable {
     static let insufficientDataHelp =
         "1 when the category (system, instance, ebs) of the instance has insufficient data, 0 otherwise"
 
-    /// One instance's series: a gauge per metric while it has a verdict, and the insufficient-data gauges.
-    private struct InstanceGauges {
-        var failed: [StatusCheckMetric: Prometheus.Gauge] = [:]
-        var insufficient: [HealthCategory: Prometheus.Gauge] = [:]
+    /// One instance's series, as rendered: a value per ``instanceMetrics`` entry (-1 when it has no verdict, so no
+    /// series) and an insufficient-data flag per category.
+    private struct InstanceSeries {
+        var id: String
+        var failed: (Int8, Int8, Int8, Int8)
+        var insufficient: (Bool, Bool, Bool)
     }
 
     private struct Inner {
-        var instanceGauges: [String: InstanceGauges] = [:]
+        /// Rendered at scrape time, not registered one gauge at a time: swift-prometheus copies a family's whole
+        /// label dictionary on each registration, which made 10,000 instances cost seconds of CPU per minute.
+        var instanceSeries: [InstanceSeries] = []
         var checkRuns: [String: Prometheus.Counter] = [:]
         var checkDurations: [String: Prometheus.DurationHistogram] = [:]
         var catalogue: (version: CatalogueVersion, gauge: Prometheus.Gauge)?
@@ -84,41 +88,22 @@ public final class HealthMetrics: Sendable {
     /// not applicable) has no series, so it never reads as a healthy 0; `hive_health_status_check_insufficient_data`
     /// says which categories lack data. Series of instances that went away are removed.
     public func update(instances views: [InstanceStatusView]) {
-        inner.withLock { inner in
-            var seen = Set<String>()
-            for view in views {
-                let health = view.health
-                seen.insert(health.instanceID)
-                var gauges = inner.instanceGauges[health.instanceID] ?? InstanceGauges()
-                let labels = [("instance_id", health.instanceID)]
-                for (metric, name, help) in Self.instanceMetrics {
-                    if let value = metric.value(for: health) {
-                        let gauge =
-                            gauges.failed[metric]
-                            ?? registry.makeGauge(descriptor: Self.named(name, help), labels: labels)
-                        gauge.set(value)
-                        gauges.failed[metric] = gauge
-                    } else if let gauge = gauges.failed.removeValue(forKey: metric) {
-                        registry.unregisterGauge(gauge)
-                    }
-                }
-                for category in HealthCategory.allCases {
-                    let gauge =
-                        gauges.insufficient[category]
-                        ?? registry.makeGauge(
-                            descriptor: Self.named(Self.insufficientDataName, Self.insufficientDataHelp),
-                            labels: labels + [("category", category.rawValue)])
-                    gauge.set(health[category].status == .insufficientData ? 1.0 : 0.0)
-                    gauges.insufficient[category] = gauge
-                }
-                inner.instanceGauges[health.instanceID] = gauges
-            }
-            for (id, gauges) in inner.instanceGauges where !seen.contains(id) {
-                for gauge in gauges.failed.values { registry.unregisterGauge(gauge) }
-                for gauge in gauges.insufficient.values { registry.unregisterGauge(gauge) }
-                inner.instanceGauges[id] = nil
-            }
+        var series: [InstanceSeries] = []
+        series.reserveCapacity(views.count)
+        for view in views {
+            let health = view.health
+            func value(_ metric: StatusCheckMetric) -> Int8 { metric.value(for: health).map { $0 > 0 ? 1 : 0 } ?? -1 }
+            func noData(_ category: HealthCategory) -> Bool { health[category].status == .insufficientData }
+            series.append(
+                InstanceSeries(
+                    id: health.instanceID,
+                    failed: (
+                        value(Self.instanceMetrics[0].metric), value(Self.instanceMetrics[1].metric),
+                        value(Self.instanceMetrics[2].metric), value(Self.instanceMetrics[3].metric)
+                    ),
+                    insufficient: (noData(.system), noData(.instance), noData(.ebs))))
         }
+        inner.withLock { $0.instanceSeries = series }
         instances.set(Double(views.count))
     }
 
@@ -176,10 +161,63 @@ public final class HealthMetrics: Sendable {
 
     public func countReport() { reports.increment() }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition: the registry's metrics, then the per-instance status check families.
     public func render() -> String {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
+        let series = inner.withLock { $0.instanceSeries }
+        guard !series.isEmpty else { return String(decoding: buffer, as: UTF8.self) }
+        buffer.reserveCapacity(buffer.count + series.count * 420)
+        for (position, family) in Self.instanceMetrics.enumerated() {
+            Self.appendHeader(name: family.name, help: family.help, into: &buffer)
+            for instance in series {
+                let value =
+                    switch position {
+                    case 0: instance.failed.0
+                    case 1: instance.failed.1
+                    case 2: instance.failed.2
+                    default: instance.failed.3
+                    }
+                guard value >= 0 else { continue }
+                Self.appendSample(name: family.name, labels: [("instance_id", instance.id)], value: value == 1, into: &buffer)
+            }
+        }
+        Self.appendHeader(name: Self.insufficientDataName, help: Self.insufficientDataHelp, into: &buffer)
+        for instance in series {
+            for (category, flag) in [
+                (HealthCategory.system, instance.insufficient.0), (.instance, instance.insufficient.1),
+                (.ebs, instance.insufficient.2),
+            ] {
+                Self.appendSample(
+                    name: Self.insufficientDataName, labels: [("instance_id", instance.id), ("category", category.rawValue)],
+                    value: flag, into: &buffer)
+            }
+        }
         return String(decoding: buffer, as: UTF8.self)
+    }
+
+    private static func appendHeader(name: String, help: String, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: "# HELP \(name) \(help)\n# TYPE \(name) gauge\n".utf8)
+    }
+
+    /// One sample line; label values escaped as the text format asks (backslash, double quote, line feed).
+    private static func appendSample(name: String, labels: [(String, String)], value: Bool, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: name.utf8)
+        buffer.append(UInt8(ascii: "{"))
+        for (index, label) in labels.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(contentsOf: label.0.utf8)
+            buffer.append(contentsOf: "=\"".utf8)
+            for byte in label.1.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\""): buffer.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\n"): buffer.append(contentsOf: "\\n".utf8)
+                default: buffer.append(byte)
+                }
+            }
+            buffer.append(UInt8(ascii: "\""))
+        }
+        buffer.append(contentsOf: (value ? "} 1\n" : "} 0\n").utf8)
     }
 }

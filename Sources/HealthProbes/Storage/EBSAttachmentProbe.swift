@@ -1,6 +1,6 @@
 import HealthCore
 import HealthQEMU
-import HealthStorage
+import HealthBlock
 import ProbeKit
 
 /// `ebs.attachment`: the volumes the inventory says are attached (`ebs_requests`) against the block devices QEMU

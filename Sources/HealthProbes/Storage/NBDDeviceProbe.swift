@@ -1,6 +1,6 @@
 import Foundation
 import HealthCore
-import HealthStorage
+import HealthBlock
 import ProbeKit
 
 /// `nbd.device`: kernel NBD devices (`/dev/nbdX`) where a host reaches volumes through the kernel client, and the

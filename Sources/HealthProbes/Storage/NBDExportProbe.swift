@@ -1,5 +1,5 @@
 import HealthCore
-import HealthStorage
+import HealthBlock
 import ProbeKit
 
 /// `nbd.export`: the storage path of a volume, end to end. Connects to the volume's NBD URI, negotiates (fixed

@@ -1,6 +1,6 @@
 import Foundation
 import HealthCore
-import HealthStorage
+import HealthBlock
 import ProbeKit
 
 /// `host.smart`: the node's ATA disks through libatasmart: overall status (self-assessment, pre-fail attributes),

@@ -4,8 +4,8 @@ import HealthEngine
 import HealthTestKit
 import Testing
 
-@Suite("HealthState changes for the journal")
-struct HealthStateChangesTests {
+@Suite("Evaluator changes for the journal")
+struct EvaluatorChangesTests {
     let node = NodeInfo(name: "node-a", availabilityZone: "ap-southeast-2a")
 
     func plan(instances: [InstanceInfo]) -> Plan {
@@ -27,7 +27,7 @@ struct HealthStateChangesTests {
     @Test("a new plan asks for a snapshot; then a transition gives its record and its instance's entry alone")
     func transitionGivesOneInstance() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, wallClock: clock.function)
+        let state = Evaluator(node: node, wallClock: clock.function)
         let plan = plan(instances: [instance("i-0a"), instance("i-0b")])
         state.apply(plan: plan)
         guard case .snapshot = state.takeChanges(includeCounters: false) else {
@@ -54,7 +54,7 @@ struct HealthStateChangesTests {
     @Test("counters alone wait for a counter flush; a node check's transition asks for a snapshot")
     func countersAndNodeChecks() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, wallClock: clock.function)
+        let state = Evaluator(node: node, wallClock: clock.function)
         let plan = plan(instances: [instance("i-0a")])
         state.apply(plan: plan)
         _ = state.takeChanges(includeCounters: true)

@@ -5,7 +5,7 @@ import Synchronization
 /// The evaluator of the running daemon: receives job results, keeps each job's ``CheckState``, turns transitions
 /// into ``HealthEvent``s and answers the current ``HealthReport``. Restored from a ``PersistedState`` so that
 /// statuses, counters and ImpairedSince survive restarts.
-public final class HealthState: ResultSink, Sendable {
+public final class Evaluator: ResultSink, Sendable {
     /// What the evaluation depends on besides the checks.
     public struct Settings: Sendable {
         /// Before their first decision, checks of an instance launched less than this long ago are `initializing`.

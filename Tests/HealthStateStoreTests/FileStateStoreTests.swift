@@ -1,6 +1,6 @@
 import Foundation
 import HealthCore
-import HealthStore
+import HealthStateStore
 import Logging
 import Testing
 

@@ -2,7 +2,7 @@ import Foundation
 import HealthCore
 import HealthEngine
 import HealthNATS
-import HealthStore
+import HealthStateStore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -92,7 +92,7 @@ struct NATSStatusService: Service {
     func run() async throws {
         let config = daemon.setup.config.nats
         let publisher = nats.publisher
-        let state = daemon.state
+        let state = daemon.evaluator
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let seen = Mutex<UInt64?>(nil)

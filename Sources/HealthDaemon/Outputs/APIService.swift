@@ -5,12 +5,12 @@ import HealthCore
 import HealthEngine
 import HealthNATS
 import HealthRecovery
-import HealthStore
+import HealthStateStore
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The daemon's view for the EC2 API: its own `HealthState.report()`, and with the JetStream KV state store the
+/// The daemon's view for the EC2 API: its own `Evaluator.report()`, and with the JetStream KV state store the
 /// other nodes' `instance.<id>` records (``FleetIndex``, one long-lived watch), so the API of any node answers for
 /// the whole fleet; with NATS, every open recovery (`<prefix>-health-recovery`) is a scheduled event in its
 /// instance's `eventsSet`.
@@ -20,7 +20,7 @@ import Synchronization
 /// them moved or it is older than ``maxAge`` (launch grace ends with time alone). One build runs at a time;
 /// requests arriving meanwhile answer from the previous list.
 final class DaemonStatusSource: InstanceStatusSource {
-    let state: HealthState
+    let state: Evaluator
     let node: String
     let fleet: FleetIndex?
     /// Opens the recovery bucket (nil without NATS); opened on first use, not at start-up.
@@ -48,7 +48,7 @@ final class DaemonStatusSource: InstanceStatusSource {
     private let recoveryStore = Mutex<RecoveryStore?>(nil)
 
     init(
-        state: HealthState, node: String, fleet: FleetIndex?,
+        state: Evaluator, node: String, fleet: FleetIndex?,
         openRecovery: (@Sendable () async throws -> RecoveryStore)? = nil, logger: Logger,
         eventRefresh: Duration = .seconds(2), maxAge: Duration = .seconds(1)
     ) {
@@ -240,7 +240,7 @@ extension HealthDaemon {
 
 /// Forwards results to the evaluator and counts them per probe kind for `/metrics`.
 struct MeteredResultSink: ResultSink {
-    let state: HealthState
+    let state: Evaluator
     let metrics: HealthMetrics
 
     func record(_ result: JobResult) {

@@ -36,7 +36,7 @@ struct ProbeEventSourceService: Service {
             triggerInstance: { instance, reason in
                 daemon.scheduler.trigger(reason: reason) { $0.instanceID == instance }
             },
-            suppressInstance: { instance, reason in daemon.state.suppress(instance: instance, reason: reason) },
+            suppressInstance: { instance, reason in daemon.evaluator.suppress(instance: instance, reason: reason) },
             refreshInterval: daemon.timing.qmpWatchRefresh, maxBackoff: daemon.timing.qmpMaxBackoff,
             timeout: daemon.setup.config.timeout(for: descriptor.timeoutClass), logger: daemon.logger)
     }

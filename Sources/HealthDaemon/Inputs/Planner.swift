@@ -22,18 +22,18 @@ public final class Planner: Sendable {
 
     private let setup: DaemonSetup
     private let inventory: any InventorySource
-    private let healthState: HealthState
+    private let evaluator: Evaluator
     private let apply: @Sendable (Plan) -> Void
     private let logger: Logger
     private let state = Mutex(State())
 
     public init(
-        setup: DaemonSetup, inventory: any InventorySource, healthState: HealthState, logger: Logger,
+        setup: DaemonSetup, inventory: any InventorySource, evaluator: Evaluator, logger: Logger,
         apply: @escaping @Sendable (Plan) -> Void
     ) {
         self.setup = setup
         self.inventory = inventory
-        self.healthState = healthState
+        self.evaluator = evaluator
         self.logger = logger
         self.apply = apply
     }
@@ -157,7 +157,7 @@ public final class Planner: Sendable {
 
     private func setCatalogue(_ version: CatalogueVersion) {
         state.withLock { $0.catalogue = version }
-        healthState.catalogue = version
+        evaluator.catalogue = version
     }
 
     /// Takes a new inventory snapshot and replans when the instances changed. A failing source keeps the last
@@ -185,7 +185,7 @@ public final class Planner: Sendable {
         let (checks, instances) = state.withLock { ($0.checks, $0.instances) }
         guard let checks, let instances else { return }
         let plan = setup.plan(checks: checks, instances: instances)
-        healthState.apply(plan: plan)
+        evaluator.apply(plan: plan)
         apply(plan)
         logger.debug("plan", metadata: ["jobs": "\(plan.jobs.count)", "instances": "\(instances.count)"])
     }

@@ -1,5 +1,5 @@
 import Foundation
-import HealthStorage
+import HealthBlock
 import HealthTestKit
 import Testing
 

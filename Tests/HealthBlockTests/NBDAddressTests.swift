@@ -1,4 +1,4 @@
-import HealthStorage
+import HealthBlock
 import Logging
 import Testing
 

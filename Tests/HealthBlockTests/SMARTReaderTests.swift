@@ -1,4 +1,4 @@
-import HealthStorage
+import HealthBlock
 import HealthTestKit
 import Testing
 

@@ -13,8 +13,8 @@ final class TestWallClock: Sendable {
     var function: @Sendable () -> Date { { self.now } }
 }
 
-@Suite("HealthState")
-struct HealthStateTests {
+@Suite("Evaluator")
+struct EvaluatorTests {
     let node = NodeInfo(name: "node-a", availabilityZone: "ap-southeast-2a")
 
     func plan(instances: [InstanceInfo]) -> Plan {
@@ -37,7 +37,7 @@ struct HealthStateTests {
     @Test("failures turn the category impaired after the threshold, with one event per transition")
     func impairment() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, wallClock: clock.function)
+        let state = Evaluator(node: node, wallClock: clock.function)
         let plan = plan(instances: [instance])
         state.apply(plan: plan)
         var report = state.report()
@@ -67,7 +67,7 @@ struct HealthStateTests {
     func nodeChecksApplyToInstances() throws {
         let clock = TestWallClock()
         let other = InstanceInfo(id: "i-0b", state: .running)
-        let state = HealthState(
+        let state = Evaluator(
             node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
         let plan = plan(instances: [instance, other])
         state.apply(plan: plan)
@@ -81,7 +81,7 @@ struct HealthStateTests {
     func launchGrace() throws {
         let clock = TestWallClock()
         let fresh = InstanceInfo(id: "i-0c", state: .running, launchTime: clock.now)
-        let state = HealthState(node: node, wallClock: clock.function)
+        let state = Evaluator(node: node, wallClock: clock.function)
         let plan = plan(instances: [fresh])
         state.apply(plan: plan)
         #expect(state.report().instances.first?.instance.status == .initializing)
@@ -93,7 +93,7 @@ struct HealthStateTests {
     @Test("failures inside a suppression window count as unknown, not failed")
     func suppression() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        let state = Evaluator(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
         let plan = plan(instances: [instance])
         state.apply(plan: plan)
         state.suppress(instance: "i-0a", reason: "instance paused")
@@ -109,7 +109,7 @@ struct HealthStateTests {
     @Test("restored state keeps statuses, counters and ImpairedSince once the plan is applied again")
     func restore() throws {
         let clock = TestWallClock()
-        let state = HealthState(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        let state = Evaluator(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
         let plan = plan(instances: [instance])
         state.apply(plan: plan)
         for _ in 0..<3 {
@@ -121,7 +121,7 @@ struct HealthStateTests {
         let decoded = try JSONDecoder().decode(PersistedState.self, from: data)
 
         clock.advance(600)
-        let restarted = HealthState(
+        let restarted = Evaluator(
             node: node, settings: .init(launchGrace: .seconds(300)), restored: decoded, wallClock: clock.function)
         #expect(restarted.report().instances.first?.instance.status == .impaired, "before the first plan")
         restarted.apply(plan: plan)
@@ -137,7 +137,7 @@ struct HealthStateTests {
 
     @Test("instances that leave the plan leave the report; stopped instances are not-applicable")
     func planChanges() throws {
-        let state = HealthState(node: node)
+        let state = Evaluator(node: node)
         state.apply(plan: plan(instances: [instance]))
         #expect(state.report().instances.count == 1)
         var stopped = instance
@@ -154,7 +154,7 @@ struct HealthStateTests {
     @Test("pending events are bounded: the oldest are dropped and counted")
     func boundedEvents() {
         let clock = TestWallClock()
-        let state = HealthState(
+        let state = Evaluator(
             node: node, settings: .init(launchGrace: .zero, maxPendingEvents: 3), wallClock: clock.function)
         let plan = plan(instances: [instance])
         state.apply(plan: plan)

@@ -18,7 +18,7 @@ struct MetricHistoryService: Service {
 
     func run() async throws {
         let history = daemon.metricHistory
-        let state = daemon.state
+        let state = daemon.evaluator
         let path = self.path
         let logger = daemon.logger
         await withTaskGroup(of: Void.self) { group in
