@@ -20,7 +20,8 @@ public final class HealthDaemon: Sendable {
         public var inventoryRefresh: Duration = .seconds(10)
         public var catalogueCheck: Duration = .seconds(5)
         public var persistence: Duration = .seconds(5)
-        /// When only counters changed, save at most this often.
+        /// With the JetStream KV store: when only counters changed, save the whole state at most this often. The file
+        /// store writes counters that alone moved only with a snapshot and at shutdown.
         public var counterPersistence: Duration = .seconds(60)
         /// With the file store: how soon a status change is appended to its journal.
         public var transitionPersistence: Duration = .milliseconds(100)
@@ -174,7 +175,7 @@ public final class HealthDaemon: Sendable {
     @discardableResult
     public func save() async -> Bool {
         do {
-            try await store.save(state.persistedState())
+            try await store.save(evaluator.persistedState())
             return true
         } catch {
             logger.error("state store: cannot save: \(error)")
@@ -273,20 +274,20 @@ struct PersistenceService: Service {
         }
     }
 
-    /// The file store: a status change is appended to the journal within `transitionPersistence`, records whose
-    /// counters alone moved every `counterPersistence`, and a whole snapshot is written only when the plan, the
-    /// catalogue or a node check's status changed, or when the journal outgrew the snapshot.
+    /// The file store: a status change, or a streak that began, grew or ended, is appended to the journal within
+    /// `transitionPersistence`; a whole snapshot is written only when the plan, the catalogue or a node check's status
+    /// changed, or when the journal outgrew the snapshot. Counters that alone moved (a pass after a pass: runs,
+    /// history, the last observation) are not re-encoded on a timer: they go with the next snapshot and the final
+    /// flush at shutdown, so a crash loses at most those since the last snapshot, never a status or a streak.
     private func runJournal(_ store: FileStateStore) async {
         let timing = daemon.timing
-        let written = Mutex<(status: UInt64?, counters: ContinuousClock.Instant)>((nil, .now))
+        let written = Mutex<UInt64?>(nil)
         await every(timing.transitionPersistence) {
-            let last = written.withLock { $0 }
-            let countersDue = last.counters.duration(to: .now) >= timing.counterPersistence
-            let status = daemon.evaluator.statusGeneration
-            guard countersDue || status != last.status else { return }
+            let generation = daemon.evaluator.journalGeneration
+            guard generation != written.withLock({ $0 }) else { return }
             // A failed write is retried on the next tick (as a snapshot).
-            guard await flush(store, includeCounters: countersDue) else { return }
-            written.withLock { $0 = (status, countersDue ? .now : last.counters) }
+            guard await flush(store, includeCounters: false) else { return }
+            written.withLock { $0 = generation }
         }
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
         await flush(store, includeCounters: true)

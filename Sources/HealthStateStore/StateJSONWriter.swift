@@ -71,37 +71,21 @@ struct StateJSONWriter {
 
     /// `"2026-01-02T03:04:05.678Z"`, as ``RFC3339/format(_:)`` writes it (to the nearest millisecond).
     mutating func date(_ date: Date) {
-        let totalMilliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        var days = totalMilliseconds / 86_400_000
-        var rest = totalMilliseconds % 86_400_000
-        if rest < 0 {
-            rest += 86_400_000
-            days -= 1
-        }
-        // Civil date from days since 1970-01-01 (proleptic Gregorian; the era algorithm).
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let parts = RFC3339.Parts(date)
         bytes.append(UInt8(ascii: "\""))
-        digits(Int(year), width: 4)
+        digits(parts.year, width: 4)
         bytes.append(UInt8(ascii: "-"))
-        digits(Int(month), width: 2)
+        digits(parts.month, width: 2)
         bytes.append(UInt8(ascii: "-"))
-        digits(Int(day), width: 2)
+        digits(parts.day, width: 2)
         bytes.append(UInt8(ascii: "T"))
-        digits(Int(rest / 3_600_000), width: 2)
+        digits(parts.hour, width: 2)
         bytes.append(UInt8(ascii: ":"))
-        digits(Int(rest / 60_000 % 60), width: 2)
+        digits(parts.minute, width: 2)
         bytes.append(UInt8(ascii: ":"))
-        digits(Int(rest / 1000 % 60), width: 2)
+        digits(parts.second, width: 2)
         bytes.append(UInt8(ascii: "."))
-        digits(Int(rest % 1000), width: 3)
+        digits(parts.millisecond, width: 3)
         raw("Z\"")
     }
 

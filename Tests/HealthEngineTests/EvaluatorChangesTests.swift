@@ -81,4 +81,47 @@ struct EvaluatorChangesTests {
             return
         }
     }
+
+    @Test("a streak that begins, grows or ends is journaled at once; a pass after a pass only moves counters")
+    func streaksAreDurable() throws {
+        let clock = TestWallClock()
+        let state = Evaluator(node: node, wallClock: clock.function)
+        let registry = try ProbeRegistry([ScriptedProbe.self])
+        var guest = CheckDefinition(name: "guest", category: .instance, probe: "test.scripted", target: .instance)
+        guest.thresholds.consecutiveFailures = 3
+        let plan = Plan.build(
+            checks: [guest], registry: registry, node: node, instances: [instance("i-0a")],
+            runtimeDirectory: "/run/hive")
+        state.apply(plan: plan)
+        _ = state.takeChanges(includeCounters: true)
+        let job = try #require(plan.jobs.first)
+        func journaled(_ observation: Observation) -> [String: JobRecord]? {
+            let before = state.journalGeneration
+            clock.advance(60)
+            state.record(JobResult(job: job, observation: observation))
+            guard case .changes(let records, _, _) = state.takeChanges(includeCounters: false) else {
+                #expect(state.journalGeneration == before)
+                return nil
+            }
+            #expect(state.journalGeneration != before)
+            return records
+        }
+        #expect(journaled(.passed("up")) != nil, "the first pass decides passed")
+        #expect(journaled(.passed("up")) == nil, "a pass after a pass")
+        let first = try #require(journaled(.failed("down")), "a failing streak begins")
+        #expect(first["guest/i-0a"]?.state.consecutiveFailed == 1)
+        #expect(first["guest/i-0a"]?.state.failingSince != nil)
+        let second = try #require(journaled(.failed("down")), "the streak grows toward its threshold of 3")
+        #expect(second["guest/i-0a"]?.state.consecutiveFailed == 2)
+        let third = try #require(journaled(.failed("down")), "the third failure decides failed")
+        #expect(third["guest/i-0a"]?.state.decided == .failed)
+        #expect(journaled(.failed("down")) == nil, "a failure past the threshold changes nothing a restart needs")
+        #expect(journaled(.passed("up")) != nil, "the streak ends")
+        #expect(journaled(.passed("up")) == nil)
+        guard case .changes(let counters, _, _) = state.takeChanges(includeCounters: true) else {
+            Issue.record("the counters of the passes after a pass are still there for the next full write")
+            return
+        }
+        #expect(counters["guest/i-0a"]?.state.runs == 8)
+    }
 }

@@ -80,11 +80,11 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: (Double(seconds * 1000 + milliseconds) + fraction) / 1000)
     }
 
-    /// A date's UTC calendar fields, rounded to the millisecond.
-    struct Parts {
-        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millisecond = 0
+    /// A date's UTC calendar fields, rounded to the millisecond (what every writer of these timestamps formats).
+    public struct Parts: Sendable, Hashable {
+        public var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millisecond = 0
 
-        init(_ date: Date) {
+        public init(_ date: Date) {
             let total = Int64((date.timeIntervalSince1970 * 1000).rounded())
             let seconds = Int(total.floorDivided(by: 1000))
             millisecond = Int(total - Int64(seconds) * 1000)

@@ -38,6 +38,7 @@ public final class Evaluator: ResultSink, Sendable {
         var droppedEvents = 0
         var generation: UInt64 = 0
         var statusGeneration: UInt64 = 0
+        var journalGeneration: UInt64 = 0
         var planned = false
         var catalogue: CatalogueVersion?
         /// Jobs whose status (or flapping) moved since ``takeChanges(includeCounters:)`` last took them.
@@ -97,6 +98,10 @@ public final class Evaluator: ResultSink, Sendable {
     /// Bumped on every change of status, plan or events: publishers compare it to know when to write.
     public var generation: UInt64 { inner.withLock { $0.generation } }
 
+    /// Bumped when the journal has something to write soon: a status or flapping change, a streak that began, grew
+    /// toward its threshold or ended, or a new plan (``takeChanges(includeCounters:)`` without counters).
+    public var journalGeneration: UInt64 { inner.withLock { $0.journalGeneration } }
+
     /// Bumped only when a status, flapping flag or the plan changed (not on every result): what must be saved soon.
     public var statusGeneration: UInt64 { inner.withLock { $0.statusGeneration } }
 
@@ -111,6 +116,7 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.view?.catalogue = newValue
                 inner.generation &+= 1
                 inner.statusGeneration &+= 1
+                inner.journalGeneration &+= 1
             }
         }
     }
@@ -160,6 +166,7 @@ public final class Evaluator: ResultSink, Sendable {
             inner.planned = true
             inner.generation &+= 1
             inner.statusGeneration &+= 1
+            inner.journalGeneration &+= 1
         }
     }
 
@@ -179,16 +186,24 @@ public final class Evaluator: ResultSink, Sendable {
             let instanceID = result.job.instanceID
             let grace = inGrace(instanceID: instanceID, inner: inner, now: now)
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
+            let thresholds = result.job.check.thresholds
+            let durableBefore = DurablePart(inner.records.values[slot].state, thresholds: thresholds)
             // Mutated in place (one lookup): a copy would make the history array copy itself on every result.
             let transition = inner.records.values[slot].state.record(
-                result.observation, at: now, thresholds: result.job.check.thresholds, suppression: suppression,
-                inLaunchGrace: grace)
+                result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
             inner.generation &+= 1
             guard let transition else {
-                inner.counterDirty.insert(key)
+                if DurablePart(inner.records.values[slot].state, thresholds: thresholds) != durableBefore {
+                    // A streak began, grew toward its threshold or ended: a restart must continue it.
+                    inner.statusDirty.insert(key)
+                    inner.journalGeneration &+= 1
+                } else {
+                    inner.counterDirty.insert(key)
+                }
                 return
             }
             inner.statusGeneration &+= 1
+            inner.journalGeneration &+= 1
             inner.statusDirty.insert(key)
             if let instanceID {
                 inner.dirtyInstances.insert(instanceID)
@@ -208,6 +223,30 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.events.removeFirst(excess)
                 inner.droppedEvents += excess
             }
+        }
+    }
+
+    /// What of a job's state a restart needs to decide as it would have: the decision, the flapping flag, the streak
+    /// and its start, with each count capped at the threshold it counts toward. A pass after a pass, or an unknown
+    /// after the unknowns already decided insufficient data, leaves it as it was: such results move counters alone
+    /// (runs, history, the last observation), which are written with the next snapshot or at shutdown.
+    private struct DurablePart: Equatable {
+        var decided: DetailStatus?
+        var flapping: Bool
+        var failingSince: Date?
+        var impairedSince: Date?
+        var passed: Int
+        var failed: Int
+        var unknown: Int
+
+        init(_ state: CheckState, thresholds: Thresholds) {
+            decided = state.decided
+            flapping = state.flapping
+            failingSince = state.failingSince
+            impairedSince = state.impairedSince
+            passed = min(state.consecutivePassed, max(1, thresholds.consecutiveSuccesses))
+            failed = min(state.consecutiveFailed, max(1, thresholds.consecutiveFailures))
+            unknown = min(state.consecutiveUnknown, max(1, thresholds.consecutiveFailures))
         }
     }
 
