@@ -26,6 +26,9 @@ public final class HealthDaemon: Sendable {
         /// With the file store: how soon a status change is appended to its journal.
         public var transitionPersistence: Duration = .milliseconds(100)
         public var eventDrain: Duration = .seconds(1)
+        /// The scheduler wakes at most once per this window (``Scheduler`` `batchWindow`): a run starts at most this
+        /// late and a result is taken at most this late, for a hundred wakes a second instead of thousands.
+        public var schedulerBatch: Duration = .milliseconds(10)
         /// How often the QMP event service matches its connections to the running instances.
         public var qmpWatchRefresh: Duration = .seconds(1)
         /// The longest wait between reconnection attempts to a QMP socket that went away.
@@ -99,7 +102,7 @@ public final class HealthDaemon: Sendable {
         self.metricHistory = history
         let scheduler = Scheduler(
             clock: ContinuousClock(), probes: probes, limits: setup.concurrencyLimits,
-            sink: MeteredResultSink(state: state, metrics: metrics), logger: logger)
+            sink: MeteredResultSink(state: state, metrics: metrics), logger: logger, batchWindow: timing.schedulerBatch)
         self.scheduler = scheduler
         let inventory = try setup.makeInventory(logger: logger, connection: nats?.connection)
         self.inventory = inventory

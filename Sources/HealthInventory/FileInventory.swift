@@ -2,6 +2,7 @@ import Foundation
 import HealthCore
 import HealthIO
 import Logging
+import Synchronization
 
 /// The `file` inventory source: Hive's VM JSON document `{"vms": {"<id>": VM}}` read from a file.
 ///
@@ -16,6 +17,18 @@ public struct FileInventory: InventorySource {
     public let node: NodeInfo
     public let layout: RuntimeLayout
     private let logger: Logger
+    private let lastRead = LastRead()
+
+    /// The last document's digest and what it gave: a document read again unchanged (the daemon reads every 10 s,
+    /// and 10,000 instances are megabytes of JSON) is hashed, not parsed again.
+    private final class LastRead: Sendable {
+        struct Entry {
+            var count: Int
+            var digest: Int
+            var snapshot: InventorySnapshot
+        }
+        let entry = Mutex<Entry?>(nil)
+    }
 
     public init(path: String, node: NodeInfo, layout: RuntimeLayout, logger: Logger) {
         self.path = path
@@ -31,6 +44,12 @@ public struct FileInventory: InventorySource {
         } catch {
             throw InventoryError(error.code == .tooLarge ? .tooLarge : .unreadable, error.message)
         }
+        var hasher = Hasher()
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        let digest = hasher.finalize()
+        if let last = lastRead.entry.withLock({ $0 }), last.count == bytes.count, last.digest == digest {
+            return last.snapshot
+        }
         let snapshot: InventorySnapshot
         do {
             snapshot = try Self.parseDocument(bytes, node: node, layout: layout)
@@ -44,6 +63,7 @@ public struct FileInventory: InventorySource {
                 metadata: ["file": "\(path)", "record": "\(record.id ?? "-")", "reason": "\(record.reason)"])
         }
         logger.debug("inventory read", metadata: ["file": "\(path)", "instances": "\(snapshot.instances.count)"])
+        lastRead.entry.withLock { $0 = LastRead.Entry(count: bytes.count, digest: digest, snapshot: snapshot) }
         return snapshot
     }
 }

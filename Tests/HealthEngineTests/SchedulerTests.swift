@@ -287,4 +287,36 @@ struct MisbehavingProbeTests {
         #expect(unknown.observation.message.contains("no.such.kind"))
         #expect(results.filter { $0.observation.outcome == .passed }.count == 2)
     }
+
+    @Test("with a batch window, every job still runs again and again, and each finished run is taken")
+    func batchWindowKeepsCadence() async throws {
+        let probe = ScriptedProbe()
+        let sink = RecordingSink()
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: sink, logger: Logger(label: "test"),
+            batchWindow: .milliseconds(20))
+        let plan = makePlan(instances: makeInstances(40), interval: .milliseconds(300), splay: .milliseconds(300))
+        scheduler.replace(plan)
+        let task = Task { await scheduler.run() }
+        let ranThrice = await eventually(timeout: .seconds(30)) {
+            plan.jobs.allSatisfy { sink.results(for: $0.target.id).count >= 3 }
+        }
+        task.cancel()
+        await task.value
+        #expect(ranThrice, "every job ran at least three times")
+        #expect(sink.results.allSatisfy { $0.observation.outcome == .passed && !$0.timedOut })
+        #expect(probe.maxConcurrentRuns >= 1)
+        #expect(scheduler.stats.completed == sink.results.count, "every finished run was taken")
+    }
+
+    @Test("with a batch window, a one-shot run still returns every result (taken at the window, not left waiting)")
+    func batchWindowOneShot() async throws {
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": ScriptedProbe()], sink: RecordingSink(),
+            logger: Logger(label: "test"), batchWindow: .milliseconds(50))
+        let plan = makePlan(instances: makeInstances(25), interval: .seconds(3600))
+        let results = await scheduler.runOnce(plan)
+        #expect(results.map(\.job.key) == plan.jobs.map(\.key))
+        #expect(results.allSatisfy { $0.observation.outcome == .passed })
+    }
 }

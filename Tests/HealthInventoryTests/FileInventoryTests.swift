@@ -223,4 +223,23 @@ struct FileInventoryTests {
         let bad = FileInventory.parseInstance(Array(#"{"status": "running"}"#.utf8), node: node, layout: layout)
         #expect(throws: SkippedRecord.self) { try bad.get() }
     }
+
+    @Test("read again: an unchanged document gives the same snapshot (from its digest), a same-size rewrite is read anew")
+    func rereadSeesEveryChange() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        @discardableResult
+        func write(_ state: String) throws -> String {
+            try directory.write("vms.json", #"{"vms": {"i-0a": {"status": "\#(state)", "config": {}}}}"#)
+        }
+        let source = FileInventory(path: try write("running"), node: node, layout: layout, logger: logger)
+        let first = try await source.snapshot()
+        #expect(try await source.snapshot() == first)
+        try write("stopped")  // as many bytes as "running"
+        let second = try await source.snapshot()
+        #expect(first.instances.map(\.state) == [.running])
+        #expect(second.instances.map(\.state) == [.stopped])
+        try write("running")
+        #expect(try await source.snapshot() == first)
+    }
 }

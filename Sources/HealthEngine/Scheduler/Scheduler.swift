@@ -67,19 +67,25 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
     private let inbox = SchedulerInbox()
     private let statistics = Mutex(SchedulerStatistics())
     private let random: @Sendable (Int64) -> Int64
+    private let batchWindow: Duration
 
     /// - Parameters:
     ///   - probes: one instance per kind (``ProbeRegistry/instantiate(environment:)``).
+    ///   - batchWindow: the loop wakes at most once per window for due runs and finished ones (a plan or a trigger
+    ///     still wakes it at once): thousands of runs a second then cost a hundred wakes, not thousands. Zero wakes
+    ///     on every event (tests driving a `ManualClock`).
     ///   - random: a uniform random number in `0..<bound` (tests make jitter predictable).
     public init(
         clock: C, probes: [String: any Probe], limits: ConcurrencyLimits = ConcurrencyLimits(), sink: any ResultSink,
-        logger: Logger, random: @escaping @Sendable (Int64) -> Int64 = { Int64.random(in: 0..<max(1, $0)) }
+        logger: Logger, batchWindow: Duration = .zero,
+        random: @escaping @Sendable (Int64) -> Int64 = { Int64.random(in: 0..<max(1, $0)) }
     ) {
         self.clock = clock
         self.probes = probes
         self.limits = limits
         self.sink = sink
         self.logger = logger
+        self.batchWindow = max(.zero, batchWindow)
         self.random = random
     }
 
@@ -122,6 +128,8 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
     private struct Slot {
         var job: Job
+        /// The index of the job's probe kind in the driver's per-kind arrays.
+        var kind: Int
         /// The due time of the cadence, without jitter.
         var baseDue: C.Instant
         var dueToken: UInt64 = 0
@@ -132,6 +140,8 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
     private struct Running {
         var run: UInt64
+        /// The kind it counts against (the job's kind may change with a new plan while it runs).
+        var kind: Int
         var task: Task<Void, Never>?
         var started: C.Instant
     }
@@ -186,11 +196,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         var index: [String: Int] = [:]
         var free: [Int] = []
         var timeline = EventHeap<Event>(by: { $0.at < $1.at })
-        var ready: [String: SlotQueue] = [:]
+        /// Probe kinds by index: strings are looked up once per plan, not per run.
+        var kindIndex: [String: Int] = [:]
+        var kindNames: [String] = []
+        var kindProbes: [(any Probe)?] = []
+        var kindCaps: [Int] = []
+        var ready: [SlotQueue] = []
         /// Kinds with a non-empty ready queue, in the order they get their turn.
-        var readyKinds: [String] = []
+        var readyKinds: [Int] = []
         var running = 0
-        var runningByKind: [String: Int] = [:]
+        var runningByKind: [Int] = []
         var nextRun: UInt64 = 0
         var nextToken: UInt64 = 0
         var remainingOnce = 0
@@ -213,7 +228,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 startReady(now: now)
                 publishStatistics()
                 if oneShot, remainingOnce == 0 { break }
-                await scheduler.inbox.wait(until: timeline.min?.at, clock: clock)
+                var wake = timeline.min?.at
+                let window = scheduler.batchWindow
+                if window > .zero {
+                    // At most one timed wake per window; with runs in flight, one within the window to take their
+                    // results (which then do not wake the loop themselves).
+                    let earliest = now.advanced(by: window)
+                    if running > 0 || (wake.map { $0 < earliest } ?? false) { wake = earliest }
+                }
+                await scheduler.inbox.wait(
+                    until: wake, clock: clock, completionsWait: window > .zero && running > 0 && wake != nil)
             }
             for slot in slots { slot?.running?.task?.cancel() }
         }
@@ -237,11 +261,24 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 }
                 slots[position]?.running = nil
                 let job = slots[position]!.job
-                release(job)
+                release(current.kind)
                 observation = Self.sanitized(observation)
                 observation.duration = elapsed.seconds
                 finish(position, JobResult(job: job, observation: observation))
             }
+        }
+
+        /// The index of a probe kind, added on first sight.
+        mutating func kind(_ name: String) -> Int {
+            if let index = kindIndex[name] { return index }
+            let index = kindNames.count
+            kindIndex[name] = index
+            kindNames.append(name)
+            kindProbes.append(scheduler.probes[name])
+            kindCaps.append(scheduler.limits.perKind[name] ?? Int.max)
+            ready.append(SlotQueue())
+            runningByKind.append(0)
+            return index
         }
 
         mutating func apply(plan: Plan, now: C.Instant, immediately: Bool) {
@@ -253,17 +290,20 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     keep.insert(position)
                     let cadenceChanged = existing.job.check.interval != job.check.interval
                         || existing.job.check.splay != job.check.splay
+                    let kindIndex = kind(job.check.probe)
                     slots[position]?.job = job
+                    slots[position]?.kind = kindIndex
                     if cadenceChanged { schedule(position, baseDue: now.advanced(by: job.splayOffset), now: now) }
                     continue
                 }
                 let position: Int
+                let slot = Slot(job: job, kind: kind(job.check.probe), baseDue: now)
                 if let reused = free.popLast() {
                     position = reused
-                    slots[position] = Slot(job: job, baseDue: now)
+                    slots[position] = slot
                 } else {
                     position = slots.count
-                    slots.append(Slot(job: job, baseDue: now))
+                    slots.append(slot)
                 }
                 index[job.key] = position
                 keep.insert(position)
@@ -278,7 +318,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 guard let slot = slots[position] else { continue }
                 if let running = slot.running {
                     running.task?.cancel()
-                    release(slot.job)
+                    release(running.kind)
                 }
                 index[slot.job.key] = nil
                 slots[position] = nil
@@ -311,14 +351,10 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         mutating func enqueue(_ position: Int, urgent: Bool) {
-            guard let kind = slots[position]?.job.check.probe else { return }
+            guard let kind = slots[position]?.kind else { return }
             slots[position]?.queued = true
-            if ready[kind]?.isEmpty ?? true {
-                if !readyKinds.contains(kind) { readyKinds.append(kind) }
-            }
-            if urgent { ready[kind, default: SlotQueue()].prepend(position) } else {
-                ready[kind, default: SlotQueue()].append(position)
-            }
+            if ready[kind].isEmpty, !readyKinds.contains(kind) { readyKinds.append(kind) }
+            if urgent { ready[kind].prepend(position) } else { ready[kind].append(position) }
         }
 
         /// Due runs go to the ready queues; runs past their deadline are given up.
@@ -347,7 +383,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             running.task?.cancel()
             slots[position]?.running = nil
             guard let job = slots[position]?.job else { return }
-            release(job)
+            release(running.kind)
             counters.timedOut += 1
             var observation = Observation.unknown(
                 "\(job.check.probe) did not answer within \(HealthDuration.format(job.check.timeout)); run abandoned")
@@ -362,18 +398,17 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             while running < scheduler.limits.global, !readyKinds.isEmpty, idleTurns < readyKinds.count {
                 if turn >= readyKinds.count { turn = 0 }
                 let kind = readyKinds[turn]
-                if let cap = scheduler.limits.perKind[kind], runningByKind[kind, default: 0] >= cap {
+                if runningByKind[kind] >= kindCaps[kind] {
                     turn += 1
                     idleTurns += 1
                     continue
                 }
-                guard let position = ready[kind]?.popFirst() else {
+                guard let position = ready[kind].popFirst() else {
                     readyKinds.remove(at: turn)
-                    ready[kind] = nil
                     continue
                 }
                 // Entries of removed or already started slots are stale: skip them.
-                guard slots[position]?.queued == true, slots[position]?.job.check.probe == kind else { continue }
+                guard slots[position]?.queued == true, slots[position]?.kind == kind else { continue }
                 idleTurns = 0
                 slots[position]?.queued = false
                 start(position, now: now)
@@ -391,7 +426,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 finish(position, JobResult(job: job, observation: .unknown(error)))
                 return
             }
-            guard let probe = scheduler.probes[job.check.probe] else {
+            guard let probe = kindProbes[slot.kind] else {
                 finish(
                     position,
                     JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
@@ -405,18 +440,18 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             let inbox = scheduler.inbox
             let clock = scheduler.clock
             running += 1
-            runningByKind[job.check.probe, default: 0] += 1
+            runningByKind[slot.kind] += 1
             timeline.insert(Event(at: now.advanced(by: job.check.timeout), slot: position, kind: .deadline, token: run))
             let task = Task {
                 let observation = await probe.observe(request)
                 inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: now.duration(to: clock.now)))
             }
-            slots[position]?.running = Running(run: run, task: task, started: now)
+            slots[position]?.running = Running(run: run, kind: slot.kind, task: task, started: now)
         }
 
-        mutating func release(_ job: Job) {
+        mutating func release(_ kind: Int) {
             running -= 1
-            runningByKind[job.check.probe, default: 1] -= 1
+            runningByKind[kind] -= 1
         }
 
         mutating func finish(_ position: Int, _ result: JobResult) {

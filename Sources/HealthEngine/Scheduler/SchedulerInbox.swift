@@ -12,15 +12,26 @@ final class SchedulerInbox: Sendable {
 
     private struct State {
         var messages: [Message] = []
+        /// Plans and triggers among the messages: they always wake the loop.
+        var urgent = 0
         var waiter: CheckedContinuation<Void, Never>?
+        /// The waiter takes finished runs at its deadline: they do not wake it.
+        var completionsWait = false
         var woken = false
+
+        func isReady(completionsWait: Bool) -> Bool {
+            woken || (completionsWait ? urgent > 0 : !messages.isEmpty)
+        }
     }
 
     private let state = Mutex(State())
 
     func post(_ message: Message) {
+        let completion = if case .completed = message { true } else { false }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.messages.append(message)
+            if !completion { state.urgent += 1 }
+            if completion, state.completionsWait { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -29,7 +40,10 @@ final class SchedulerInbox: Sendable {
 
     func take() -> [Message] {
         state.withLock { state in
-            defer { state.messages.removeAll(keepingCapacity: true) }
+            defer {
+                state.messages.removeAll(keepingCapacity: true)
+                state.urgent = 0
+            }
             return state.messages
         }
     }
@@ -46,11 +60,13 @@ final class SchedulerInbox: Sendable {
         waiter?.resume()
     }
 
-    /// Returns when a message is waiting, `deadline` has passed on `clock`, or the task is cancelled.
-    func wait<C: Clock>(until deadline: C.Instant?, clock: C) async {
+    /// Returns when a message is waiting, `deadline` has passed on `clock`, or the task is cancelled. With
+    /// `completionsWait` (only with a deadline), finished runs wait for the deadline instead of waking the loop.
+    func wait<C: Clock>(until deadline: C.Instant?, clock: C, completionsWait: Bool = false) async {
+        let completionsWait = completionsWait && deadline != nil
         let ready = state.withLock { state -> Bool in
             defer { state.woken = false }
-            return !state.messages.isEmpty || state.woken
+            return state.isReady(completionsWait: completionsWait)
         }
         if ready || Task.isCancelled { return }
         // One timer per wait, not per job: cheap at thousands of jobs a second.
@@ -63,11 +79,12 @@ final class SchedulerInbox: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
-                    if !state.messages.isEmpty || state.woken {
+                    if state.isReady(completionsWait: completionsWait) {
                         state.woken = false
                         return true
                     }
                     state.waiter = continuation
+                    state.completionsWait = completionsWait
                     return false
                 }
                 if resumeNow { continuation.resume() }
