@@ -174,7 +174,7 @@ public final class HealthDaemon: Sendable {
     @discardableResult
     public func save() async -> Bool {
         do {
-            try await store.save(state.persistedState())
+            try await store.save(evaluator.persistedState())
             return true
         } catch {
             logger.error("state store: cannot save: \(error)")

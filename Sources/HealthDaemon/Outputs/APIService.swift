@@ -199,7 +199,7 @@ extension HealthDaemon {
     func makeAPIServer() throws -> (APIServer, FleetIndex?) {
         let credentials = try apiCredentials()
         let metrics = self.metrics
-        let state = self.state
+        let state = self.evaluator
         let scheduler = self.scheduler
         let planner = self.planner
         let nats = self.nats
