@@ -186,6 +186,49 @@ struct ControlSocketTests {
         try await running.value
     }
 
+    @Test("a socket another process answers on, or a file that is no socket, is left alone; the daemon runs without")
+    func leavesOthersAlone() async throws {
+        let fixture = try DaemonFixture()
+        defer { fixture.remove() }
+        let flags = fixture.root.appending(path: "flags")
+        try fixture.write(Self.checks(flags: flags), to: "checks.yaml")
+        try fixture.writeInventory(ids: ["i-0other"])
+        let logger = Logger(label: "test")
+        let setup = try fixture.setup()
+        let socket = ControlSocket.path(stateDirectory: setup.stateDirectory)
+        try FileManager.default.createDirectory(atPath: setup.stateDirectory, withIntermediateDirectories: true)
+
+        let other = try FakeUnixPeer(path: socket) { $0.send("error not yours\n") }
+        defer { other.stop() }
+        let first = try await HealthDaemon(setup: setup, logger: logger, timing: Self.neverSaving)
+        let group = first.makeServiceGroup()
+        let running = Task { try await group.run() }
+        let checked = await eventually(timeout: .seconds(30), poll: .milliseconds(50)) {
+            first.evaluator.report().instances.first?.instance.status == .ok
+        }
+        #expect(checked, "the daemon goes on checking without its control socket")
+        #expect(other.isListening)
+        #expect(other.connections >= 1, "the daemon looked whether someone answers")
+        let answer = try await Self.exchange(socket, send: Array("status\n".utf8))
+        #expect(answer == "error not yours\n", "the other listener still has the path")
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(FileManager.default.fileExists(atPath: socket), "not removed: it was never the daemon's")
+        other.stop()
+
+        try Data("not a socket".utf8).write(to: URL(fileURLWithPath: socket))
+        let second = try await HealthDaemon(setup: setup, logger: logger, timing: Self.neverSaving)
+        let group2 = second.makeServiceGroup()
+        let running2 = Task { try await group2.run() }
+        let checked2 = await eventually(timeout: .seconds(30), poll: .milliseconds(50)) {
+            second.evaluator.report().instances.first?.instance.status == .ok
+        }
+        #expect(checked2)
+        await group2.triggerGracefulShutdown()
+        try await running2.value
+        #expect(try String(contentsOfFile: socket, encoding: .utf8) == "not a socket")
+    }
+
     /// Sends `bytes` on a new connection and returns all the daemon answered before closing.
     static func exchange(_ socket: String, send bytes: [UInt8]) async throws -> String {
         try await offCooperativePool {
