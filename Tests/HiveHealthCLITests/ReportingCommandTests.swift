@@ -97,7 +97,7 @@ struct ReportingCommandTests {
     }
 
     @Test(
-        "run with no arguments works on the built-in defaults; status asks it, and reads its store once SIGTERM stopped it"
+        "run with no arguments works on the built-in defaults; status asks it, then reads its store after SIGTERM"
     )
     func runAndStatus() async throws {
         let folder = try TemporaryFolder()
@@ -129,7 +129,8 @@ struct ReportingCommandTests {
         #expect(live["kind"] as? String == "daemon", "\(live)")
         #expect((live["pid"] as? Int).map(Int32.init) == process.processIdentifier, "\(live)")
         let table = try await HiveHealthBinary.run(["status"], environment: environment)
-        #expect(table.stdout.hasPrefix("source: running daemon (pid \(process.processIdentifier))\nNODE "), "\(table.stdout)")
+        let firstLines = "source: running daemon (pid \(process.processIdentifier))\nNODE "
+        #expect(table.stdout.hasPrefix(firstLines), "\(table.stdout)")
         #expect(await HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
 
         // Stopped: the final save, read from the store.

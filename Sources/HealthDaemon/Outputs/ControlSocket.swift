@@ -67,7 +67,9 @@ public enum ControlSocket {
         -> LiveStatus
     {
         let outcome = await BlockingPool.run { flag in
-            Result { () throws(ControlSocketError) in try askBlocking(path: path, timeout: timeout, cancellation: flag) }
+            Result { () throws(ControlSocketError) in
+                try askBlocking(path: path, timeout: timeout, cancellation: flag)
+            }
         }
         return try outcome.get()
     }
@@ -115,7 +117,8 @@ public enum ControlSocket {
             throw failure(error)
         }
         do {
-            let report = try JSONDecoder.healthMessages.decode(HealthReport.self, from: Data(received[(headerEnd + 1)...]))
+            let body = Data(received[(headerEnd + 1)...])
+            let report = try JSONDecoder.healthMessages.decode(HealthReport.self, from: body)
             return LiveStatus(pid: pid, report: report)
         } catch {
             throw ControlSocketError(.malformed, "\(path): the daemon's report is not readable: \(error)")
