@@ -188,6 +188,7 @@ let package = Package(
                 "HealthNATS",
                 "HealthRecovery",
                 "HealthAPI",
+                "HealthIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -267,8 +268,8 @@ let package = Package(
         .testTarget(
             name: "HealthDaemonTests",
             dependencies: [
-                "HealthAPI", "HealthDaemon", "HealthEngine", "HealthProbes", "ProbeKit", "HealthQEMU", "HealthNATS",
-                "HealthStateStore", "HealthTestKit",
+                "HealthAPI", "HealthDaemon", "HealthEngine", "HealthIO", "HealthProbes", "ProbeKit", "HealthQEMU",
+                "HealthNATS", "HealthStateStore", "HealthTestKit",
             ]
         ),
         .testTarget(

@@ -60,6 +60,50 @@ public struct DaemonAccess: Sendable {
         return try await body(connection)
     }
 
+    /// Where a ``CurrentStatus`` came from.
+    public enum StatusSource: Sendable, Hashable {
+        /// The running daemon answered on its control socket (`socket`).
+        case daemon(pid: Int32, socket: String)
+        /// The state store (`location`: the state directory, or `<bucket> on <url>`), saved at `savedAt` (nil when
+        /// nothing is saved); `daemonUnreachable` says why the control socket gave nothing, nil when there is none.
+        case store(location: String, savedAt: Date?, daemonUnreachable: String?)
+    }
+
+    /// The node's current statuses: the running daemon's live report, else what its store saved.
+    public struct CurrentStatus: Sendable {
+        /// Nil when no daemon answered and nothing is saved yet.
+        public var report: HealthReport?
+        /// The ReportInstanceStatus reports (oldest first, at most the newest 1000).
+        public var reports: [InstanceStatusReport]
+        public var source: StatusSource
+    }
+
+    /// The running daemon's current report, asked on its control socket (``ControlSocket``, at most `wait` for it to
+    /// start answering), with the reports it recorded in its state directory; when no daemon answers (no socket,
+    /// refused, silent, not hive-health), ``statuses()`` from the store, with the reason. Throws what
+    /// ``statuses()`` throws.
+    public func currentStatus(wait: Duration = .seconds(2)) async throws -> CurrentStatus {
+        let socket = ControlSocket.path(stateDirectory: setup.stateDirectory)
+        let unreachable: String?
+        do throws(ControlSocketError) {
+            let live = try await ControlSocket.ask(path: socket, timeout: wait)
+            // The daemon records every report in its state directory, with NATS too.
+            let reports = FileReportStore.load(path: setup.stateDirectory + "/" + FileReportStore.fileName)
+            return CurrentStatus(
+                report: live.report, reports: reports,
+                source: .daemon(pid: live.pid, socket: socket))
+        } catch where error.code == .absent {
+            unreachable = nil
+        } catch {
+            logger.debug("control socket: \(error); reading the state store")
+            unreachable = error.message
+        }
+        let saved = try await statuses()
+        return CurrentStatus(
+            report: saved.state?.report, reports: saved.reports,
+            source: .store(location: saved.source, savedAt: saved.state?.savedAt, daemonUnreachable: unreachable))
+    }
+
     /// The saved statuses from the store the daemon writes.
     public func statuses() async throws -> SavedStatus {
         guard let configuration = setup.natsConfiguration else {

@@ -128,6 +128,7 @@ public final class HealthDaemon: Sendable {
             ProbeEventSourceService(daemon: self),
             MetricHistoryService(daemon: self),
             APIService(daemon: self),
+            ControlSocketService(daemon: self),
         ]
         if let nats, setup.config.nats.sharedCatalogue {
             services.append(SharedCatalogueService(daemon: self, nats: nats))

@@ -238,14 +238,16 @@ public final class StreamSocket: Sendable {
     }
 }
 
-/// A listening unix stream socket: test peers and stand-ins serve on it. Removing the socket file is the owner's.
+/// A listening unix stream socket: the daemon's control socket, test peers and stand-ins serve on it. Removing the
+/// socket file is the owner's.
 public final class UnixListener: Sendable {
     /// The socket file.
     public let path: String
     private let socket: StreamSocket
 
-    /// Binds `path` (which must not exist) and listens with `backlog`.
-    public init(path: String, backlog: Int32 = 16) throws(IOError) {
+    /// Binds `path` (which must not exist) and listens with `backlog`. With `permissions` (`0o600`), the socket file
+    /// gets that mode before anyone can connect (set between bind and listen).
+    public init(path: String, backlog: Int32 = 16, permissions: UInt32? = nil) throws(IOError) {
         var address = try UnixAddress(path)
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw IOError(errno: errno, path, call: "socket") }
@@ -253,6 +255,12 @@ public final class UnixListener: Sendable {
             let code = errno
             _ = Glibc.close(fd)
             throw IOError(errno: code, path, call: "bind")
+        }
+        if let permissions, chmod(path, mode_t(permissions)) != 0 {
+            let code = errno
+            _ = Glibc.close(fd)
+            _ = unlink(path)
+            throw IOError(errno: code, path, call: "chmod")
         }
         guard listen(fd, backlog) == 0 else {
             let code = errno

@@ -34,29 +34,43 @@ struct Check: AsyncParsableCommand {
 /// `hive-health status`: the daemon's current view.
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the daemon's current view, read from its state store.",
-        discussion: "Exit status as for check: 0 all passed, 1 something failed, 3 only insufficient data.")
+        abstract: "Print the daemon's current view: asked of the running daemon, else read from its state store.",
+        discussion: """
+            The running daemon answers on its control socket (<state-dir>/hive-health.sock) within --wait; when none \
+            answers (no socket, refused, silent), the state store is read. The first line (JSON: `source`) says which.
+            Exit status as for check: 0 all passed, 1 something failed, 3 only insufficient data.
+            """)
 
     @OptionGroup var options: CommonOptions
     @OptionGroup var output: OutputOptions
 
+    @Option(help: "How long to wait for the running daemon to answer, in seconds, before reading the store.")
+    var wait: Double = 2
+
+    func validate() throws {
+        guard wait > 0, wait <= 60 else { throw ValidationError("--wait must be more than 0 and at most 60 seconds") }
+    }
+
     func run() async throws {
         let access = try options.access(command: "status")
-        let loaded: DaemonAccess.SavedStatus
+        let current: DaemonAccess.CurrentStatus
         do {
-            loaded = try await access.statuses()
+            current = try await access.currentStatus(wait: .milliseconds(Int64(wait * 1000)))
         } catch let failure as DaemonAccess.Failure {
             throw CommandFailure.exit("status", failure)
         } catch let error as NATSError {
             throw CommandFailure.exit("status", "\(error)", code: CommandFailure.unavailable)
         }
-        guard let state = loaded.state else {
-            let question = "is `hive-health run` running for node \(access.setup.node.name)?"
-            throw CommandFailure.exit(
-                "status", "no saved state in \(loaded.source): \(question)", code: CommandFailure.noInput)
+        guard let report = current.report else {
+            var message = "is `hive-health run` running for node \(access.setup.node.name)?"
+            if case .store(let location, _, let unreachable) = current.source {
+                message = "no saved state in \(location): " + message
+                if let unreachable { message += " (control socket: \(unreachable))" }
+            }
+            throw CommandFailure.exit("status", message, code: CommandFailure.noInput)
         }
-        try ReportOutput.print(state.report, reports: loaded.reports, format: output.format)
-        let code = state.report.exitCode
+        try ReportOutput.print(report, reports: current.reports, source: current.source, format: output.format)
+        let code = report.exitCode
         if code != 0 { throw ExitCode(code) }
     }
 }

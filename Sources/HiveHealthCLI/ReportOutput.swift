@@ -1,6 +1,7 @@
 import Foundation
 import HealthAPI
 import HealthCore
+import HealthDaemon
 
 /// Prints a ``HealthReport`` as the JSON of DESIGN §7 or as a table for people.
 enum ReportOutput {
@@ -11,12 +12,18 @@ enum ReportOutput {
         }
     }
 
-    /// `status`: the report and, below it, the ReportInstanceStatus reports users sent through the EC2 API (in
-    /// JSON an extra `reports` field).
-    static func print(_ report: HealthReport, reports: [InstanceStatusReport], format: OutputFormat) throws {
+    /// `status`: where the report came from, the report and, below it, the ReportInstanceStatus reports users sent
+    /// through the EC2 API (in JSON extra `source` and `reports` fields).
+    static func print(
+        _ report: HealthReport, reports: [InstanceStatusReport], source: DaemonAccess.StatusSource,
+        format: OutputFormat
+    ) throws {
         switch format {
-        case .json: Swift.print(try json(StatusWithReports(report: report, reports: reports)))
+        case .json:
+            Swift.print(
+                try json(StatusWithReports(report: report, reports: reports, source: StatusSourceField(source))))
         case .table:
+            Swift.print("source: \(describe(source))")
             Swift.print(table(report), terminator: "")
             guard !reports.isEmpty else { return }
             Swift.print("\nReported by users (ReportInstanceStatus):")
@@ -28,6 +35,19 @@ enum ReportOutput {
                 ])
             }
             Swift.print(columns(rows), terminator: "")
+        }
+    }
+
+    /// `running daemon (pid N)`, or `state store LOCATION (saved at T)` and why the daemon did not answer.
+    static func describe(_ source: DaemonAccess.StatusSource) -> String {
+        switch source {
+        case .daemon(let pid, _):
+            return "running daemon (pid \(pid))"
+        case .store(let location, let savedAt, let unreachable):
+            var text = "state store \(location)"
+            if let savedAt { text += " (saved at \(RFC3339.format(savedAt)))" }
+            if let unreachable { text += "; the daemon's control socket did not answer: \(unreachable)" }
+            return text
         }
     }
 
@@ -83,16 +103,49 @@ enum ReportOutput {
     }
 }
 
-/// `status --format json`: the report's fields and `reports`.
+/// `status --format json`: the report's fields, `reports` and `source`.
 struct StatusWithReports: Encodable {
     let report: HealthReport
     let reports: [InstanceStatusReport]
+    let source: StatusSourceField
 
-    enum CodingKeys: String, CodingKey { case reports }
+    enum CodingKeys: String, CodingKey { case reports, source }
 
     func encode(to encoder: any Encoder) throws {
         try report.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(reports, forKey: .reports)
+        try container.encode(source, forKey: .source)
+    }
+}
+
+/// `status --format json`'s `source`: `{"kind": "daemon", "pid", "socket"}` or `{"kind": "store", "location",
+/// "saved_at", "daemon_unreachable"}` (absent fields left out).
+struct StatusSourceField: Encodable {
+    var kind: String
+    var pid: Int32?
+    var socket: String?
+    var location: String?
+    var savedAt: Date?
+    var daemonUnreachable: String?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, pid, socket, location
+        case savedAt = "saved_at"
+        case daemonUnreachable = "daemon_unreachable"
+    }
+
+    init(_ source: DaemonAccess.StatusSource) {
+        switch source {
+        case .daemon(let pid, let socket):
+            kind = "daemon"
+            self.pid = pid
+            self.socket = socket
+        case .store(let location, let savedAt, let unreachable):
+            kind = "store"
+            self.location = location
+            self.savedAt = savedAt
+            daemonUnreachable = unreachable
+        }
     }
 }

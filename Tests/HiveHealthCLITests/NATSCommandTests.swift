@@ -52,17 +52,22 @@ struct NATSCommandTests {
 
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         var instanceIDs: [String] = []
+        var source: [String: Any] = [:]
         while ContinuousClock.now < deadline, process.isRunning, instanceIDs != ["i-0cli"] {
+            // Without the daemon's --state-dir, status finds no control socket: it reads the KV store.
             let status = try await HiveHealthBinary.run(["status", "--config", config.path, "--format", "json"])
             if let object = try? jsonObject(status.stdout) as? [String: Any],
                 let instances = object["instances"] as? [[String: Any]]
             {
                 instanceIDs = instances.compactMap { $0["instance_id"] as? String }
+                source = object["source"] as? [String: Any] ?? [:]
             }
             if instanceIDs != ["i-0cli"] { try await Task.sleep(for: .milliseconds(300)) }
         }
         let log = (try? String(contentsOf: folder.url.appending(path: "run.log"), encoding: .utf8)) ?? ""
         #expect(instanceIDs == ["i-0cli"], "daemon log:\n\(log.suffix(3000))")
+        #expect(source["kind"] as? String == "store", "\(source)")
+        #expect((source["location"] as? String)?.hasPrefix("hive-health-status on nats://") == true, "\(source)")
         #expect(!FileManager.default.fileExists(atPath: folder.url.appending(path: "s/state.json").path))
         #expect(await HiveHealthBinary.stop(process) == 0)
     }

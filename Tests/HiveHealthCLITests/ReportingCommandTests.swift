@@ -96,7 +96,9 @@ struct ReportingCommandTests {
         #expect(table.stdout.contains("impaired"))
     }
 
-    @Test("run with no arguments works on the built-in defaults; status reads its state; SIGTERM stops it cleanly")
+    @Test(
+        "run with no arguments works on the built-in defaults; status asks it, then reads its store after SIGTERM"
+    )
     func runAndStatus() async throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
@@ -104,20 +106,17 @@ struct ReportingCommandTests {
         let environment = ["STATE_DIRECTORY": state.path]
         let process = try HiveHealthBinary.start(["run"], environment: environment, log: folder.url.appending(path: "run.log"))
         defer { HiveHealthBinary.stopBlocking(process) }
-        // The first save comes within seconds (the checks themselves run at their splay within the interval).
-        let stateFile = state.appending(path: "state.json")
+        // The running daemon answers as soon as its first checks ran (their splay is within the interval).
         let deadline = ContinuousClock.now.advanced(by: .seconds(60))
         var report: [String: Any]?
         while ContinuousClock.now < deadline, process.isRunning {
-            if FileManager.default.fileExists(atPath: stateFile.path) {
-                let status = try await HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
-                if let object = try? jsonObject(status.stdout) as? [String: Any],
-                    let node = object["node"] as? [String: Any], let system = node["system"] as? [String: Any],
-                    let checks = system["checks"] as? [[String: Any]], !checks.isEmpty
-                {
-                    report = object
-                    break
-                }
+            let status = try await HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
+            if let object = try? jsonObject(status.stdout) as? [String: Any],
+                let node = object["node"] as? [String: Any], let system = node["system"] as? [String: Any],
+                let checks = system["checks"] as? [[String: Any]], !checks.isEmpty
+            {
+                report = object
+                break
             }
             usleep(200_000)
         }
@@ -126,7 +125,34 @@ struct ReportingCommandTests {
         let node = try #require(object["node"] as? [String: Any])
         let names = ((node["system"] as? [String: Any])?["checks"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(names?.contains("host.memory") == true)
+        let live = try #require(object["source"] as? [String: Any])
+        #expect(live["kind"] as? String == "daemon", "\(live)")
+        #expect((live["pid"] as? Int).map(Int32.init) == process.processIdentifier, "\(live)")
+        let table = try await HiveHealthBinary.run(["status"], environment: environment)
+        let firstLines = "source: running daemon (pid \(process.processIdentifier))\nNODE "
+        #expect(table.stdout.hasPrefix(firstLines), "\(table.stdout)")
         #expect(await HiveHealthBinary.stop(process) == 0, "graceful shutdown exits 0")
+
+        // Stopped: the final save, read from the store.
+        let stored = try await HiveHealthBinary.run(["status", "--format", "json"], environment: environment)
+        let storedSource = try #require((try jsonObject(stored.stdout) as? [String: Any])?["source"] as? [String: Any])
+        #expect(storedSource["kind"] as? String == "store", "\(storedSource)")
+        #expect(storedSource["location"] as? String == state.path)
+        #expect(storedSource["saved_at"] is String)
+        #expect(storedSource["daemon_unreachable"] == nil, "no socket left, nothing to explain: \(storedSource)")
+        let storedTable = try await HiveHealthBinary.run(["status"], environment: environment)
+        #expect(storedTable.stdout.hasPrefix("source: state store \(state.path) (saved at "), "\(storedTable.stdout)")
+
+        // Something silent on the socket path: the store after the wait, and why.
+        let silent = try FakeUnixPeer(path: state.appending(path: "hive-health.sock").path) {
+            $0.waitForClose(timeout: .seconds(30))
+        }
+        defer { silent.stop() }
+        let fallback = try await HiveHealthBinary.run(["status", "--wait", "0.5"], environment: environment)
+        #expect(fallback.status == stored.status, "\(fallback.stderr)")
+        #expect(fallback.stdout.hasPrefix("source: state store \(state.path) (saved at "), "\(fallback.stdout)")
+        #expect(fallback.stdout.contains("control socket did not answer"), "\(fallback.stdout)")
+        #expect(fallback.stdout.contains("no answer"), "\(fallback.stdout)")
     }
 
     @Test("status without saved state explains what is missing (66)")
