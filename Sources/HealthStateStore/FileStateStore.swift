@@ -178,8 +178,8 @@ public actor FileStateStore: StateStore {
         logger.trace("state saved", metadata: ["file": "\(path)", "bytes": "\(written)"])
     }
 
-    /// Writes the snapshot's JSON in pieces of about 1 MiB, so the whole document is never in memory: the report
-    /// through `JSONEncoder` one instance at a time, the job records directly. Returns the bytes written.
+    /// Writes the snapshot's JSON in pieces of about 1 MiB, so the whole document is never in memory: the report and
+    /// the job records by ``StateJSONWriter`` (the catalogue, small, through `JSONEncoder`). Returns the bytes written.
     static func writeSnapshot(
         _ state: PersistedState, _ write: ([UInt8]) throws(StateStoreError) -> Void
     ) throws(StateStoreError) -> Int {
@@ -205,7 +205,7 @@ public actor FileStateStore: StateStore {
         writer.raw(",\"savedAt\":")
         writer.date(state.savedAt)
         writer.raw(",\"report\":{\"node\":")
-        try encoded(state.report.node)
+        writer.node(state.report.node)
         if let catalogue = state.report.catalogue {
             writer.raw(",\"catalogue\":")
             try encoded(catalogue)
@@ -213,7 +213,7 @@ public actor FileStateStore: StateStore {
         writer.raw(",\"instances\":[")
         for (position, health) in state.report.instances.enumerated() {
             if position > 0 { writer.byte(UInt8(ascii: ",")) }
-            try encoded(health)
+            writer.instance(health)
             try spill()
         }
         writer.raw("]},\"jobs\":{")

@@ -51,11 +51,15 @@ struct StateJournalLine: Decodable {
         writer.byte(UInt8(ascii: "}"))
         if let node = changes.node {
             writer.raw(",\"node\":")
-            try writer.encoded(node, with: encoder)
+            writer.node(node)
         }
         if !changes.instances.isEmpty {
-            writer.raw(",\"instances\":")
-            try writer.encoded(changes.instances, with: encoder)
+            writer.raw(",\"instances\":[")
+            for (position, health) in changes.instances.enumerated() {
+                if position > 0 { writer.byte(UInt8(ascii: ",")) }
+                writer.instance(health)
+            }
+            writer.byte(UInt8(ascii: "]"))
         }
         writer.raw("}\n")
         return writer.bytes

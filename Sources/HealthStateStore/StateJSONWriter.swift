@@ -40,17 +40,7 @@ struct StateJSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
-    mutating func int(_ value: Int) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var divisor: UInt = 1
-        while magnitude / divisor >= 10 { divisor *= 10 }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
-            magnitude %= divisor
-            divisor /= 10
-        }
-    }
+    mutating func int(_ value: Int) { RFC3339.appendDecimal(value, to: &bytes) }
 
     /// A finite double as Swift prints it (shortest round-trip form, which JSON accepts); non-finite as 0.
     mutating func double(_ value: Double) {
@@ -71,37 +61,9 @@ struct StateJSONWriter {
 
     /// `"2026-01-02T03:04:05.678Z"`, as ``RFC3339/format(_:)`` writes it (to the nearest millisecond).
     mutating func date(_ date: Date) {
-        let parts = RFC3339.Parts(date)
         bytes.append(UInt8(ascii: "\""))
-        digits(parts.year, width: 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(parts.month, width: 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(parts.day, width: 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(parts.hour, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(parts.minute, width: 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(parts.second, width: 2)
-        bytes.append(UInt8(ascii: "."))
-        digits(parts.millisecond, width: 3)
-        raw("Z\"")
-    }
-
-    private mutating func digits(_ value: Int, width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var value = value
-        if value >= divisor * 10 {
-            int(value)
-            return
-        }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor))
-            value %= divisor
-            divisor /= 10
-        }
+        RFC3339.append(date, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// A value through `JSONEncoder` (for the small, rarely written parts: instance reports, the catalogue).
@@ -166,18 +128,85 @@ struct StateJSONWriter {
             string(observation.message)
             raw(",\"duration\":")
             double(observation.duration)
-            raw(",\"values\":{")
-            var first = true
-            for (name, value) in observation.values {
-                if !first { byte(UInt8(ascii: ",")) }
-                first = false
-                string(name)
-                byte(UInt8(ascii: ":"))
-                double(value)
-            }
-            raw("}}")
+            raw(",\"values\":")
+            values(observation.values)
+            byte(UInt8(ascii: "}"))
         }
         byte(UInt8(ascii: "}"))
+    }
+
+    /// A report entry of one instance, as `InstanceHealth`'s `Codable` conformance reads it.
+    mutating func instance(_ health: InstanceHealth) {
+        raw("{\"instance_id\":")
+        string(health.instanceID)
+        raw(",\"state\":")
+        string(health.state.rawValue)
+        raw(",\"availability_zone\":")
+        string(health.availabilityZone)
+        raw(",\"system\":")
+        category(health.system)
+        raw(",\"instance\":")
+        category(health.instance)
+        raw(",\"ebs\":")
+        category(health.ebs)
+        byte(UInt8(ascii: "}"))
+    }
+
+    /// The node's entry, as `NodeHealth`'s `Codable` conformance reads it.
+    mutating func node(_ health: NodeHealth) {
+        raw("{\"name\":")
+        string(health.name)
+        raw(",\"system\":")
+        category(health.system)
+        byte(UInt8(ascii: "}"))
+    }
+
+    private mutating func category(_ category: CategoryStatus) {
+        raw("{\"status\":")
+        string(category.status.rawValue)
+        nullableDate(",\"impaired_since\":", category.impairedSince)
+        raw(",\"checks\":[")
+        for (position, check) in category.checks.enumerated() {
+            if position > 0 { byte(UInt8(ascii: ",")) }
+            raw("{\"name\":")
+            string(check.name)
+            raw(",\"probe\":")
+            string(check.probe)
+            raw(",\"target\":")
+            string(check.target)
+            raw(",\"status\":")
+            string(check.status.rawValue)
+            raw(",\"message\":")
+            string(check.message)
+            nullableDate(",\"observed_at\":", check.observedAt)
+            nullableDate(",\"impaired_since\":", check.impairedSince)
+            raw(",\"flapping\":")
+            bool(check.flapping)
+            if !check.values.isEmpty {
+                raw(",\"values\":")
+                values(check.values)
+            }
+            byte(UInt8(ascii: "}"))
+        }
+        raw("]}")
+    }
+
+    private mutating func values(_ values: [String: Double]) {
+        byte(UInt8(ascii: "{"))
+        var first = true
+        for (name, value) in values {
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            string(name)
+            byte(UInt8(ascii: ":"))
+            double(value)
+        }
+        byte(UInt8(ascii: "}"))
+    }
+
+    private mutating func nullableDate(_ key: StaticString, _ value: Date?) {
+        raw(key)
+        if let value { date(value) } else { raw("null") }
     }
 
     private mutating func optionalDate(_ key: StaticString, _ value: Date?) {

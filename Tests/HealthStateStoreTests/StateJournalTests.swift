@@ -127,4 +127,37 @@ struct StateJournalTests {
         let loaded = try #require(try await store.load())
         #expect(loaded == state)
     }
+
+    @Test("report entries written by hand read back exactly through their Codable, in the snapshot and the journal")
+    func handWrittenReportRoundTrip() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var state = FileStateStoreTests.sampleState()
+        let odd = CheckStatus(
+            name: "odd \"name\"", probe: "site.probe", target: "vol-0\\x", status: .insufficientData,
+            message: "line\nbreak \u{1} ✓", observedAt: nil, impairedSince: nil, flapping: true,
+            values: ["small": 1e-9, "negative": -2.5, "whole": 42])
+        var instance = state.report.instances[0]
+        instance.ebs = CategoryStatus(status: .insufficientData, checks: [odd])
+        instance.system = CategoryStatus(
+            status: .impaired, impairedSince: Date(timeIntervalSince1970: -1.5), checks: [odd, odd])
+        state.report.instances.append(
+            InstanceHealth(
+                instanceID: "i-0second", state: .stopped, availabilityZone: "", system: .notApplicable,
+                instance: .notApplicable, ebs: .notApplicable))
+        state.report.instances[0] = instance
+        state.report.node.system = CategoryStatus(status: .initializing, checks: [odd])
+        let store = FileStateStore(directory: directory.path, logger: logger)
+        try await store.save(state)
+        #expect(try await store.load() == state)
+
+        var changed = instance
+        changed.instance = CategoryStatus(status: .ok, checks: [odd])
+        let at = FileStateStoreTests.date(milliseconds: 1_790_000_040_000)
+        try await store.append(StateChanges(at: at, jobs: [:], node: state.report.node, instances: [changed]))
+        let loaded = try #require(try await FileStateStore(directory: directory.path, logger: logger).load())
+        #expect(loaded.report.instances.first == changed)
+        #expect(loaded.report.instances.last == state.report.instances.last)
+        #expect(loaded.report.node == state.report.node)
+    }
 }

@@ -5,18 +5,69 @@ import Foundation
 public enum RFC3339 {
     /// `2026-01-02T03:04:05.678Z`.
     public static func format(_ date: Date) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `2026-01-02T03:04:05.678Z` to a byte buffer (the state store's writer), formatted by hand:
+    /// `String(format:)` was the largest cost of writing a large node's state.
+    public static func append(_ date: Date, to bytes: inout [UInt8]) {
         let parts = Parts(date)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.year, parts.month, parts.day, parts.hour,
-            parts.minute, parts.second, parts.millisecond)
+        appendDecimal(parts.year, width: 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDecimal(parts.month, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        appendDecimal(parts.day, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        appendDecimal(parts.hour, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(parts.minute, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        appendDecimal(parts.second, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        appendDecimal(parts.millisecond, width: 3, to: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// `20260102T030405.678Z`, for file names.
     public static func compact(_ date: Date) -> String {
         let parts = Parts(date)
-        return String(
-            format: "%04d%02d%02dT%02d%02d%02d.%03dZ", parts.year, parts.month, parts.day, parts.hour, parts.minute,
-            parts.second, parts.millisecond)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(20)
+        for (value, width) in [(parts.year, 4), (parts.month, 2), (parts.day, 2)] {
+            appendDecimal(value, width: width, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "T"))
+        for value in [parts.hour, parts.minute, parts.second] { appendDecimal(value, width: 2, to: &bytes) }
+        bytes.append(UInt8(ascii: "."))
+        appendDecimal(parts.millisecond, width: 3, to: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `value` in decimal with at least `width` characters, zero-padded, as `%0*d` writes it (a sign is one of them).
+    public static func appendDecimal(_ value: Int, width: Int = 1, to bytes: inout [UInt8]) {
+        var width = width
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            width -= 1
+        }
+        let magnitude = value.magnitude
+        var divisor: UInt = 1
+        var count = 1
+        while magnitude / divisor >= 10 {
+            divisor *= 10
+            count += 1
+        }
+        if count < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - count)) }
+        var rest = magnitude
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     /// Parses RFC 3339 with or without fractional seconds, `Z` or `±hh:mm`; nil for anything else.
