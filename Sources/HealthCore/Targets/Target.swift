@@ -195,7 +195,10 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
 }
 
 /// A thing a check runs against.
-public enum Target: Sendable, Hashable {
+///
+/// Indirect: a target is one reference to its (large) instance record, so the jobs of one instance share one copy
+/// and handing a target to a probe run costs a reference count, not a copy of every field.
+public indirect enum Target: Sendable, Hashable {
     case node(NodeInfo)
     case instance(InstanceInfo)
     case volume(VolumeInfo, of: InstanceInfo)

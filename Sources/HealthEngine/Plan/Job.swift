@@ -2,12 +2,17 @@ import HealthCore
 
 /// One check on one target: the unit the scheduler runs and the evaluator keeps state for.
 ///
-/// A class: the plan, the scheduler's slots, the evaluator and every result share one copy of the job's check and
-/// target (hundreds of bytes) instead of copying them, and passing a job on costs one reference count.
+/// A class: the plan, the scheduler's slots, the evaluator and every result share one job, and passing it on costs
+/// one reference count. Its check is shared with the other jobs of that check and its target (an indirect enum) with
+/// the other jobs on that target, so a job is about a hundred bytes, not a copy of both.
 public final class Job: Sendable, Hashable {
     /// `check/target`, unique in a plan.
     public let key: String
-    public let check: CheckDefinition
+    /// The check, shared by every job of it (`Plan.build` makes one ``SharedCheck`` per check): read in place, never
+    /// copied out whole.
+    public var check: CheckDefinition {
+        _read { yield shared.check }
+    }
     public let target: Target
     /// The probe's parameters for this target: defaults applied, templates filled.
     public let parameters: ProbeParameters
@@ -16,9 +21,24 @@ public final class Job: Sendable, Hashable {
     /// Where in its interval this job runs, from a stable hash of check name and target id.
     public let splayOffset: Duration
 
-    public init(check: CheckDefinition, target: Target, parameters: ProbeParameters, parameterError: String? = nil) {
+    private let shared: SharedCheck
+
+    /// One check, held once for all of its jobs.
+    public final class SharedCheck: Sendable {
+        public let check: CheckDefinition
+        public init(_ check: CheckDefinition) { self.check = check }
+    }
+
+    public convenience init(
+        check: CheckDefinition, target: Target, parameters: ProbeParameters, parameterError: String? = nil
+    ) {
+        self.init(shared: SharedCheck(check), target: target, parameters: parameters, parameterError: parameterError)
+    }
+
+    public init(shared: SharedCheck, target: Target, parameters: ProbeParameters, parameterError: String? = nil) {
+        let check = shared.check
         self.key = JobRecord.key(check: check.name, targetID: target.id)
-        self.check = check
+        self.shared = shared
         self.target = target
         self.parameters = parameters
         self.parameterError = parameterError

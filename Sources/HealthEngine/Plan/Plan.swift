@@ -25,23 +25,28 @@ public struct Plan: Sendable {
         natsConfigured: Bool = true
     ) -> Plan {
         let running = instances.filter { $0.state == .running }
+        // Each target made once and shared by the jobs of every check on it (a target is one reference).
+        let nodeTargets: [Target] = [.node(node)]
+        let instanceTargets: [Target] = running.map { .instance($0) }
+        let volumeTargets: [Target] = running.flatMap { instance in instance.volumes.map { .volume($0, of: instance) } }
         var jobs: [Job] = []
         for check in checks where check.enabled && enabledCategories.contains(check.category) {
             guard let descriptor = registry.descriptor(kind: check.probe) else { continue }
             if descriptor.requiresNATS, !natsConfigured { continue }
-            let targets: [Target]
-            switch check.target {
-            case .node: targets = [.node(node)]
-            case .instance: targets = running.map { .instance($0) }
-            case .volume: targets = running.flatMap { instance in instance.volumes.map { .volume($0, of: instance) } }
-            }
+            let shared = Job.SharedCheck(check)
+            let targets =
+                switch check.target {
+                case .node: nodeTargets
+                case .instance: instanceTargets
+                case .volume: volumeTargets
+                }
             for target in targets {
                 let fields = TargetFields(target: target, node: node, runtimeDirectory: runtimeDirectory)
                 guard check.applies(to: fields) else { continue }
                 let resolved = descriptor.resolveParameters(check.params, fields: fields)
                 jobs.append(
                     Job(
-                        check: check, target: target, parameters: resolved.parameters,
+                        shared: shared, target: target, parameters: resolved.parameters,
                         parameterError: resolved.problem?.description))
             }
         }
