@@ -135,48 +135,6 @@ public struct InstanceInfo: Sendable, Hashable, Codable {
         self.labels = labels
     }
 
-    /// Spinifex's `health` block of a VM record (spinifex/vm/vm.go `InstanceHealthState` at ddf22cac): its daemon's
-    /// QMP polling of the control monitor and its crash bookkeeping. Go's zero time (year 1) is nil here.
-    public struct HiveVMHealth: Sendable, Hashable, Codable {
-        public var qmpConsecutiveFailures: Int
-        public var lastQMPSuccess: Date?
-        /// Set by Spinifex when the QMP failures reach its limit; cleared by a successful poll.
-        public var impairedSince: Date?
-        public var crashCount: Int
-        public var lastCrashTime: Date?
-        public var lastCrashReason: String?
-        public var restartCount: Int
-
-        public init(
-            qmpConsecutiveFailures: Int = 0, lastQMPSuccess: Date? = nil, impairedSince: Date? = nil,
-            crashCount: Int = 0, lastCrashTime: Date? = nil, lastCrashReason: String? = nil, restartCount: Int = 0
-        ) {
-            self.qmpConsecutiveFailures = qmpConsecutiveFailures
-            self.lastQMPSuccess = lastQMPSuccess
-            self.impairedSince = impairedSince
-            self.crashCount = crashCount
-            self.lastCrashTime = lastCrashTime
-            self.lastCrashReason = lastCrashReason
-            self.restartCount = restartCount
-        }
-    }
-
-    /// A secondary ENI (spinifex/vm/vm.go `ExtraENI`: `eni_id`, `eni_mac`, `eni_ip`).
-    public struct ExtraENI: Sendable, Hashable, Codable {
-        public var eniID: String
-        public var eniMAC: String?
-        public var eniIP: String?
-
-        public init(eniID: String, eniMAC: String? = nil, eniIP: String? = nil) {
-            self.eniID = eniID
-            self.eniMAC = eniMAC
-            self.eniIP = eniIP
-        }
-
-        /// Its tap (spinifex/vm/network_helpers.go `TapDeviceName`): `tap` + the id without `eni-`, 15 characters.
-        public var tapDevice: String { InstanceInfo.tapDevice(eni: eniID) }
-    }
-
     /// `tap` + the ENI id without `eni-`, cut to 15 characters (IFNAMSIZ - 1).
     public static func tapDevice(eni: String) -> String {
         let suffix = eni.hasPrefix("eni-") ? String(eni.dropFirst(4)) : eni
