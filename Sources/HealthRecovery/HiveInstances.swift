@@ -44,19 +44,13 @@ public struct HiveInstance: Sendable, Hashable {
     }
 }
 
-/// Reads Hive's instance records and sends Hive's instance commands (`ec2.cmd.<id>`, DESIGN §5).
+/// Reads Hive's instance records and sends Hive's instance commands (`ec2.cmd.<id>`, DESIGN §5). Made by the
+/// recovery policy and the dead-node detector with their connection and timeouts (its initialiser is the module's).
 public struct HiveInstanceCommands: Sendable {
     public let connection: NATSConnection
     public let subjects: HealthSubjects
     public let readTimeout: Duration
     public let commandTimeout: Duration
-
-    public init(connection: NATSConnection, subjects: HealthSubjects, readTimeout: Duration, commandTimeout: Duration) {
-        self.connection = connection
-        self.subjects = subjects
-        self.readTimeout = readTimeout
-        self.commandTimeout = commandTimeout
-    }
 
     /// Every instance Hive knows (running ones under `node.<node>`, stopped ones as `instance.<id>`).
     public func instances() async throws -> [String: HiveInstance] {
