@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "HealthRecovery",
             dependencies: [
-                "HealthCore", "HealthInventory", "HealthNATS", "HealthStateStore",
+                "HealthCore", "HealthNATS", "HealthStateStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -66,3 +66,10 @@ public struct CatalogueError: Error, Sendable, Hashable, CustomStringConvertible
         return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
     }
 }
+
+extension CatalogueError: Encodable {
+    /// As `hive-health validate --format json` lists it: where, the key and the message (the code is for callers).
+    enum CodingKeys: String, CodingKey {
+        case file, line, column, key, message
+    }
+}

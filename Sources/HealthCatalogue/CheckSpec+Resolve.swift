@@ -18,7 +18,7 @@ extension CheckSpec {
         let target = targetKind
         origin(self.target, "target", otherwise: "default")
 
-        let interval = interval?.value ?? config.checkInterval
+        let interval = self.interval?.value ?? config.checkInterval
         origin(self.interval, "interval", otherwise: config.provenance(ofKey: "health.check_interval"))
 
         var timeout: Duration
@@ -42,9 +42,9 @@ extension CheckSpec {
             }
         }
 
-        let splay = splay?.value ?? interval
+        let splay = self.splay?.value ?? interval
         origin(self.splay, "splay", otherwise: "default")
-        let jitter = jitter?.value ?? .zero
+        let jitter = self.jitter?.value ?? .zero
         origin(self.jitter, "jitter", otherwise: "default")
         if let jitterSetting = self.jitter, jitterSetting.value >= interval {
             errors.append(CatalogueError(
@@ -55,17 +55,18 @@ extension CheckSpec {
 
         let defaults = config.thresholds
         let thresholds = Thresholds(
-            consecutiveFailures: consecutiveFailures?.value ?? defaults.consecutiveFailures,
-            consecutiveSuccesses: consecutiveSuccesses?.value ?? defaults.consecutiveSuccesses,
-            flapHigh: flapHigh?.value ?? defaults.flapHigh,
-            flapLow: flapLow?.value ?? defaults.flapLow)
-        origin(consecutiveFailures, "thresholds.consecutive_failures",
+            consecutiveFailures: self.consecutiveFailures?.value ?? defaults.consecutiveFailures,
+            consecutiveSuccesses: self.consecutiveSuccesses?.value ?? defaults.consecutiveSuccesses,
+            flapHigh: self.flapHigh?.value ?? defaults.flapHigh,
+            flapLow: self.flapLow?.value ?? defaults.flapLow)
+        origin(self.consecutiveFailures, "thresholds.consecutive_failures",
                otherwise: config.provenance(ofKey: "health.thresholds.consecutive_failures"))
-        origin(consecutiveSuccesses, "thresholds.consecutive_successes",
+        origin(self.consecutiveSuccesses, "thresholds.consecutive_successes",
                otherwise: config.provenance(ofKey: "health.thresholds.consecutive_successes"))
-        origin(flapHigh, "thresholds.flap_high", otherwise: config.provenance(ofKey: "health.thresholds.flap_high"))
-        origin(flapLow, "thresholds.flap_low", otherwise: config.provenance(ofKey: "health.thresholds.flap_low"))
-        if thresholds.flapLow >= thresholds.flapHigh, let blame = flapLow ?? flapHigh {
+        origin(
+            self.flapHigh, "thresholds.flap_high", otherwise: config.provenance(ofKey: "health.thresholds.flap_high"))
+        origin(self.flapLow, "thresholds.flap_low", otherwise: config.provenance(ofKey: "health.thresholds.flap_low"))
+        if thresholds.flapLow >= thresholds.flapHigh, let blame = self.flapLow ?? self.flapHigh {
             errors.append(CatalogueError(
                 blame.location, key: blame.key,
                 message: "flap_low (\(thresholds.flapLow)) must be less than flap_high (\(thresholds.flapHigh))"))
@@ -88,7 +89,7 @@ extension CheckSpec {
             provenance[key] = provenance[key].map { "\($0), \(place)" } ?? place
         }
 
-        let enabled = enabled?.value ?? true
+        let enabled = self.enabled?.value ?? true
         origin(self.enabled, "enabled", otherwise: "default")
         if let description { provenance["description"] = description.location.description }
 

@@ -1,7 +1,9 @@
 import HealthCore
 import Yams
 
-/// One check as written (and as overridden), each setting with where it was set; defaults come later.
+/// One check as written (and as overridden), each setting with where it was set; defaults come later. The settings
+/// an override may change are read through (`spec.interval`).
+@dynamicMemberLookup
 struct CheckSpec {
     var name: Located<String>
     /// Where `probe:` was written.
@@ -11,22 +13,19 @@ struct CheckSpec {
     var descriptor: ProbeDescriptor
     var category: Located<HealthCategory>?
     var target: Located<TargetKind>?
-    var interval: Located<Duration>?
-    var timeout: Located<Duration>?
-    var splay: Located<Duration>?
-    var jitter: Located<Duration>?
-    var consecutiveFailures: Located<Int>?
-    var consecutiveSuccesses: Located<Int>?
-    var flapHigh: Located<Double>?
-    var flapLow: Located<Double>?
+    var settings = CommonSettings()
     var params: [String: Located<ParameterValue>] = [:]
     var when: [Located<Selector>] = []
-    var enabled: Located<Bool>?
     var description: Located<String>?
     /// Setting key -> the node selectors of the override that set it (`nodes=edge-*`), shown with its origin.
     var overrideScopes: [String: String] = [:]
 
     var targetKind: TargetKind { target?.value ?? descriptor.targets.first ?? .node }
+
+    subscript<Value>(dynamicMember path: WritableKeyPath<CommonSettings, Value>) -> Value {
+        get { settings[keyPath: path] }
+        set { settings[keyPath: path] = newValue }
+    }
 }
 
 /// The settings an override and a check share, read the same way in both.
@@ -40,6 +39,27 @@ struct CommonSettings {
     var flapHigh: Located<Double>?
     var flapLow: Located<Double>?
     var enabled: Located<Bool>?
+
+    /// Each setting's key, and how an override's value replaces the one below it (false: the override has none).
+    static var fields: [(key: String, apply: (inout CommonSettings, CommonSettings) -> Bool)] {
+        [
+            field("interval", \.interval), field("timeout", \.timeout), field("splay", \.splay),
+            field("jitter", \.jitter), field("thresholds.consecutive_failures", \.consecutiveFailures),
+            field("thresholds.consecutive_successes", \.consecutiveSuccesses),
+            field("thresholds.flap_high", \.flapHigh), field("thresholds.flap_low", \.flapLow),
+            field("enabled", \.enabled),
+        ]
+    }
+
+    private static func field<Value>(
+        _ key: String, _ path: WritableKeyPath<CommonSettings, Located<Value>?>
+    ) -> (key: String, apply: (inout CommonSettings, CommonSettings) -> Bool) {
+        (key, { settings, override in
+            guard let value = override[keyPath: path] else { return false }
+            settings[keyPath: path] = value
+            return true
+        })
+    }
 }
 
 extension NodeReader {
@@ -157,31 +177,28 @@ extension NodeReader {
         func located<Value>(_ value: Value?, _ node: Node, _ key: String) -> Located<Value>? {
             value.map { Located(value: $0, location: location(node), key: key) }
         }
-        if let entry = values["interval"] {
-            let value = duration(entry.value, "\(key).interval")
-            if let value, value <= .zero {
-                fail(entry.value, "\(key).interval", "must be greater than zero")
-            } else {
-                settings.interval = located(value, entry.value, "\(key).interval")
+        func inRange(_ value: Double, _ range: ClosedRange<Double>, _ node: Node, _ key: String) -> Bool {
+            guard !range.contains(value) else { return true }
+            fail(node, key, Self.outOfRange(Self.format(value), range))
+            return false
+        }
+        func read<Value>(_ name: String, _ reader: (Node, String) -> Value?) -> Located<Value>? {
+            guard let entry = values[name] else { return nil }
+            return located(reader(entry.value, "\(key).\(name)"), entry.value, "\(key).\(name)")
+        }
+        func positiveDuration(_ node: Node, _ key: String) -> Duration? {
+            guard let value = duration(node, key) else { return nil }
+            guard value > .zero else {
+                fail(node, key, "must be greater than zero")
+                return nil
             }
+            return value
         }
-        if let entry = values["timeout"] {
-            let value = duration(entry.value, "\(key).timeout")
-            if let value, value <= .zero {
-                fail(entry.value, "\(key).timeout", "must be greater than zero")
-            } else {
-                settings.timeout = located(value, entry.value, "\(key).timeout")
-            }
-        }
-        if let entry = values["splay"] {
-            settings.splay = located(duration(entry.value, "\(key).splay"), entry.value, "\(key).splay")
-        }
-        if let entry = values["jitter"] {
-            settings.jitter = located(duration(entry.value, "\(key).jitter"), entry.value, "\(key).jitter")
-        }
-        if let entry = values["enabled"] {
-            settings.enabled = located(boolean(entry.value, "\(key).enabled"), entry.value, "\(key).enabled")
-        }
+        settings.interval = read("interval") { positiveDuration($0, $1) }
+        settings.timeout = read("timeout") { positiveDuration($0, $1) }
+        settings.splay = read("splay") { duration($0, $1) }
+        settings.jitter = read("jitter") { duration($0, $1) }
+        settings.enabled = read("enabled") { boolean($0, $1) }
         if let entry = values["thresholds"], !Self.isNull(entry.value),
             let thresholds = mapping(entry.value, "\(key).thresholds")
         {
@@ -190,22 +207,18 @@ extension NodeReader {
                 let itemKey = "\(prefix).\(item.key)"
                 switch item.key {
                 case "consecutive_failures", "consecutive_successes":
-                    guard let value = integer(item.value, itemKey) else { continue }
-                    guard (1...100).contains(value) else {
-                        fail(item.value, itemKey, "\(value) is out of range 1...100")
-                        continue
-                    }
+                    guard let value = integer(item.value, itemKey),
+                        inRange(Double(value), 1...100, item.value, itemKey)
+                    else { continue }
+                    let found = located(value, item.value, itemKey)
                     if item.key == "consecutive_failures" {
-                        settings.consecutiveFailures = located(value, item.value, itemKey)
+                        settings.consecutiveFailures = found
                     } else {
-                        settings.consecutiveSuccesses = located(value, item.value, itemKey)
+                        settings.consecutiveSuccesses = found
                     }
                 case "flap_high", "flap_low":
-                    guard let value = number(item.value, itemKey) else { continue }
-                    guard (0...100).contains(value) else {
-                        fail(item.value, itemKey, "\(value) is out of range 0...100")
-                        continue
-                    }
+                    guard let value = number(item.value, itemKey), inRange(value, 0...100, item.value, itemKey)
+                    else { continue }
                     if item.key == "flap_high" {
                         settings.flapHigh = located(value, item.value, itemKey)
                     } else {
@@ -267,8 +280,7 @@ extension NodeReader {
                 default: nil
                 }
             if let number, !range.contains(number) {
-                let bounds = "\(Self.format(range.lowerBound))...\(Self.format(range.upperBound))"
-                fail(node, key, "\(value) is out of range \(bounds)")
+                fail(node, key, Self.outOfRange("\(value)", range))
                 return nil
             }
         }
@@ -284,6 +296,11 @@ extension NodeReader {
             return nil
         }
         return value
+    }
+
+    /// `<value> is out of range <low>...<high>`, the bounds written as whole numbers where they are.
+    private static func outOfRange(_ value: String, _ range: ClosedRange<Double>) -> String {
+        "\(value) is out of range \(format(range.lowerBound))...\(format(range.upperBound))"
     }
 
     private static func format(_ number: Double) -> String {
@@ -334,26 +351,8 @@ extension CheckSpec {
         self.target = target
     }
 
-    /// Sets what `settings` sets, leaving the rest.
-    /// Applies an override's settings; `scope` describes its node selectors (nil: for every node).
-    mutating func apply(_ settings: CommonSettings, scope: String? = nil) {
-        let keys: [(String, Bool)] = [
-            ("interval", settings.interval != nil), ("timeout", settings.timeout != nil),
-            ("splay", settings.splay != nil), ("jitter", settings.jitter != nil),
-            ("thresholds.consecutive_failures", settings.consecutiveFailures != nil),
-            ("thresholds.consecutive_successes", settings.consecutiveSuccesses != nil),
-            ("thresholds.flap_high", settings.flapHigh != nil), ("thresholds.flap_low", settings.flapLow != nil),
-            ("enabled", settings.enabled != nil),
-        ]
-        for (key, set) in keys where set { overrideScopes[key] = scope }
-        if let value = settings.interval { interval = value }
-        if let value = settings.timeout { timeout = value }
-        if let value = settings.splay { splay = value }
-        if let value = settings.jitter { jitter = value }
-        if let value = settings.consecutiveFailures { consecutiveFailures = value }
-        if let value = settings.consecutiveSuccesses { consecutiveSuccesses = value }
-        if let value = settings.flapHigh { flapHigh = value }
-        if let value = settings.flapLow { flapLow = value }
-        if let value = settings.enabled { enabled = value }
+    /// Applies an override's settings, leaving the rest; `scope` describes its node selectors (nil: for every node).
+    mutating func apply(_ override: CommonSettings, scope: String? = nil) {
+        for field in CommonSettings.fields where field.apply(&settings, override) { overrideScopes[field.key] = scope }
     }
 }

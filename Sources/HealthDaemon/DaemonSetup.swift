@@ -31,13 +31,6 @@ public struct DaemonOptions: Sendable, Hashable {
     }
 }
 
-/// A setup problem the user can fix (a bad hive.toml, an unknown inventory source...).
-public struct SetupError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Everything resolved from options, hive.toml and the machine: what the daemon and `check` run with.
 public struct DaemonSetup: Sendable {
     /// Where the catalogue comes from: a checks.d folder, or the one built into the binary.

@@ -6,12 +6,13 @@ import Synchronization
 
 /// The `file` inventory source: Hive's VM JSON document `{"vms": {"<id>": VM}}` read from a file.
 ///
-/// It is the same document Hive stores in the `hive-instance-state` KV bucket under `node.<node>`, so
-/// ``parse(_:node:layout:)`` is shared with the KV source. Unknown fields are ignored; a bad VM record is skipped
-/// with a reason; a missing file or a document that is not a JSON object makes ``snapshot()`` throw.
+/// It is the same document Hive stores in the `hive-instance-state` KV bucket under `node.<node>`, read by the one
+/// parser of Hive's VM records (``HealthCore/HiveVMRecord``, shared with the KV source and recovery). Unknown fields
+/// are ignored; a bad VM record is skipped with a reason; a missing file or a document that is not a JSON object
+/// makes ``snapshot()`` throw.
 public struct FileInventory: InventorySource {
     /// Documents larger than this are refused (Hive's documents are a few KiB per instance).
-    public static let maximumSize = 64 * 1024 * 1024
+    public static let maximumSize = HiveVMRecord.maximumDocumentSize
 
     public let path: String
     public let node: NodeInfo
@@ -69,83 +70,29 @@ public struct FileInventory: InventorySource {
 }
 
 extension FileInventory {
-    /// Parses Hive's VM JSON document; never throws: a document that is unusable as a whole comes back as an empty
-    /// snapshot with one skipped record (id nil) saying why.
-    public static func parse(_ data: [UInt8], node: NodeInfo, layout: RuntimeLayout) -> InventorySnapshot {
-        do {
-            return try parseDocument(data, node: node, layout: layout)
-        } catch {
-            return InventorySnapshot(instances: [], skipped: [SkippedRecord(id: nil, reason: error.message)])
-        }
-    }
-
-    /// Parses Hive's VM JSON document, throwing when it is not JSON, not an object, or its `vms` is not an object.
-    /// A missing or null `vms` is an empty inventory (Hive writes that for a node without instances).
+    /// Parses Hive's VM JSON document with ``HealthCore/HiveVMRecord``, looking for guest agent sockets on this host.
     public static func parseDocument(
         _ data: [UInt8], node: NodeInfo, layout: RuntimeLayout
     ) throws(InventoryError) -> InventorySnapshot {
-        guard data.count <= maximumSize else {
-            throw InventoryError(.tooLarge, "document is larger than \(maximumSize) bytes")
+        do {
+            return try HiveVMRecord.parseDocument(data, node: node, layout: layout, agentSocketExists: socketExists)
+        } catch {
+            throw InventoryError(error.code == .tooLarge ? .tooLarge : .invalidDocument, error.message)
         }
-        let document = try decode(data)
-        guard case .object = document else {
-            throw InventoryError(
-                .invalidDocument, "expected a JSON object {\"vms\": {...}}, found \(document.typeName)")
-        }
-        let records: [String: JSONValue]
-        switch document["vms"] {
-        case nil: records = [:]
-        case .object(let members): records = members
-        case let other?: throw InventoryError(.invalidDocument, "\"vms\" must be an object, found \(other.typeName)")
-        }
-        var snapshot = InventorySnapshot()
-        var seen: Set<String> = []
-        for key in records.keys.sorted() {
-            switch parseVM(records[key] ?? .null, key: key, node: node, layout: layout) {
-            case .success(let parsed):
-                guard seen.insert(parsed.instance.id).inserted else {
-                    let reason = "duplicate instance id \(parsed.instance.id)"
-                    snapshot.skipped.append(SkippedRecord(id: key, reason: reason))
-                    continue
-                }
-                snapshot.instances.append(parsed.instance)
-                snapshot.skipped += parsed.skippedVolumes
-            case .failure(let skipped):
-                snapshot.skipped.append(skipped)
-            }
-        }
-        snapshot.instances.sort { $0.id < $1.id }
-        return snapshot
+    }
+
+    /// Parses Hive's VM JSON document; never throws: a document that is unusable as a whole comes back as an empty
+    /// snapshot with one skipped record (id nil) saying why.
+    public static func parse(_ data: [UInt8], node: NodeInfo, layout: RuntimeLayout) -> InventorySnapshot {
+        HiveVMRecord.parseDocumentOrSkip(data, node: node, layout: layout, agentSocketExists: socketExists)
     }
 
     /// Parses one VM record on its own, e.g. the KV value of a stopped instance (`instance.<id>`).
     public static func parseInstance(
         _ data: [UInt8], node: NodeInfo, layout: RuntimeLayout
     ) -> Result<InstanceInfo, SkippedRecord> {
-        let value: JSONValue
-        do {
-            value = try decode(data)
-        } catch {
-            return .failure(SkippedRecord(id: nil, reason: error.message))
-        }
-        return parseVM(value, key: nil, node: node, layout: layout).map(\.instance)
+        HiveVMRecord.parseInstance(data, node: node, layout: layout, agentSocketExists: socketExists)
     }
 
-    static func decode(_ data: [UInt8]) throws(InventoryError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(data))
-        } catch {
-            throw InventoryError(.invalidDocument, "not valid JSON: \(Self.summary(of: error))")
-        }
-    }
-
-    private static func summary(of error: any Error) -> String {
-        if let error = error as? DecodingError {
-            switch error {
-            case .dataCorrupted(let context): return context.debugDescription
-            default: break
-            }
-        }
-        return "\(error)"
-    }
+    private static func socketExists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 }

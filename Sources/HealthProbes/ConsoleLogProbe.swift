@@ -14,7 +14,7 @@ import ProbeKit
 /// (what a host sees without writing to the guest: the kernel says so on the console), and for a boot that never
 /// reaches its login or cloud-init marker within a grace period after launch. Patterns are plain substrings,
 /// configurable.
-public struct ConsoleLogProbe: Probe {
+public struct ConsoleLogProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "console.log", category: .instance, targets: [.instance],
         parameters: [
@@ -71,7 +71,7 @@ public struct ConsoleLogProbe: Probe {
         var readOnlyDevice: String? = nil
     }
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     private let memory = PerCheckMemory<Progress>()
     private let wallClock: @Sendable () -> Date
 
@@ -85,30 +85,14 @@ public struct ConsoleLogProbe: Probe {
         self.wallClock = wallClock
     }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let pathParameter: String
-        let panicPatterns: [String]
-        let readOnlyPatterns: [String]
-        let remountPatterns: [String]
-        let bootMarkers: [String]
-        let bootGrace: Duration
-        let maxRead: Int
-        let serialSocket: String
-        let vncSocket: String
-        do {
-            serialSocket = (try parameters.string("serial_socket") ?? "").trimmed
-            vncSocket = (try parameters.string("vnc_socket") ?? "").trimmed
-            pathParameter = try parameters.string("path") ?? ""
-            panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
-            readOnlyPatterns = (try parameters.stringList("read_only_patterns") ?? []).filter { !$0.isEmpty }
-            remountPatterns = (try parameters.stringList("remount_patterns") ?? []).filter { !$0.isEmpty }
-            bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
-            bootGrace = try parameters.duration("boot_grace") ?? .seconds(600)
-            maxRead = try parameters.integer("max_read_bytes") ?? (1 << 20)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (
+        pathParameter: String, panicPatterns: [String], readOnlyPatterns: [String], remountPatterns: [String],
+        bootMarkers: [String], bootGrace: Duration, maxRead: Int, serialSocket: String, vncSocket: String
+    )
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (pathParameter, panicPatterns, readOnlyPatterns, remountPatterns, bootMarkers, bootGrace, maxRead, serialSocket, vncSocket) = settings
         guard !pathParameter.trimmed.isEmpty else {
             return .unknown("no console log known for instance \(request.target.id)")
         }
@@ -210,6 +194,19 @@ public struct ConsoleLogProbe: Probe {
             return .passed("booting: no boot marker yet, \(Int(waited)) s after launch\(restartText)", values: values)
         }
         return .passed("console log clean\(restartText)", values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let serialSocket = (try parameters.string("serial_socket") ?? "").trimmed
+        let vncSocket = (try parameters.string("vnc_socket") ?? "").trimmed
+        let pathParameter = try parameters.string("path") ?? ""
+        let panicPatterns = (try parameters.stringList("panic_patterns") ?? []).filter { !$0.isEmpty }
+        let readOnlyPatterns = (try parameters.stringList("read_only_patterns") ?? []).filter { !$0.isEmpty }
+        let remountPatterns = (try parameters.stringList("remount_patterns") ?? []).filter { !$0.isEmpty }
+        let bootMarkers = (try parameters.stringList("boot_markers") ?? []).filter { !$0.isEmpty }
+        let bootGrace = try parameters.duration("boot_grace") ?? .seconds(600)
+        let maxRead = try parameters.integer("max_read_bytes") ?? (1 << 20)
+        return (pathParameter, panicPatterns, readOnlyPatterns, remountPatterns, bootMarkers, bootGrace, maxRead, serialSocket, vncSocket)
     }
 
     /// The device a kernel file system message names: `vda` of `EXT4-fs (vda): ...` or `BTRFS error (device vdb)`.

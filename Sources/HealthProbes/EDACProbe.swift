@@ -2,7 +2,7 @@ import HealthCore
 import ProbeKit
 
 /// `host.edac`: memory errors counted by the kernel's EDAC memory controllers (`/sys/devices/system/edac/mc`).
-public struct EDACProbe: Probe {
+public struct EDACProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "host.edac", category: .system, targets: [.node],
         parameters: [
@@ -27,23 +27,16 @@ public struct EDACProbe: Probe {
         var correctable: [String: UInt64] = [:]
     }
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     private let memory = PerCheckMemory<Counts>()
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let failOnExisting: Bool
-        let maxCE: Int
-        let requireEDAC: Bool
-        do {
-            failOnExisting = try parameters.boolean("fail_on_existing_ue") ?? true
-            maxCE = try parameters.integer("max_ce_per_run") ?? 1000
-            requireEDAC = try parameters.boolean("require_edac") ?? false
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (failOnExisting: Bool, maxCE: Int, requireEDAC: Bool)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (failOnExisting, maxCE, requireEDAC) = settings
 
         let root = environment.hostPath("/sys/devices/system/edac/mc")
         var controllers: [String] = []
@@ -121,5 +114,12 @@ public struct EDACProbe: Probe {
                 values: values)
         }
         return .failed(problems.joined(separator: "; "), values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let failOnExisting = try parameters.boolean("fail_on_existing_ue") ?? true
+        let maxCE = try parameters.integer("max_ce_per_run") ?? 1000
+        let requireEDAC = try parameters.boolean("require_edac") ?? false
+        return (failOnExisting, maxCE, requireEDAC)
     }
 }

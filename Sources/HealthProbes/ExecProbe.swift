@@ -16,7 +16,7 @@ import SystemPackage
 ///
 /// - Important: The plugin runs in a process group of its own. When the run is cancelled (the scheduler's timeout)
 ///   the whole group gets SIGTERM, then SIGKILL half a second later, so no plugin outlives its check.
-public struct ExecProbe: Probe {
+public struct ExecProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "exec", category: .instance, targets: [.node, .instance, .volume],
         parameters: [
@@ -38,7 +38,7 @@ public struct ExecProbe: Probe {
         "LANG": "C",
     ]
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
@@ -61,18 +61,11 @@ public struct ExecProbe: Probe {
     /// How much of standard error is kept: its first line stands in for a missing standard output.
     static let errorLimit = 4096
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let command: [String]
-        let extraEnvironment: [String: String]
-        let maxOutput: Int
-        do {
-            command = try parameters.stringList("command") ?? []
-            extraEnvironment = try parameters.stringMap("env") ?? [:]
-            maxOutput = try parameters.integer("max_output") ?? 65536
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (command: [String], extraEnvironment: [String: String], maxOutput: Int)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (command, extraEnvironment, maxOutput) = settings
         guard let program = command.first, !program.isEmpty else {
             return .unknown("parameter 'command': empty argv")
         }
@@ -133,6 +126,13 @@ public struct ExecProbe: Probe {
             ])
         return Self.observation(
             program: program, status: status, captured: captured, errors: errors, maxOutput: maxOutput)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let command = try parameters.stringList("command") ?? []
+        let extraEnvironment = try parameters.stringMap("env") ?? [:]
+        let maxOutput = try parameters.integer("max_output") ?? 65536
+        return (command, extraEnvironment, maxOutput)
     }
 
     private static func observation(

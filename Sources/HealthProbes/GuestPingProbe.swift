@@ -9,7 +9,7 @@ import ProbeKit
 /// A guest that does not answer in time, or an agent socket nobody listens on, is a failed instance (the guest is
 /// not reachable). No socket at all is unknown: the instance has no agent channel. Garbage from the guest is
 /// unknown.
-public struct GuestPingProbe: Probe {
+public struct GuestPingProbe: ParameterizedProbe {
     static let socket: ProbeParameter<String> = .string(
         "socket", default: "{{instance.guest_agent_socket}}",
         doc: "The guest agent's chardev socket on the host; a relative path is taken under the runtime directory.")
@@ -24,23 +24,15 @@ public struct GuestPingProbe: Probe {
         timeoutClass: .qmp,
         summary: "guest agent guest-sync + guest-ping over its chardev socket")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let socket: String
-        let responseTimeout: Duration
-        do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.value(Self.socket), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "guest agent"
-            ).get()
-            responseTimeout = try parameters.value(Self.responseTimeout)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (socket: String, responseTimeout: Duration)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (socket, responseTimeout) = settings
         let budget = min(responseTimeout, QMPProbeSupport.budget(request))
         let clock = ContinuousClock()
         let start = clock.now
@@ -72,5 +64,14 @@ public struct GuestPingProbe: Probe {
             default: return .unknown("guest agent \(socket): \(error.code): \(error.message)")
             }
         }
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let socket = try QMPProbeSupport.socketPath(
+            parameters.value(Self.socket), request: request, runtimeDirectory: environment.runtimeDirectory,
+            what: "guest agent"
+        ).get()
+        let responseTimeout = try parameters.value(Self.responseTimeout)
+        return (socket, responseTimeout)
     }
 }

@@ -6,7 +6,7 @@ import ProbeKit
 /// `guest.resources`: guest memory from the balloon device's statistics (QMP `qom-get guest-stats`, polling switched
 /// on when it is off) and filesystem fullness from the guest agent (`guest-get-fsinfo`). Frozen guest filesystems
 /// (`guest-fsfreeze-status`, a snapshot in progress) are a suppression window.
-public struct GuestResourcesProbe: Probe {
+public struct GuestResourcesProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "guest.resources", category: .instance, targets: [.instance],
         parameters: [
@@ -34,13 +34,14 @@ public struct GuestResourcesProbe: Probe {
         timeoutClass: .qmp,
         summary: "guest memory (balloon stats) and filesystem fullness (guest agent fsinfo)")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
     private var pool: QMPConnectionPool { environment.qmpConnections }
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    private struct Settings {
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public struct Settings {
         var socket: String
         var agentSocket: String
         var balloonPath: String
@@ -59,25 +60,7 @@ public struct GuestResourcesProbe: Probe {
         var suppressed: String?
     }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let settings: Settings
-        do {
-            func path(_ name: String) throws(ParameterProblem) -> String {
-                let text = (try parameters.string(name) ?? "").trimmed
-                if text.isEmpty || text.hasPrefix("/") { return text }
-                return environment.runtimeDirectory + "/" + text
-            }
-            settings = Settings(
-                socket: try path("socket"), agentSocket: try path("agent_socket"),
-                balloonPath: try parameters.string("balloon_path") ?? "",
-                pollingInterval: try parameters.integer("stats_polling_interval") ?? 10,
-                minAvailable: try parameters.number("min_available_memory_percent") ?? 5,
-                maxFilesystem: try parameters.number("max_filesystem_percent") ?? 95,
-                ignoreTypes: Set(try parameters.stringList("ignore_types") ?? []))
-        } catch {
-            return .unknown("\(error)")
-        }
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
         let budget = QMPProbeSupport.budget(request)
         var findings = Findings()
         await filesystems(settings, budget: budget, request: request, into: &findings)
@@ -94,6 +77,21 @@ public struct GuestResourcesProbe: Probe {
                 values: findings.values)
         }
         return .passed((findings.passed + findings.notes).joined(separator: "; "), values: findings.values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        func path(_ name: String) throws(ParameterProblem) -> String {
+            let text = (try parameters.string(name) ?? "").trimmed
+            if text.isEmpty || text.hasPrefix("/") { return text }
+            return environment.runtimeDirectory + "/" + text
+        }
+        return Settings(
+            socket: try path("socket"), agentSocket: try path("agent_socket"),
+            balloonPath: try parameters.string("balloon_path") ?? "",
+            pollingInterval: try parameters.integer("stats_polling_interval") ?? 10,
+            minAvailable: try parameters.number("min_available_memory_percent") ?? 5,
+            maxFilesystem: try parameters.number("max_filesystem_percent") ?? 95,
+            ignoreTypes: Set(try parameters.stringList("ignore_types") ?? []))
     }
 
     private func memory(_ settings: Settings, budget: Duration, request: ProbeRequest, into findings: inout Findings)

@@ -9,7 +9,7 @@ import ProbeKit
 /// Failed while Spinifex marks the VM impaired (`impaired_since` set after its QMP failure limit) and for
 /// `crash_window` after a crash (`last_crash_time`); passed otherwise, with its counters as values. Instances whose
 /// record has no `health` block do not get this check (`instance.hive_health` selector).
-public struct HiveVMHealthProbe: Probe {
+public struct HiveVMHealthProbe: ParameterizedProbe {
     static let crashWindow: ProbeParameter<Duration> = .duration(
         "crash_window", default: .seconds(600),
         doc: "A crash Spinifex recorded fails the check for this long after it.")
@@ -18,22 +18,20 @@ public struct HiveVMHealthProbe: Probe {
         kind: "hive.vm-health", category: .instance, targets: [.instance], parameters: [crashWindow.spec],
         summary: "Spinifex's own view of the VM (its record's health block): impaired_since, recent crashes")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let window: Duration
-        do {
-            window = try parameters.value(Self.crashWindow)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// A run reads its crash window.
+    public func observe(_ request: ProbeRequest, with window: Duration) async -> Observation {
         guard let health = request.target.instance?.hiveHealth else {
             return .unknown("the VM record of \(request.target.id) has no health block")
         }
         return Self.judge(health, crashWindow: window)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Duration {
+        try parameters.value(Self.crashWindow)
     }
 
     static func judge(_ health: InstanceInfo.HiveVMHealth, crashWindow: Duration, now: Date = Date())

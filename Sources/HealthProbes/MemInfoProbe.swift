@@ -2,7 +2,7 @@ import HealthCore
 import ProbeKit
 
 /// `host.meminfo`: the node's available memory (`MemAvailable` of `/proc/meminfo`) against a minimum.
-public struct MemInfoProbe: Probe {
+public struct MemInfoProbe: ParameterizedProbe {
     static let minAvailablePercent: ProbeParameter<Double> = .number(
         "min_available_percent", default: 5, range: 0...100,
         doc: "Failed when MemAvailable is below this percentage of MemTotal.")
@@ -15,20 +15,15 @@ public struct MemInfoProbe: Probe {
         parameters: [minAvailablePercent.spec, minAvailableBytes.spec],
         summary: "MemAvailable of /proc/meminfo vs a minimum (percent of MemTotal and/or bytes)")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let minPercent: Double
-        let minBytes: Int?
-        do {
-            minPercent = try parameters.value(Self.minAvailablePercent)
-            minBytes = try parameters.value(Self.minAvailableBytes)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (minPercent: Double, minBytes: Int?)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (minPercent, minBytes) = settings
         let path = environment.hostPath("/proc/meminfo")
         let info: MemInfo
         switch HostFile.text(path) {
@@ -65,5 +60,11 @@ public struct MemInfoProbe: Probe {
             return .passed("\(seen), \(thresholds)", values: values)
         }
         return .failed("memory low: \(seen), " + problems.joined(separator: " and "), values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let minPercent = try parameters.value(Self.minAvailablePercent)
+        let minBytes = try parameters.value(Self.minAvailableBytes)
+        return (minPercent, minBytes)
     }
 }

@@ -10,7 +10,7 @@ import HealthCore
 
 /// `qemu.process`: the instance's QEMU process (found through its pid file) is alive, is QEMU, is not a zombie,
 /// is not stuck in uninterruptible sleep, and is not burning CPU run after run.
-public struct QEMUProcessProbe: Probe {
+public struct QEMUProcessProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "qemu.process", category: .instance, targets: [.instance],
         parameters: [
@@ -45,7 +45,7 @@ public struct QEMUProcessProbe: Probe {
         var runsOverCPU: Int
     }
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     private let now: @Sendable () -> ContinuousClock.Instant
     private let memory = PerCheckMemory<Sample>()
     private let ticksPerSecond: Double
@@ -65,22 +65,13 @@ public struct QEMUProcessProbe: Probe {
         self.pageSize = page > 0 ? Int64(page) : 4096
     }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let pidFileParameter: String
-        let expectComm: String
-        let maxUninterruptible: Duration
-        let maxCPU: Double?
-        let runawayRuns: Int
-        do {
-            pidFileParameter = try parameters.string("pid_file") ?? ""
-            expectComm = try parameters.string("expect_comm") ?? "qemu-system*"
-            maxUninterruptible = try parameters.duration("max_uninterruptible") ?? .seconds(30)
-            maxCPU = try parameters.number("max_cpu_percent")
-            runawayRuns = try parameters.integer("runaway_runs") ?? 3
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (
+        pidFileParameter: String, expectComm: String, maxUninterruptible: Duration, maxCPU: Double?, runawayRuns: Int
+    )
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (pidFileParameter, expectComm, maxUninterruptible, maxCPU, runawayRuns) = settings
         guard !pidFileParameter.trimmed.isEmpty else {
             return .unknown("no pid file known for \(request.target.kind.rawValue) \(request.target.id)")
         }
@@ -121,6 +112,15 @@ public struct QEMUProcessProbe: Probe {
         return judge(
             stat: stat, values: values, key: request.stateKey, maxUninterruptible: maxUninterruptible,
             maxCPU: maxCPU, runawayRuns: runawayRuns)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let pidFileParameter = try parameters.string("pid_file") ?? ""
+        let expectComm = try parameters.string("expect_comm") ?? "qemu-system*"
+        let maxUninterruptible = try parameters.duration("max_uninterruptible") ?? .seconds(30)
+        let maxCPU = try parameters.number("max_cpu_percent")
+        let runawayRuns = try parameters.integer("runaway_runs") ?? 3
+        return (pidFileParameter, expectComm, maxUninterruptible, maxCPU, runawayRuns)
     }
 
     private func judge(

@@ -14,7 +14,7 @@ import ProbeKit
 /// Events are taken only from a monitor of hive-health's own (``QMPMonitorRole/own``). On someone else's (Spinifex's
 /// telemetry or control monitor) nothing is held: the check watches QEMU itself through a pidfd on the pid from
 /// `pid_file` (the daemon re-runs it the moment that pidfd becomes readable) and fails when QEMU has exited.
-public struct QMPEventsProbe: ProbeEventSource {
+public struct QMPEventsProbe: ProbeEventSource, ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.events", category: .instance, targets: [.instance],
         parameters: [QMPProbeSupport.socketParameter, ioErrorWindow.spec, pidFile.spec],
@@ -33,27 +33,17 @@ public struct QMPEventsProbe: ProbeEventSource {
         "SHUTDOWN", "STOP", "RESUME", "GUEST_PANICKED", "BLOCK_IO_ERROR", "RESET", "POWERDOWN", "MIGRATION",
     ]
 
-    let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     /// The daemon's QMP connections (a test's own through ``ProbeKit/ProbeEnvironment/withQMPConnections(_:)``).
     var pool: QMPConnectionPool { environment.qmpConnections }
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let socket: String
-        let ioErrorWindow: Duration
-        let pidFile: String
-        do {
-            socket = try QMPProbeSupport.socketPath(
-                parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
-                what: "QMP"
-            ).get()
-            ioErrorWindow = try parameters.value(Self.ioErrorWindow)
-            pidFile = try parameters.value(Self.pidFile)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (socket: String, ioErrorWindow: Duration, pidFile: String)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (socket, ioErrorWindow, pidFile) = settings
         if QMPMonitorRole(path: socket) == .shared {
             let path = QMPProbeSupport.absolutePath(pidFile, runtimeDirectory: environment.runtimeDirectory) ?? ""
             return Self.judgeProcess(QEMUProcessWatch.state(pidFile: path), pidFile: path, monitor: socket)
@@ -66,6 +56,16 @@ public struct QMPEventsProbe: ProbeEventSource {
             return QMPProbeSupport.observation(for: error, socket: socket)
         }
         return Self.judge(connection.recentEvents, connectedAt: connection.connectedAt, ioErrorWindow: ioErrorWindow)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let socket = try QMPProbeSupport.socketPath(
+            parameters.string("socket"), request: request, runtimeDirectory: environment.runtimeDirectory,
+            what: "QMP"
+        ).get()
+        let ioErrorWindow = try parameters.value(Self.ioErrorWindow)
+        let pidFile = try parameters.value(Self.pidFile)
+        return (socket, ioErrorWindow, pidFile)
     }
 
     /// The verdict from QEMU's process when its monitor is someone else's.

@@ -5,7 +5,7 @@ import ProbeKit
 /// `qmp.status`: QMP `query-status` of the instance's QEMU. `running` passes; `internal-error`, `guest-panicked`,
 /// `shutdown`, `io-error` and `watchdog` fail; a pause by an operator or a migration is a suppression window
 /// (unknown, with the reason), never a failure.
-public struct QMPStatusProbe: Probe {
+public struct QMPStatusProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.status", category: .instance, targets: [.instance],
         parameters: [QMPProbeSupport.socketParameter], timeoutClass: .qmp,
@@ -34,24 +34,20 @@ public struct QMPStatusProbe: Probe {
         "watchdog": "stopped by the watchdog",
     ]
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let session: MonitorSession
-        do {
-            session = try MonitorSession(
-                CheckParameters(request, descriptor: Self.descriptor, environment: environment), request: request,
-                environment: environment)
-        } catch {
-            return .unknown("\(error)")
-        }
+    public func observe(_ request: ProbeRequest, with session: MonitorSession) async -> Observation {
         switch await session.execute(["query-status"]) {
         case .failure(let failure): return failure.observation
         case .success(let answers):
             return Self.judge(answers[0], values: ["latency_seconds": session.elapsed.seconds])
         }
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> MonitorSession {
+        try MonitorSession(parameters, request: request, environment: environment)
     }
 
     static func judge(_ status: QMPValue, values: [String: Double]) -> Observation {

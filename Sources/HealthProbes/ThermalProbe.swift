@@ -3,7 +3,7 @@ import ProbeKit
 
 /// `host.thermal`: thermal zones of `/sys/class/thermal` against their hot/critical trip points, and CPU thermal
 /// throttling counters against the previous run.
-public struct ThermalProbe: Probe {
+public struct ThermalProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "host.thermal", category: .system, targets: [.node],
         parameters: [
@@ -26,7 +26,7 @@ public struct ThermalProbe: Probe {
     static let maxTripPoints = 64
     static let maxCPUs = 8192
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
     private let counters = PerCheckMemory<[String: UInt64]>()
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
@@ -38,18 +38,11 @@ public struct ThermalProbe: Probe {
         var breach: String?
     }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let maxCelsius: Double?
-        let maxThrottle: Int
-        let requireSensors: Bool
-        do {
-            maxCelsius = try parameters.number("max_celsius")
-            maxThrottle = try parameters.integer("max_throttle_events") ?? 100
-            requireSensors = try parameters.boolean("require_sensors") ?? false
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (maxCelsius: Double?, maxThrottle: Int, requireSensors: Bool)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (maxCelsius, maxThrottle, requireSensors) = settings
 
         var zones: [Zone] = []
         var unreadable: [String] = []
@@ -111,6 +104,13 @@ public struct ThermalProbe: Probe {
             return .passed(summary.joined(separator: "; "), values: values)
         }
         return .failed(problems.joined(separator: "; "), values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let maxCelsius = try parameters.number("max_celsius")
+        let maxThrottle = try parameters.integer("max_throttle_events") ?? 100
+        let requireSensors = try parameters.boolean("require_sensors") ?? false
+        return (maxCelsius, maxThrottle, requireSensors)
     }
 
     private func readZone(directory: String, name: String, maxCelsius: Double?) -> Result<Zone, SensorFileError> {

@@ -7,7 +7,7 @@ import ProbeKit
 /// `spinifex-workers` queue group) and passes on a v1 reply without an `error`. Nobody listening, no reply within
 /// the timeout, or an error reply (its code in the message) is failed; a reply that is not JSON is failed too,
 /// since whatever answered is not a provider hive-health can use.
-public struct ViperblockServiceProbe: Probe {
+public struct ViperblockServiceProbe: ParameterizedProbe {
     static let subject: ProbeParameter<String> = .string(
         "subject", default: EBSProviderV1.capabilitiesSubject,
         doc: "The request subject; it must be read-only, since the request is sent every run.")
@@ -21,20 +21,15 @@ public struct ViperblockServiceProbe: Probe {
         requiresNATS: true,
         summary: "the EBS provider (ebs.provider.v1) answers a capabilities request on NATS")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let subject: String
-        let payload: String
-        do {
-            subject = try parameters.value(Self.subject)
-            payload = try parameters.value(Self.payload)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (subject: String, payload: String)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (subject, payload) = settings
         guard let requester = environment.requester else {
             return .unknown("no NATS configured: cannot ask \(subject)")
         }
@@ -58,5 +53,11 @@ public struct ViperblockServiceProbe: Probe {
                     + String((error.message ?? "").prefix(200)), values: ["latency_ms": millis])
         }
         return .passed("\(subject) answered in \(Int(millis)) ms", values: ["latency_ms": millis])
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let subject = try parameters.value(Self.subject)
+        let payload = try parameters.value(Self.payload)
+        return (subject, payload)
     }
 }

@@ -10,7 +10,7 @@ import ProbeKit
 /// (`not_found`, `internal`...), except `unavailable`, the provider's "ask again later", which is unknown. No
 /// answer is unknown (`viperblock.service` says whether the service itself is down), as is a reply that is not a
 /// v1 response.
-public struct ViperblockVolumeProbe: Probe {
+public struct ViperblockVolumeProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "viperblock.volume", category: .ebs, targets: [.volume],
         parameters: [
@@ -31,26 +31,15 @@ public struct ViperblockVolumeProbe: Probe {
         requiresNATS: true,
         summary: "volume state from the EBS provider (ebs.provider.v1) over NATS")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let subject: String
-        let ownerFirst: Bool
-        let volume: String
-        let handle: String
-        let healthy: [String]
-        do {
-            subject = try parameters.string("subject") ?? EBSProviderV1.describeSubject
-            ownerFirst = try parameters.boolean("owner_first") ?? true
-            volume = try parameters.string("volume") ?? ""
-            handle = try parameters.string("handle") ?? ""
-            healthy = try parameters.stringList("healthy_states") ?? []
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (subject: String, ownerFirst: Bool, volume: String, handle: String, healthy: [String])
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (subject, ownerFirst, volume, handle, healthy) = settings
         guard let requester = environment.requester else {
             return .unknown("no NATS configured: cannot ask \(subject)")
         }
@@ -98,5 +87,14 @@ public struct ViperblockVolumeProbe: Probe {
         if let capacity = response.volume?.capacityBytes { values["capacity_bytes"] = Double(capacity) }
         if healthy.contains(state) { return .passed("\(volume) is \(state)", values: values) }
         return .failed("\(volume) is \(state.prefix(64))", values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let subject = try parameters.string("subject") ?? EBSProviderV1.describeSubject
+        let ownerFirst = try parameters.boolean("owner_first") ?? true
+        let volume = try parameters.string("volume") ?? ""
+        let handle = try parameters.string("handle") ?? ""
+        let healthy = try parameters.stringList("healthy_states") ?? []
+        return (subject, ownerFirst, volume, handle, healthy)
     }
 }

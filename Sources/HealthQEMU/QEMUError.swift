@@ -7,28 +7,14 @@ import HealthIO
 /// failing instance or an unknown result is the probe's decision (see ``Code/meansPeerIsGone``).
 public typealias QEMUError = CodedError<QEMUErrors>
 
-/// The domain of ``QEMUError``.
-public enum QEMUErrors: ErrorDomain {
-    public static var describesCode: Bool { false }
-}
+/// The domain of ``QEMUError``: the socket layer's codes (``HealthIO/SocketErrorDomain``) and QEMU's own.
+public enum QEMUErrors: SocketErrorDomain {}
 
 extension CodedError.Code where Domain == QEMUErrors {
-    /// The socket file does not exist.
-    public static var missing: Self { Self("missing") }
-    /// Nobody listens on the socket (connection refused).
-    public static var refused: Self { Self("refused") }
-    /// The peer closed the connection.
-    public static var closed: Self { Self("closed") }
-    /// The peer did not answer in time.
-    public static var timeout: Self { Self("timeout") }
     /// The peer sent a line longer than the limit.
     public static var lineTooLong: Self { Self("line too long") }
-    /// The peer sent something that is not the protocol (not JSON, wrong shape, too deep).
-    public static var protocolViolation: Self { Self("protocol violation") }
     /// The command was answered with a QMP error.
     public static var commandFailed: Self { Self("command failed") }
-    /// A system call failed (socket, connect, read, write).
-    public static var system: Self { Self("system") }
     /// The caller's task was cancelled.
     public static var cancelled: Self { Self("cancelled") }
     /// A monitor that is not hive-health's own was asked to be held open (see ``QMPMonitorRole``).
@@ -43,18 +29,13 @@ extension CodedError where Domain == QEMUErrors {
 extension QEMUError {
     /// The socket layer's error in QEMU's terms.
     init(_ error: IOError) {
-        let code: Code =
-            switch error.code {
-            case .missing: .missing
-            case .refused: .refused
-            case .closed: .closed
-            case .timeout: .timeout
+        self.init(error) { code in
+            switch code {
             case .frameTooLong: .lineTooLong
-            case .protocolViolation: .protocolViolation
             case .cancelled: .cancelled
-            default: .system
+            default: nil
             }
-        self.init(code, error.message)
+        }
     }
 }
 

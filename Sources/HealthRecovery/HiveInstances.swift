@@ -1,6 +1,5 @@
 import Foundation
 import HealthCore
-import HealthInventory
 import HealthNATS
 import Logging
 
@@ -45,19 +44,13 @@ public struct HiveInstance: Sendable, Hashable {
     }
 }
 
-/// Reads Hive's instance records and sends Hive's instance commands (`ec2.cmd.<id>`, DESIGN §5).
+/// Reads Hive's instance records and sends Hive's instance commands (`ec2.cmd.<id>`, DESIGN §5). Made by the
+/// recovery policy and the dead-node detector with their connection and timeouts (its initialiser is the module's).
 public struct HiveInstanceCommands: Sendable {
     public let connection: NATSConnection
     public let subjects: HealthSubjects
     public let readTimeout: Duration
     public let commandTimeout: Duration
-
-    public init(connection: NATSConnection, subjects: HealthSubjects, readTimeout: Duration, commandTimeout: Duration) {
-        self.connection = connection
-        self.subjects = subjects
-        self.readTimeout = readTimeout
-        self.commandTimeout = commandTimeout
-    }
 
     /// Every instance Hive knows (running ones under `node.<node>`, stopped ones as `instance.<id>`).
     public func instances() async throws -> [String: HiveInstance] {
@@ -69,7 +62,8 @@ public struct HiveInstanceCommands: Sendable {
         }
         for (key, entry) in entries where key.hasPrefix("instance.") {
             // A running record under a node wins over a leftover stopped one.
-            let parsed = FileInventory.parseInstance(entry.value, node: NodeInfo(name: ""), layout: Self.layout)
+            let parsed = HiveVMRecord.parseInstance(
+                entry.value, node: NodeInfo(name: ""), layout: Self.layout, agentSocketExists: Self.noAgentSockets)
             guard case .success(let info) = parsed, found[info.id] == nil
             else { continue }
             found[info.id] = HiveInstance(info, node: nil)
@@ -93,13 +87,15 @@ public struct HiveInstanceCommands: Sendable {
         try await instances(onNodes: [node]).values.sorted { $0.id < $1.id }
     }
 
-    /// Hive's VM records are read by the inventory's one parser (``FileInventory``); the socket paths it derives
-    /// from a layout are not used here.
+    /// Hive's VM records are read by the one parser (``HealthCore/HiveVMRecord``); the socket paths it derives from a
+    /// layout, and whether a guest agent socket is there, are not used here (the VMs run on other nodes).
     private static let layout = RuntimeLayout(directory: RuntimeLayout.spinifexRunDirectory)
+    private static func noAgentSockets(_ path: String) -> Bool { false }
 
     /// The VMs of one `node.<node>` value (`{"vms": {...}}`); records the parser refuses are left out.
     static func instances(inNodeRecord value: [UInt8], node: String) -> [String: HiveInstance] {
-        let snapshot = FileInventory.parse(value, node: NodeInfo(name: node), layout: layout)
+        let snapshot = HiveVMRecord.parseDocumentOrSkip(
+            value, node: NodeInfo(name: node), layout: layout, agentSocketExists: noAgentSockets)
         return Dictionary(snapshot.instances.map { ($0.id, HiveInstance($0, node: node)) }) { first, _ in first }
     }
 
@@ -139,11 +135,11 @@ public struct HiveInstanceCommands: Sendable {
             }
         } catch {
             let why = error.code == .noResponders ? "nobody answers \(subject)" : "no reply on \(subject): \(error)"
-            throw RecoveryError(code: .noAnswer, message: "\(attribute) \(instance.id): \(why)")
+            throw RecoveryError(.noAnswer, "\(attribute) \(instance.id): \(why)")
         }
         if let refusal = CommandReply.refusal(reply.payload) {
             throw RecoveryError(
-                code: .commandRefused, message: "\(attribute) \(instance.id): refused on \(subject): \(refusal)")
+                .commandRefused, "\(attribute) \(instance.id): refused on \(subject): \(refusal)")
         }
     }
 }
@@ -218,30 +214,22 @@ struct CommandReply: Decodable {
 }
 
 /// A recovery operation that could not be done; the policy records it on the recovery record, it never crashes.
-public struct RecoveryError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kind of failure; new codes may be added.
-    public struct Code: RawRepresentable, Sendable, Hashable {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        /// Hive answered the command with an error.
-        public static let commandRefused = Code(rawValue: "command-refused")
-        /// Nobody answered the command (no responder, or no reply in time).
-        public static let noAnswer = Code(rawValue: "no-answer")
-        /// No recovery record has this id.
-        public static let notFound = Code(rawValue: "not-found")
-        /// The record is not in a state that allows the operation.
-        public static let wrongState = Code(rawValue: "wrong-state")
-        /// Someone else changed the record at the same time; read it again.
-        public static let conflict = Code(rawValue: "conflict")
-    }
+public typealias RecoveryError = CodedError<RecoveryErrors>
 
-    public var code: Code
-    public var message: String
+/// The domain of ``RecoveryError``: its messages say what went wrong, so its description is the message alone.
+public enum RecoveryErrors: ErrorDomain {
+    public static var describesCode: Bool { false }
+}
 
-    public init(code: Code, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension CodedError.Code where Domain == RecoveryErrors {
+    /// Hive answered the command with an error.
+    public static var commandRefused: Self { Self("command-refused") }
+    /// Nobody answered the command (no responder, or no reply in time).
+    public static var noAnswer: Self { Self("no-answer") }
+    /// No recovery record has this id.
+    public static var notFound: Self { Self("not-found") }
+    /// The record is not in a state that allows the operation.
+    public static var wrongState: Self { Self("wrong-state") }
+    /// Someone else changed the record at the same time; read it again.
+    public static var conflict: Self { Self("conflict") }
 }

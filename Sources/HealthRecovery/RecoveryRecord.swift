@@ -44,19 +44,13 @@ public struct RecoveryRecord: Sendable, Hashable, Codable {
         case terminate
     }
 
-    /// One state change (or an adoption by another agent), with its reason.
+    /// One state change (or an adoption by another agent), with its reason; only the record makes them
+    /// (``move(to:at:reason:agent:)``), so its initialiser is the module's own.
     public struct Step: Sendable, Hashable, Codable {
         public var state: State
         public var at: Date
         public var reason: String
         public var agent: String
-
-        public init(state: State, at: Date, reason: String, agent: String) {
-            self.state = state
-            self.at = at
-            self.reason = reason
-            self.agent = agent
-        }
     }
 
     public var id: String

@@ -104,7 +104,7 @@ public struct RecoveryStore: Sendable {
             }
         }
         if case .failure(let error) = result, error.code == .alreadyExists || error.code == .wrongRevision {
-            throw RecoveryError(code: .conflict, message: "recovery of \(record.instance) written by another agent")
+            throw RecoveryError(.conflict, "recovery of \(record.instance) written by another agent")
         }
         return try result.get()
     }
@@ -116,7 +116,7 @@ public struct RecoveryStore: Sendable {
             try await bucket.update(Self.currentKey(record.instance), value: value, expectedRevision: revision)
         }
         if case .failure(let error) = result, error.code == .wrongRevision {
-            throw RecoveryError(code: .conflict, message: "recovery \(record.id) changed meanwhile")
+            throw RecoveryError(.conflict, "recovery \(record.id) changed meanwhile")
         }
         let written = try result.get()
         if record.state.isFinal { try await bucket.put("history.\(record.id)", value: value) }
@@ -126,7 +126,7 @@ public struct RecoveryStore: Sendable {
     /// The current record with this id.
     public func find(id: String) async throws -> Versioned {
         guard let found = try await current().values.first(where: { $0.record.id == id }) else {
-            throw RecoveryError(code: .notFound, message: "no open recovery with id \(id)")
+            throw RecoveryError(.notFound, "no open recovery with id \(id)")
         }
         return found
     }
@@ -149,8 +149,7 @@ public struct RecoveryStore: Sendable {
         var found = try await find(id: id)
         guard found.record.state == .proposed else {
             throw RecoveryError(
-                code: .wrongState,
-                message: "recovery \(id) is \(found.record.state), only a proposed one can be decided")
+                .wrongState, "recovery \(id) is \(found.record.state), only a proposed one can be decided")
         }
         found.record.move(to: state, at: at, reason: reason, agent: person)
         found.record.needsPerson = false

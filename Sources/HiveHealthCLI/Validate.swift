@@ -26,9 +26,7 @@ struct Validate: AsyncParsableCommand {
         case .json:
             let output = ValidationOutput(
                 valid: result.errors.isEmpty, checks: result.catalogue.checks.count,
-                errors: result.errors.map {
-                    .init(file: $0.file, line: $0.line, column: $0.column, key: $0.key, message: $0.message)
-                },
+                errors: result.errors,
                 environment: result.catalogue.environment,
                 effective: showEffective ? result.catalogue.effective.map(EffectiveOutput.init) : nil)
             print(try ReportOutput.json(output))
@@ -56,17 +54,9 @@ struct Validate: AsyncParsableCommand {
 }
 
 struct ValidationOutput: Encodable {
-    struct Problem: Encodable {
-        var file: String
-        var line: Int
-        var column: Int
-        var key: String
-        var message: String
-    }
-
     var valid: Bool
     var checks: Int
-    var errors: [Problem]
+    var errors: [CatalogueError]
     var environment: String?
     var effective: [EffectiveOutput]?
 }

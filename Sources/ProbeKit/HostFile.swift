@@ -21,6 +21,8 @@ public struct HostFileError: Error, Sendable, Hashable, CustomStringConvertible 
         case notText
         /// Any other error of open/read.
         case unreadable
+        /// The text is not in the file's format (a `/proc` file the parser does not understand).
+        case malformed
     }
 
     public var code: Code
@@ -40,7 +42,7 @@ public struct HostFileError: Error, Sendable, Hashable, CustomStringConvertible 
         case .tooLarge: "\(path): larger than \(detail) bytes"
         case .notRegularFile: "\(path): not a regular file"
         case .notText: "\(path): not UTF-8 text"
-        case .unreadable: "\(path): \(detail)"
+        case .unreadable, .malformed: "\(path): \(detail)"
         }
     }
 

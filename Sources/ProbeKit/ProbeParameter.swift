@@ -74,9 +74,7 @@ extension ProbeParameter where Value == Int {
     public static func integer(
         _ name: String, default value: Int, range: ClosedRange<Double>? = nil, doc: String
     ) -> Self {
-        defaulted(ParameterSpec(name, .integer, default: .integer(value), range: range, doc: doc)) {
-            p, n throws(ParameterProblem) in try p.integer(n)
-        }
+        ranged(name, default: value, range: range, doc: doc)
     }
 }
 
@@ -94,8 +92,40 @@ extension ProbeParameter where Value == Double {
     public static func number(
         _ name: String, default value: Double, range: ClosedRange<Double>? = nil, doc: String
     ) -> Self {
-        defaulted(ParameterSpec(name, .number, default: .number(value), range: range, doc: doc)) {
-            p, n throws(ParameterProblem) in try p.number(n)
+        ranged(name, default: value, range: range, doc: doc)
+    }
+}
+
+/// The values a range applies to: integers and numbers, declared and read the same way.
+private protocol RangedValue: Sendable {
+    static var type: ParameterType { get }
+    var parameterValue: ParameterValue { get }
+    static func read(_ parameters: CheckParameters, _ name: String) throws(ParameterProblem) -> Self?
+}
+
+extension Int: RangedValue {
+    fileprivate static var type: ParameterType { .integer }
+    fileprivate var parameterValue: ParameterValue { .integer(self) }
+    fileprivate static func read(_ parameters: CheckParameters, _ name: String) throws(ParameterProblem) -> Int? {
+        try parameters.integer(name)
+    }
+}
+
+extension Double: RangedValue {
+    fileprivate static var type: ParameterType { .number }
+    fileprivate var parameterValue: ParameterValue { .number(self) }
+    fileprivate static func read(_ parameters: CheckParameters, _ name: String) throws(ParameterProblem) -> Double? {
+        try parameters.number(name)
+    }
+}
+
+extension ProbeParameter where Value: RangedValue {
+    /// An integer or number parameter with a default and, optionally, the range of accepted values.
+    fileprivate static func ranged(
+        _ name: String, default value: Value, range: ClosedRange<Double>?, doc: String
+    ) -> Self {
+        defaulted(ParameterSpec(name, Value.type, default: value.parameterValue, range: range, doc: doc)) {
+            p, n throws(ParameterProblem) in try Value.read(p, n)
         }
     }
 }

@@ -1,22 +1,9 @@
-/// Why the text of a `/proc` file could not be understood.
-public struct ProcFormatError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
-
-    public init(path: String, reason: String) {
-        self.path = path
-        self.reason = reason
-    }
-
-    public var description: String { "\(path): \(reason)" }
-}
-
 /// The fields of `/proc/meminfo`, in bytes for the `kB` ones.
 public struct MemInfo: Sendable, Hashable {
     public var fields: [String: UInt64]
 
     /// Parses `Name:   value kB` lines; lines that are not of that shape are skipped, values that overflow are errors.
-    public init(parsing text: String, path: String = "/proc/meminfo") throws(ProcFormatError) {
+    public init(parsing text: String, path: String = "/proc/meminfo") throws(HostFileError) {
         var fields: [String: UInt64] = [:]
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             guard let colon = line.firstIndex(of: ":") else { continue }
@@ -26,7 +13,9 @@ public struct MemInfo: Sendable, Hashable {
             var value = number
             if parts.count > 1, parts[1] == "kB" {
                 let (product, overflow) = number.multipliedReportingOverflow(by: 1024)
-                guard !overflow else { throw ProcFormatError(path: path, reason: "value of \(name) overflows") }
+                guard !overflow else {
+                    throw HostFileError(.malformed, path: path, detail: "value of \(name) overflows")
+                }
                 value = product
             }
             fields[name] = value
@@ -62,24 +51,25 @@ public struct ProcessStat: Sendable, Hashable {
     public var rssPages: Int64
 
     /// Parses one line of `/proc/<pid>/stat`, reading the fields after the last `)`.
-    public init(parsing text: String, path: String) throws(ProcFormatError) {
+    public init(parsing text: String, path: String) throws(HostFileError) {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")"), open < close else {
-            throw ProcFormatError(path: path, reason: "no '(comm)' field")
+            throw HostFileError(.malformed, path: path, detail: "no '(comm)' field")
         }
         guard let pid = Int(text[..<open].trimmed) else {
-            throw ProcFormatError(path: path, reason: "no pid before '('")
+            throw HostFileError(.malformed, path: path, detail: "no pid before '('")
         }
         let rest = text[text.index(after: close)...].split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard rest.count >= 22 else {
-            throw ProcFormatError(path: path, reason: "\(rest.count + 2) fields, expected at least 24")
+            throw HostFileError(.malformed, path: path, detail: "\(rest.count + 2) fields, expected at least 24")
         }
         guard rest[0].count == 1, let state = rest[0].first, state.isLetter else {
-            throw ProcFormatError(path: path, reason: "bad state field '\(rest[0].prefix(8))'")
+            throw HostFileError(.malformed, path: path, detail: "bad state field '\(rest[0].prefix(8))'")
         }
         guard let utime = UInt64(rest[11]), let stime = UInt64(rest[12]), let threads = Int(rest[17]),
             let startTime = UInt64(rest[19]), let rss = Int64(rest[21])
         else {
-            throw ProcFormatError(path: path, reason: "non-numeric utime/stime/threads/starttime/rss field")
+            throw HostFileError(
+                .malformed, path: path, detail: "non-numeric utime/stime/threads/starttime/rss field")
         }
         self.pid = pid
         self.comm = String(text[text.index(after: open)..<close])

@@ -39,16 +39,19 @@ public struct ProbeScan: Sendable {
 /// Finds every type of a module that conforms to `Probe`, the way the compiler would see it, or says why it cannot
 /// be registered.
 ///
-/// A type conforms when `Probe` (or `HealthCore.Probe`, `ProbeEventSource`, a protocol of the module refining them)
-/// is in the inheritance list of its `struct`/`class`/`enum`/`actor` declaration or of an `extension`, or when it is
+/// A type conforms when `Probe` (or `HealthCore.Probe`, `ProbeEventSource`, ProbeKit's `ParameterizedProbe`, a
+/// protocol of the module refining them) is in the inheritance list of its `struct`/`class`/`enum`/`actor`
+/// declaration or of an `extension`, or when it is
 /// a class inheriting from a probe class. It is registered under the `kind: "..."` string literal of its own body or of its
 /// extensions' bodies. Refused, each with a message naming file and line: generic types (and types nested in them),
 /// types local to a function, private and fileprivate types, extensions of types not declared in the module, a kind
 /// that is not a plain string literal or is missing, and a kind claimed twice.
 public enum ProbeScanner {
-    /// The names a conformance to `Probe` is written with: HealthCore's `Probe` and the protocols refining it there.
+    /// The names a conformance to `Probe` is written with: HealthCore's `Probe` and the protocols refining it there
+    /// and in ProbeKit.
     static let probeProtocolNames: Set<String> = [
-        "Probe", "HealthCore.Probe", "ProbeEventSource", "HealthCore.ProbeEventSource",
+        "Probe", "HealthCore.Probe", "ProbeEventSource", "HealthCore.ProbeEventSource", "ParameterizedProbe",
+        "ProbeKit.ParameterizedProbe",
     ]
 
     /// Scans `sources` (one module) for probes.

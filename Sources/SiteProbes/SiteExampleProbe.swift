@@ -6,7 +6,7 @@ import ProbeKit
 ///
 /// A missing file or a missing text is a failed result; a file that cannot be read (permissions, a directory) is
 /// unknown, and so is one larger than `max_bytes` (never read past it).
-public struct SiteExampleProbe: Probe {
+public struct SiteExampleProbe: ParameterizedProbe {
     /// Each parameter is declared once: its default lives here and nowhere else.
     static let path: ProbeParameter<String> = .string(
         "path", default: "/etc/hive-health/site-ok", doc: "The marker file to look for (under the host root).")
@@ -20,22 +20,15 @@ public struct SiteExampleProbe: Probe {
         parameters: [path.spec, expect.spec, maxBytes.spec],
         summary: "a site's marker file exists (and contains a text): the example site probe")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let path: String
-        let expect: String?
-        let limit: Int
-        do {
-            path = try parameters.value(Self.path)
-            expect = try parameters.value(Self.expect)
-            limit = try parameters.value(Self.maxBytes)
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (path: String, expect: String?, limit: Int)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (path, expect, limit) = settings
         let text: String
         switch HostFile.text(environment.hostPath(path), limit: limit) {
         case .success(let contents):
@@ -52,5 +45,12 @@ public struct SiteExampleProbe: Probe {
         }
         return text.contains(expect)
             ? .passed("\(path) contains '\(expect)'") : .failed("\(path) does not contain '\(expect)'")
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let path = try parameters.value(Self.path)
+        let expect = try parameters.value(Self.expect)
+        let limit = try parameters.value(Self.maxBytes)
+        return (path, expect, limit)
     }
 }

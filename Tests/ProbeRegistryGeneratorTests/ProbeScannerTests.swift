@@ -14,7 +14,7 @@ struct ProbeScannerTests {
         Dictionary(uniqueKeysWithValues: scan.probes.map { ($0.typeName, $0.kind) })
     }
 
-    @Test("struct, class, final class, enum, actor register with Probe (or ProbeEventSource) anywhere in the list")
+    @Test("struct, class, enum, actor register with Probe (ProbeEventSource, ParameterizedProbe) anywhere in the list")
     func declarationForms() {
         let result = scan(
             """
@@ -31,12 +31,14 @@ struct ProbeScannerTests {
             }
             struct F: Hashable, @retroactive Probe where Self: Sendable { static let d = X(kind: "f.kind") }
             struct G: ProbeEventSource { static let descriptor = ProbeDescriptor(kind: "g.kind") }
+            struct H: ProbeKit.ParameterizedProbe { static let descriptor = ProbeDescriptor(kind: "h.kind") }
             struct NotAProbe: Hashable { static let descriptor = ProbeDescriptor(kind: "no.kind") }
             """)
         #expect(result.problems.isEmpty)
         #expect(
             registered(result) == [
                 "A": "a.kind", "B": "b.kind", "C": "c.kind", "D": "d.kind", "E": "e.kind", "F": "f.kind", "G": "g.kind",
+                "H": "h.kind",
             ])
         #expect(result.probes.first { $0.typeName == "E" }?.line == 7)
     }

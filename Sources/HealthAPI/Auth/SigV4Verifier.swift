@@ -5,26 +5,7 @@ import Foundation
 /// (`X-Amz-Signature`), HMAC-SHA256 with swift-crypto, at most ``maxSkew`` between the signer's clock and ours.
 public struct SigV4Verifier: Sendable {
     /// What the verifier needs of an HTTP request.
-    public struct Request: Sendable {
-        public var method: String
-        /// The path as sent (percent-encoded).
-        public var path: String
-        /// The query string as sent (percent-encoded), without `?`.
-        public var query: String
-        /// Header names in lowercase; `host` is the request's authority.
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-
-        public init(
-            method: String, path: String, query: String, headers: [(name: String, value: String)], body: [UInt8]
-        ) {
-            self.method = method
-            self.path = path
-            self.query = query
-            self.headers = headers
-            self.body = body
-        }
-    }
+    public typealias Request = APIRequest
 
     /// Access key id -> secret access key.
     public var credentials: [String: String]

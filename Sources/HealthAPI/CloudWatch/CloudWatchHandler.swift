@@ -48,11 +48,7 @@ public struct CloudWatchHandler: Sendable {
     ) throws(CloudWatchError) -> APIResponse {
         if let verifier {
             do {
-                try verifier.verify(
-                    SigV4Verifier.Request(
-                        method: request.method, path: request.path, query: request.query, headers: request.headers,
-                        body: request.body),
-                    now: now())
+                try verifier.verify(request, now: now())
             } catch {
                 throw CloudWatchError(error)
             }

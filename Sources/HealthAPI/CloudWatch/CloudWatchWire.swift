@@ -172,7 +172,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
     /// An error in the caller's protocol; the JSON and CBOR ones carry `x-amzn-query-error` (awsQueryCompatible).
     func error(_ error: CloudWatchError, requestID: String) -> APIResponse {
         let fault = error.code.httpStatus >= 500 ? "Receiver" : "Sender"
-        let queryError = ("x-amzn-query-error", "\(error.code.query);\(fault)")
+        let queryError = ("x-amzn-query-error", "\(error.code.rawValue);\(fault)")
         let document = WireValue.object([
             ("__type", .string("com.amazonaws.cloudwatch#" + error.code.exception)), ("message", .string(error.message)),
         ])
@@ -192,7 +192,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
             writer.open("ErrorResponse", namespace: Self.xmlNamespace)
             writer.element("Error") { inner in
                 inner.element("Type", fault)
-                inner.element("Code", error.code.query)
+                inner.element("Code", error.code.rawValue)
                 inner.element("Message", error.message)
             }
             writer.element("RequestId", requestID)

@@ -1,43 +1,21 @@
 /// An EC2 API error: one of AWS's error codes with its HTTP status, and a message.
-public struct EC2Error: Error, Sendable, Hashable, CustomStringConvertible {
-    /// AWS's error code (the `Code` element of the error XML).
-    public struct Code: RawRepresentable, Sendable, Hashable {
-        public var rawValue: String
-        /// The HTTP status AWS answers with for this code.
-        public var httpStatus: Int
+public typealias EC2Error = AWSError<EC2Errors>
 
-        public init(rawValue: String) {
-            self.rawValue = rawValue
-            self.httpStatus = 400
-        }
+/// The domain of ``EC2Error``.
+public enum EC2Errors: AWSErrorDomain {}
 
-        public init(_ rawValue: String, httpStatus: Int) {
-            self.rawValue = rawValue
-            self.httpStatus = httpStatus
-        }
-
-        public static let invalidParameterValue = Code("InvalidParameterValue", httpStatus: 400)
-        public static let invalidParameterCombination = Code("InvalidParameterCombination", httpStatus: 400)
-        public static let invalidInstanceIDMalformed = Code("InvalidInstanceID.Malformed", httpStatus: 400)
-        public static let invalidInstanceIDNotFound = Code("InvalidInstanceID.NotFound", httpStatus: 400)
-        public static let missingParameter = Code("MissingParameter", httpStatus: 400)
-        public static let invalidAction = Code("InvalidAction", httpStatus: 400)
-        public static let authFailure = Code("AuthFailure", httpStatus: 401)
-        public static let signatureDoesNotMatch = Code("SignatureDoesNotMatch", httpStatus: 403)
-        public static let dryRunOperation = Code("DryRunOperation", httpStatus: 412)
-        public static let unsupportedOperation = Code("UnsupportedOperation", httpStatus: 400)
-        public static let incorrectInstanceState = Code("IncorrectInstanceState", httpStatus: 400)
-        public static let requestTooLarge = Code("RequestEntityTooLarge", httpStatus: 413)
-        public static let internalError = Code("InternalError", httpStatus: 500)
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
+extension AWSError.Code where Service == EC2Errors {
+    public static var invalidParameterValue: Self { Self("InvalidParameterValue") }
+    public static var invalidParameterCombination: Self { Self("InvalidParameterCombination") }
+    public static var invalidInstanceIDMalformed: Self { Self("InvalidInstanceID.Malformed") }
+    public static var invalidInstanceIDNotFound: Self { Self("InvalidInstanceID.NotFound") }
+    public static var missingParameter: Self { Self("MissingParameter") }
+    public static var invalidAction: Self { Self("InvalidAction") }
+    public static var authFailure: Self { Self("AuthFailure", httpStatus: 401) }
+    public static var signatureDoesNotMatch: Self { Self("SignatureDoesNotMatch", httpStatus: 403) }
+    public static var dryRunOperation: Self { Self("DryRunOperation", httpStatus: 412) }
+    public static var unsupportedOperation: Self { Self("UnsupportedOperation") }
+    public static var incorrectInstanceState: Self { Self("IncorrectInstanceState") }
+    public static var requestTooLarge: Self { Self("RequestEntityTooLarge", httpStatus: 413) }
+    public static var internalError: Self { Self("InternalError", httpStatus: 500) }
 }

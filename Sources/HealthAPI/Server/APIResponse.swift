@@ -2,23 +2,13 @@ import Hummingbird
 import NIOCore
 
 /// One HTTP answer of the API's address, whatever the protocol: status, content type, extra headers and body bytes.
+/// The API's handlers make them (the initialiser is the module's); the server writes them out.
 public struct APIResponse: Sendable {
     public var status: Int
     public var contentType: String
-    public var headers: [(name: String, value: String)]
+    public var headers: [(name: String, value: String)] = []
     public var body: [UInt8]
     public var requestID: String
-
-    public init(
-        status: Int, contentType: String, headers: [(name: String, value: String)] = [], body: [UInt8],
-        requestID: String
-    ) {
-        self.status = status
-        self.contentType = contentType
-        self.headers = headers
-        self.body = body
-        self.requestID = requestID
-    }
 }
 
 extension APIResponse {

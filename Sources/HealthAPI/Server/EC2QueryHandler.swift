@@ -6,25 +6,7 @@ import Logging
 /// of HTTP, so tests drive it directly; ``APIServer`` puts it behind Hummingbird.
 public struct EC2QueryHandler: Sendable {
     /// An HTTP request as the handler needs it.
-    public struct Request: Sendable {
-        public var method: String
-        public var path: String
-        public var query: String
-        /// Names in lowercase; `host` is the authority.
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-
-        public init(
-            method: String, path: String = "/", query: String = "", headers: [(name: String, value: String)] = [],
-            body: [UInt8] = []
-        ) {
-            self.method = method
-            self.path = path
-            self.query = query
-            self.headers = headers
-            self.body = body
-        }
-    }
+    public typealias Request = APIRequest
 
     /// The answer: an HTTP status and an XML document.
     public struct Response: Sendable {
@@ -87,11 +69,7 @@ public struct EC2QueryHandler: Sendable {
         }
         var accessKeyID: String?
         if let verifier {
-            var signed = SigV4Verifier.Request(
-                method: request.method, path: request.path, query: request.query, headers: request.headers,
-                body: request.body)
-            signed.headers = request.headers
-            accessKeyID = try verifier.verify(signed, now: now())
+            accessKeyID = try verifier.verify(request, now: now())
         }
         var parameters = try QueryParameters.parse(Array(request.query.utf8))
         if request.method == "POST" { parameters.merge(try QueryParameters.parse(request.body)) }

@@ -34,7 +34,7 @@ final class MalformedRequestResponder: ChannelInboundHandler, RemovableChannelHa
         responding = true
         let requestID = UUID().uuidString.lowercased()
         let body = Array(
-            EC2Error(EC2Error.Code("InvalidRequest", httpStatus: 400), "The request is not valid HTTP/1.1: \(error)")
+            EC2Error(EC2Error.Code("InvalidRequest"), "The request is not valid HTTP/1.1: \(error)")
                 .xml(requestID: requestID).utf8)
         let fields: HTTPFields = [
             .contentType: "text/xml;charset=UTF-8", .contentLength: "\(body.count)", .connection: "close",

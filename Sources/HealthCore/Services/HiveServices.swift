@@ -15,28 +15,18 @@ public protocol MessageRequester: Sendable {
 }
 
 /// Why a request got no reply.
-public struct MessageRequestError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The kind of failure; new codes may be added.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias MessageRequestError = CodedError<MessageRequestErrors>
 
-        /// Nobody subscribes to the subject (the server said so at once).
-        public static let noResponders = Code(rawValue: "no-responders")
-        /// Nobody answered within the timeout.
-        public static let timeout = Code(rawValue: "timeout")
-        /// Anything else (not connected, closed...).
-        public static let other = Code(rawValue: "other")
-    }
+/// The domain of ``MessageRequestError``: its messages say what went wrong, so its description is the message alone.
+public enum MessageRequestErrors: ErrorDomain {
+    public static var describesCode: Bool { false }
+}
 
-    public var code: Code
-    public var message: String
-
-    public init(code: Code, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+extension CodedError.Code where Domain == MessageRequestErrors {
+    /// Nobody subscribes to the subject (the server said so at once).
+    public static var noResponders: Self { Self("no-responders") }
+    /// Nobody answered within the timeout.
+    public static var timeout: Self { Self("timeout") }
+    /// Anything else (not connected, closed...).
+    public static var other: Self { Self("other") }
 }

@@ -1,24 +1,18 @@
 /// The named fields of a target, used by `{{...}}` templates in params and by `when` selectors.
 public struct TargetFields: Sendable {
-    /// Every field name a check may reference, by the target kind that has it.
+    /// Every field name a check may reference, by the target kind that has it: an instance has its node's fields,
+    /// a volume its instance's.
     public static let names: [TargetKind: [String]] = [
-        .node: ["node.name", "node.region", "node.az", "runtime_dir"],
-        .instance: [
-            "node.name", "node.region", "node.az", "runtime_dir",
-            "instance.id", "instance.state", "instance.az", "instance.qmp_socket", "instance.hive_qmp_socket",
-            "instance.guest_agent_socket", "instance.pid_file", "instance.serial_socket", "instance.console_log",
-            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap", "instance.guest_agent",
-            "instance.hive_health",
-        ],
-        .volume: [
-            "node.name", "node.region", "node.az", "runtime_dir",
-            "instance.id", "instance.state", "instance.az", "instance.qmp_socket", "instance.hive_qmp_socket",
-            "instance.guest_agent_socket", "instance.pid_file", "instance.serial_socket", "instance.console_log",
-            "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap", "instance.guest_agent",
-            "instance.hive_health",
-            "volume.id", "volume.nbd_uri", "volume.device", "volume.boot",
-        ],
+        .node: nodeNames, .instance: nodeNames + instanceNames, .volume: nodeNames + instanceNames + volumeNames,
     ]
+    private static let nodeNames = ["node.name", "node.region", "node.az", "runtime_dir"]
+    private static let instanceNames = [
+        "instance.id", "instance.state", "instance.az", "instance.qmp_socket", "instance.hive_qmp_socket",
+        "instance.guest_agent_socket", "instance.pid_file", "instance.serial_socket", "instance.console_log",
+        "instance.eni_id", "instance.eni_mac", "instance.private_ip", "instance.tap", "instance.guest_agent",
+        "instance.hive_health",
+    ]
+    private static let volumeNames = ["volume.id", "volume.nbd_uri", "volume.device", "volume.boot"]
 
     /// Label fields are open-ended: `node.label.<key>`, `instance.label.<key>`.
     public static func isKnown(_ name: String, for kind: TargetKind) -> Bool {

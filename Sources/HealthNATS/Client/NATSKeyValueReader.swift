@@ -50,7 +50,7 @@ public final class NATSKeyValueReader: KeyValueBrowser, MessageRequester {
                 case .timeout: .timeout
                 default: .other
                 }
-            throw MessageRequestError(code: code, message: error.description)
+            throw MessageRequestError(code, error.description)
         }
     }
 }

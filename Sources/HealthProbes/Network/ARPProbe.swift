@@ -8,7 +8,7 @@ import ProbeKit
 ///
 /// Failed when nothing answers, when the interface is down, or when the answer comes from another MAC than the
 /// ENI's (both MACs in the message). Unknown for the probe's own trouble (no permission, no such interface).
-public struct ARPProbe: Probe {
+public struct ARPProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "net.arp", category: .instance, targets: [.instance, .node],
         parameters: [
@@ -28,27 +28,18 @@ public struct ARPProbe: Probe {
         timeoutClass: .network,
         summary: "ARP request for the instance IP (or gateway) on its interface; the reply's MAC vs the ENI MAC")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        var address: String
-        var interface: String
-        let expected: String?
-        let attempts: Int
-        let namespace: String
-        do {
-            namespace = try parameters.string("netns") ?? ""
-            address = try parameters.string("address") ?? ""
-            interface = try parameters.string("interface") ?? ""
-            let configured = try parameters.string("expected_mac") ?? ""
-            expected = configured.isEmpty ? request.target.instance?.eniMAC : configured
-            attempts = try parameters.integer("attempts") ?? 3
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (
+        address: String, interface: String, expected: String?, attempts: Int, namespace: String
+    )
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (_, _, expected, attempts, namespace) = settings
+        var (address, interface) = (settings.address, settings.interface)
         var routes: RouteTable?
         let environment = self.environment
         func table() -> RouteTable {
@@ -100,6 +91,16 @@ public struct ARPProbe: Probe {
             return .passed(
                 "\(address) is at \(mac) on \(interface) (\(NetworkTargets.milliseconds(latency)))", values: values)
         }
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let namespace = try parameters.string("netns") ?? ""
+        let address = try parameters.string("address") ?? ""
+        let interface = try parameters.string("interface") ?? ""
+        let configured = try parameters.string("expected_mac") ?? ""
+        let expected = configured.isEmpty ? request.target.instance?.eniMAC : configured
+        let attempts = try parameters.integer("attempts") ?? 3
+        return (address, interface, expected, attempts, namespace)
     }
 
     /// `AA-BB-CC-DD-EE-FF` or `aa:bb:...` as lower-case colon-separated.

@@ -8,7 +8,7 @@ import ProbeKit
 /// Failed when more than `max_loss_percent` of the echoes go unanswered (or the average round trip is above
 /// `max_rtt`), naming each address that failed. Unknown when the pinger cannot open a socket ("needs CAP_NET_RAW")
 /// or there is no address to ping.
-public struct ICMPProbe: Probe {
+public struct ICMPProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "net.icmp", category: .instance, targets: [.instance, .node],
         parameters: [
@@ -36,34 +36,17 @@ public struct ICMPProbe: Probe {
         timeoutClass: .network,
         summary: "ICMP echo over one shared socket per family: loss and round-trip time (instance IP, gateway, peers)")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let addresses: [String]
-        let count: Int
-        let interval: Duration
-        let maxLoss: Double
-        let maxRTT: Duration
-        let namespace: String
-        do {
-            namespace = try parameters.string("netns") ?? ""
-            let address = try parameters.string("address") ?? ""
-            let extra = try parameters.stringList("addresses") ?? []
-            let gateway = try parameters.boolean("gateway") ?? false
-            let environment = self.environment
-            addresses = NetworkTargets.addresses(
-                address: address, extra: extra, gateway: gateway, request: request,
-                routes: { NetworkTargets.routes(namespace: namespace, environment: environment) })
-            count = try parameters.integer("count") ?? 3
-            interval = try parameters.duration("interval") ?? .milliseconds(200)
-            maxLoss = (try parameters.number("max_loss_percent") ?? 50) / 100
-            maxRTT = try parameters.duration("max_rtt") ?? .zero
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (
+        addresses: [String], count: Int, interval: Duration, maxLoss: Double, maxRTT: Duration, namespace: String
+    )
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (addresses, count, interval, maxLoss, maxRTT, namespace) = settings
         guard !addresses.isEmpty else {
             return .unknown("no address to ping for \(request.target.id) (no private IP, no gateway, no 'addresses')")
         }
@@ -115,5 +98,21 @@ public struct ICMPProbe: Probe {
         let more = problems.count > 8 ? "; and \(problems.count - 8) more" : ""
         let prefix = addresses.count == 1 ? "" : "\(problems.count) of \(addresses.count) addresses failed: "
         return .failed(prefix + shown + more, values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let namespace = try parameters.string("netns") ?? ""
+        let address = try parameters.string("address") ?? ""
+        let extra = try parameters.stringList("addresses") ?? []
+        let gateway = try parameters.boolean("gateway") ?? false
+        let environment = self.environment
+        let addresses = NetworkTargets.addresses(
+            address: address, extra: extra, gateway: gateway, request: request,
+            routes: { NetworkTargets.routes(namespace: namespace, environment: environment) })
+        let count = try parameters.integer("count") ?? 3
+        let interval = try parameters.duration("interval") ?? .milliseconds(200)
+        let maxLoss = (try parameters.number("max_loss_percent") ?? 50) / 100
+        let maxRTT = try parameters.duration("max_rtt") ?? .zero
+        return (addresses, count, interval, maxLoss, maxRTT, namespace)
     }
 }

@@ -14,7 +14,7 @@ import ProbeKit
 /// `ofport` above 0 and no error. Secondary ENIs (`extra_enis`) are taps on `br-int` with their own iface-id. Each
 /// problem is failed, all reasons in the message. When the database socket cannot be reached the probe asks
 /// `ovs-vsctl --format=json` instead (`fallback`); when neither answers it is unknown.
-public struct OVSPortProbe: Probe {
+public struct OVSPortProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "ovs.port", category: .instance, targets: [.instance],
         parameters: [
@@ -43,34 +43,17 @@ public struct OVSPortProbe: Probe {
         timeoutClass: .network,
         summary: "the instance's ports: tap on br-int (or br-imds + imi- patch on br-int), iface-id, ofport, up")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let socket: String
-        let expected: Expected
-        let interface: String
-        let fallback: Bool
-        let vsctlDatabase: String
-        do {
-            socket = try parameters.string("db_socket") ?? "/var/run/openvswitch/db.sock"
-            interface = try parameters.string("interface") ?? ""
-            let configured = try parameters.string("iface_id") ?? ""
-            let instance = request.target.instance
-            expected = Expected(
-                bridge: try parameters.string("bridge") ?? "br-int",
-                imdsBridge: try parameters.string("imds_bridge") ?? "br-imds",
-                eniID: instance?.eniID, eniMAC: instance?.eniMAC,
-                ifaceID: configured.isEmpty ? instance?.eniID.map { "port-" + $0 } : configured,
-                extraENIs: instance?.extraENIs ?? [])
-            fallback = try parameters.boolean("fallback") ?? true
-            let database = try parameters.string("vsctl_db") ?? ""
-            vsctlDatabase = database.isEmpty ? "unix:" + socket : database
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (
+        socket: String, expected: Expected, interface: String, fallback: Bool, vsctlDatabase: String
+    )
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (socket, expected, interface, fallback, vsctlDatabase) = settings
         guard !interface.isEmpty else {
             return .unknown("no tap interface known for \(request.target.id) (no ENI id, no 'interface' parameter)")
         }
@@ -108,8 +91,25 @@ public struct OVSPortProbe: Probe {
         }
     }
 
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let socket = try parameters.string("db_socket") ?? "/var/run/openvswitch/db.sock"
+        let interface = try parameters.string("interface") ?? ""
+        let configured = try parameters.string("iface_id") ?? ""
+        let instance = request.target.instance
+        let expected = Expected(
+            bridge: try parameters.string("bridge") ?? "br-int",
+            imdsBridge: try parameters.string("imds_bridge") ?? "br-imds",
+            eniID: instance?.eniID, eniMAC: instance?.eniMAC,
+            ifaceID: configured.isEmpty ? instance?.eniID.map { "port-" + $0 } : configured,
+            extraENIs: instance?.extraENIs ?? [])
+        let fallback = try parameters.boolean("fallback") ?? true
+        let database = try parameters.string("vsctl_db") ?? ""
+        let vsctlDatabase = database.isEmpty ? "unix:" + socket : database
+        return (socket, expected, interface, fallback, vsctlDatabase)
+    }
+
     /// What the instance's ports should look like.
-    struct Expected {
+    public struct Expected: Sendable {
         var bridge: String
         var imdsBridge: String
         var eniID: String?

@@ -8,7 +8,7 @@ import ProbeKit
 /// listens on any more (its nbdkit is gone: `/proc/net/unix`, then `/proc/<pid>/fd`) or on which the server holds no
 /// connection (QEMU lost it when nbdkit restarted) fails; an NBD device QEMU has
 /// that the inventory does not know (a stale attachment) is reported, and fails only with `stale_fails: true`.
-public struct EBSAttachmentProbe: Probe {
+public struct EBSAttachmentProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "ebs.attachment", category: .ebs, targets: [.instance],
         parameters: [
@@ -26,7 +26,7 @@ public struct EBSAttachmentProbe: Probe {
         timeoutClass: .ebs,
         summary: "inventory volumes vs QEMU's block devices: missing fails, stale reported, nbdkit gone fails")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
@@ -40,20 +40,11 @@ public struct EBSAttachmentProbe: Probe {
         var isNBD: Bool
     }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let session: MonitorSession
-        let checkServer: Bool
-        let checkConnected: Bool
-        let staleFails: Bool
-        do {
-            session = try MonitorSession(parameters, request: request, environment: environment)
-            checkServer = try parameters.boolean("check_server") ?? true
-            checkConnected = try parameters.boolean("check_connected") ?? true
-            staleFails = try parameters.boolean("stale_fails") ?? false
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (session: MonitorSession, checkServer: Bool, checkConnected: Bool, staleFails: Bool)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (session, checkServer, checkConnected, staleFails) = settings
         let volumes = request.target.instance?.volumes ?? []
         // Without volumes the ebs category is not-applicable: no need to ask QEMU.
         if volumes.isEmpty { return .passed("no EBS volumes attached") }
@@ -107,6 +98,14 @@ public struct EBSAttachmentProbe: Probe {
         let summary =
             "\(volumes.count) volumes attached" + (notes.isEmpty ? "" : "; " + notes.prefix(8).joined(separator: "; "))
         return .passed(summary, values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let session = try MonitorSession(parameters, request: request, environment: environment)
+        let checkServer = try parameters.boolean("check_server") ?? true
+        let checkConnected = try parameters.boolean("check_connected") ?? true
+        let staleFails = try parameters.boolean("stale_fails") ?? false
+        return (session, checkServer, checkConnected, staleFails)
     }
 
     static func label(_ volume: VolumeInfo) -> String {

@@ -8,7 +8,7 @@ import ProbeKit
 /// process) and have a size (`ioctl(BLKGETSIZE64)`); without it, every connected `nbd*` device of the node is looked
 /// at. Every dm-multipath map (`multipath` set: that one) must have all its paths running. A host with neither
 /// passes, saying there is nothing to check.
-public struct NBDDeviceProbe: Probe {
+public struct NBDDeviceProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "nbd.device", category: .ebs, targets: [.volume, .node],
         parameters: [
@@ -22,20 +22,15 @@ public struct NBDDeviceProbe: Probe {
         timeoutClass: .ebs,
         summary: "kernel NBD devices connected (BLKGETSIZE64, sysfs pid) and dm-multipath paths all running")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let device: String
-        let multipath: String
-        do {
-            device = try parameters.string("device") ?? ""
-            multipath = try parameters.string("multipath") ?? ""
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (device: String, multipath: String)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (device, multipath) = settings
         let sysRoot = environment.hostPath("/sys")
         var failures: [String] = []
         var notes: [String] = []
@@ -96,5 +91,11 @@ public struct NBDDeviceProbe: Probe {
         if !failures.isEmpty { return .failed(failures.prefix(8).joined(separator: "; "), values: values) }
         if notes.isEmpty { return .passed("no kernel NBD devices or multipath maps in use", values: values) }
         return .passed(notes.prefix(8).joined(separator: "; "), values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let device = try parameters.string("device") ?? ""
+        let multipath = try parameters.string("multipath") ?? ""
+        return (device, multipath)
     }
 }

@@ -6,7 +6,7 @@ import ProbeKit
 /// newstyle, `NBD_OPT_GO`), reads one block at offset 0 and disconnects; never writes. Passes with the latency;
 /// fails when nothing serves the URI (socket gone, connection refused), when the server stalls, answers the read
 /// with an error or does not speak NBD: the message says which. A URI it cannot use is unknown.
-public struct NBDExportProbe: Probe {
+public struct NBDExportProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "nbd.export", category: .ebs, targets: [.volume],
         parameters: [
@@ -23,22 +23,15 @@ public struct NBDExportProbe: Probe {
         timeoutClass: .ebs,
         summary: "NBD fixed-newstyle handshake and a read of block 0 on the volume's NBD URI, latency")
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let uri: String
-        let length: Int
-        let maxLatency: Duration?
-        do {
-            uri = try parameters.string("uri") ?? ""
-            length = try parameters.integer("read_bytes") ?? 4096
-            maxLatency = try parameters.duration("max_latency")
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (uri: String, length: Int, maxLatency: Duration?)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (uri, length, maxLatency) = settings
         let address: NBDAddress
         do {
             address = try NBDAddress(parsing: uri)
@@ -64,6 +57,13 @@ public struct NBDExportProbe: Probe {
             return .failed("slow storage path: \(summary), over max_latency \(maxLatency)", values: values)
         }
         return .passed(summary, values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let uri = try parameters.string("uri") ?? ""
+        let length = try parameters.integer("read_bytes") ?? 4096
+        let maxLatency = try parameters.duration("max_latency")
+        return (uri, length, maxLatency)
     }
 
     /// Most of the check's timeout, so a stall is this probe's failure and not the scheduler's timeout (unknown).

@@ -12,7 +12,7 @@ import ProbeKit
 /// `read_bytes_per_second`, `write_bytes_per_second`, `read_operations_per_second`, `write_operations_per_second`,
 /// `read_latency_ms` and `write_latency_ms` (mean time per operation, from `rd_total_time_ns`/`wr_total_time_ns`);
 /// the `max_*` parameters, when above 0, fail a device past them.
-public struct QMPBlockProbe: Probe {
+public struct QMPBlockProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "qmp.block", category: .ebs, targets: [.instance],
         parameters: [
@@ -51,7 +51,7 @@ public struct QMPBlockProbe: Probe {
     }
 
     /// Limits from the parameters (0: none).
-    struct Limits: Sendable, Hashable {
+    public struct Limits: Sendable, Hashable {
         var readLatencyMs = 0.0
         var writeLatencyMs = 0.0
         var bytesPerSecond = 0.0
@@ -59,23 +59,15 @@ public struct QMPBlockProbe: Probe {
     }
 
     private let previous = PerCheckMemory<Snapshot>()
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        let session: MonitorSession
-        var limits = Limits()
-        do {
-            session = try MonitorSession(parameters, request: request, environment: environment)
-            limits.readLatencyMs = try parameters.number("max_read_latency_ms") ?? 0
-            limits.writeLatencyMs = try parameters.number("max_write_latency_ms") ?? 0
-            limits.bytesPerSecond = try parameters.number("max_bytes_per_second") ?? 0
-            limits.operationsPerSecond = try parameters.number("max_operations_per_second") ?? 0
-        } catch {
-            return .unknown("\(error)")
-        }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (session: MonitorSession, limits: Limits)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (session, limits) = settings
         // Without volumes the ebs category is not-applicable: no need to ask QEMU.
         if request.target.instance?.volumes.isEmpty ?? true { return .passed("no EBS volumes attached") }
         let answers: [QMPValue]
@@ -94,6 +86,16 @@ public struct QMPBlockProbe: Probe {
         }
         return Self.judge(
             devices: devices, now: now, before: before, limits: limits, latency: session.elapsed.seconds)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let session = try MonitorSession(parameters, request: request, environment: environment)
+        var limits = Limits()
+        limits.readLatencyMs = try parameters.number("max_read_latency_ms") ?? 0
+        limits.writeLatencyMs = try parameters.number("max_write_latency_ms") ?? 0
+        limits.bytesPerSecond = try parameters.number("max_bytes_per_second") ?? 0
+        limits.operationsPerSecond = try parameters.number("max_operations_per_second") ?? 0
+        return (session, limits)
     }
 
     /// Each device's (or node's) counters: failed read + write + flush (+ unmap) operations, bytes, operations and

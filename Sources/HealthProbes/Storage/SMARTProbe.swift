@@ -7,7 +7,7 @@ import ProbeKit
 /// bad (reallocated + pending) sectors, temperature, power-on time. A disk in standby is never woken: its power mode
 /// is read first and a sleeping disk is skipped. Disks without SMART (virtio, NVMe) are left out; a node with none
 /// passes, saying so. `blob:/path` entries read a saved SMART blob instead of a device (offline analysis, tests).
-public struct SMARTProbe: Probe {
+public struct SMARTProbe: ParameterizedProbe {
     public static let descriptor = ProbeDescriptor(
         kind: "host.smart", category: .system, targets: [.node],
         parameters: [
@@ -26,23 +26,16 @@ public struct SMARTProbe: Probe {
     /// At most this many disks are read per run.
     static let maxDisks = 64
 
-    private let environment: ProbeEnvironment
+    public let environment: ProbeEnvironment
 
     public init(environment: ProbeEnvironment) { self.environment = environment }
 
-    public func observe(_ request: ProbeRequest) async -> Observation {
-        let parameters = CheckParameters(request, descriptor: Self.descriptor, environment: environment)
-        var devices: [String]
-        let maxTemperature: Double
-        let maxBad: Int
-        do {
-            devices = try parameters.stringList("devices") ?? []
-            maxTemperature = try parameters.number("max_temperature") ?? 60
-            maxBad = try parameters.integer("max_bad_sectors") ?? 0
-        } catch {
-            return .unknown("\(error)")
-        }
-        if devices.isEmpty { devices = discover() }
+    /// What a run reads of its parameters (``ProbeKit/ParameterizedProbe``).
+    public typealias Settings = (devices: [String], maxTemperature: Double, maxBad: Int)
+
+    public func observe(_ request: ProbeRequest, with settings: Settings) async -> Observation {
+        let (_, maxTemperature, maxBad) = settings
+        let devices = settings.devices.isEmpty ? discover() : settings.devices
         var failures: [String] = []
         var notes: [String] = []
         var troubles: [String] = []
@@ -91,6 +84,13 @@ public struct SMARTProbe: Probe {
         if !troubles.isEmpty { return .unknown(troubles.prefix(4).joined(separator: "; "), values: values) }
         if read == 0 && notes.isEmpty { return .passed("no SMART-capable disks", values: values) }
         return .passed(notes.prefix(8).joined(separator: "; "), values: values)
+    }
+
+    public func settings(_ parameters: CheckParameters, request: ProbeRequest) throws -> Settings {
+        let devices = try parameters.stringList("devices") ?? []
+        let maxTemperature = try parameters.number("max_temperature") ?? 60
+        let maxBad = try parameters.integer("max_bad_sectors") ?? 0
+        return (devices, maxTemperature, maxBad)
     }
 
     private func reading(_ device: String) async -> Result<SMARTReading, SMARTError> {

@@ -1,5 +1,3 @@
-import HealthCore
-
 /// A field of a record has the wrong type; the record is skipped with this as the reason.
 struct FieldError: Error {
     var path: String

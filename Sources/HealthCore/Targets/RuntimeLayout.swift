@@ -1,11 +1,10 @@
-import Foundation
-
 /// Where Hive keeps a QEMU instance's runtime files (QMP, pid, serial, console log, guest agent).
 ///
 /// The directory follows Spinifex's rule (DESIGN §5): `[health] runtime_dir` when set, else `$XDG_RUNTIME_DIR` (its
 /// systemd units set `/run/spinifex`), else `/run/spinifex`, else `~/spinifex`, else the Hive era's `~/hive`, each
 /// when that directory exists, else `/tmp`. Resolution is pure: the caller passes the environment, the home
-/// directory and a directory-exists function, so tests control every branch.
+/// directory and a directory-exists function, so tests control every branch; HealthInventory's
+/// `RuntimeLayout.current(configured:)` applies it to this process.
 public struct RuntimeLayout: Sendable, Hashable, CustomStringConvertible {
     /// The runtime directory `<rt>`.
     public var directory: String
@@ -36,16 +35,6 @@ public struct RuntimeLayout: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return RuntimeLayout(directory: "/tmp")
-    }
-
-    /// Applies Spinifex's rule to this process's environment, home directory and file system.
-    public static func current(configured: String? = nil) -> RuntimeLayout {
-        let environment = ProcessInfo.processInfo.environment
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        return resolve(configured: configured, environment: environment, home: home) { path in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-        }
     }
 
     /// `<rt>/qmp-<id>.sock`: Hive's QMP monitor.

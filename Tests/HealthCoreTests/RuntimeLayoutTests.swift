@@ -1,4 +1,4 @@
-import HealthInventory
+import HealthCore
 import Testing
 
 @Suite("RuntimeLayout")

@@ -1,17 +1,124 @@
 import Foundation
-import HealthCore
 
-extension FileInventory {
+/// Why a Hive VM document cannot be read at all (a bad record is only skipped: ``SkippedRecord``).
+public typealias HiveRecordError = CodedError<HiveRecordErrors>
+
+/// The domain of ``HiveRecordError``.
+public enum HiveRecordErrors: ErrorDomain {}
+
+extension CodedError.Code where Domain == HiveRecordErrors {
+    /// The document is larger than ``HiveVMRecord/maximumDocumentSize``.
+    public static var tooLarge: Self { Self("too large") }
+    /// The document is not JSON, or its top level (or `vms`) is not an object.
+    public static var invalidDocument: Self { Self("invalid document") }
+}
+
+/// Hive's VM record (spinifex/vm/vm.go `VM`, DESIGN §5) and its document `{"vms": {"<id>": VM}}`: the one parser,
+/// used by the inventory (file and KV) and by recovery. Unknown fields are ignored; a bad VM record is skipped with
+/// a reason, never an error.
+public enum HiveVMRecord {
+    /// Documents larger than this are refused (Hive's documents are a few KiB per instance).
+    public static let maximumDocumentSize = 64 * 1024 * 1024
+
     /// One VM record turned into an instance, and the volume requests of it that had to be left out.
-    struct ParsedVM {
-        var instance: InstanceInfo
-        var skippedVolumes: [SkippedRecord]
+    public struct Parsed: Sendable, Hashable {
+        public var instance: InstanceInfo
+        public var skippedVolumes: [SkippedRecord]
     }
 
-    /// Reads one VM record (DESIGN §5); `key` is its key in the `vms` map, the fallback for a missing `id`.
-    static func parseVM(
-        _ record: JSONValue, key: String?, node: NodeInfo, layout: RuntimeLayout
-    ) -> Result<ParsedVM, SkippedRecord> {
+    /// Parses Hive's VM JSON document, throwing when it is too large, not JSON, not an object, or its `vms` is not an
+    /// object. A missing or null `vms` is an empty inventory (Hive writes that for a node without instances).
+    ///
+    /// - Parameter agentSocketExists: whether a guest agent socket exists at a path (Spinifex names none: an
+    ///   instance has the agent checks when its record names a socket or the layout's one is there).
+    public static func parseDocument(
+        _ data: [UInt8], node: NodeInfo, layout: RuntimeLayout, agentSocketExists: (String) -> Bool
+    ) throws(HiveRecordError) -> InventorySnapshot {
+        guard data.count <= maximumDocumentSize else {
+            throw HiveRecordError(.tooLarge, "document is larger than \(maximumDocumentSize) bytes")
+        }
+        let document = try decode(data)
+        guard case .object = document else {
+            throw HiveRecordError(
+                .invalidDocument, "expected a JSON object {\"vms\": {...}}, found \(document.typeName)")
+        }
+        let records: [String: JSONValue]
+        switch document["vms"] {
+        case nil: records = [:]
+        case .object(let members): records = members
+        case let other?:
+            throw HiveRecordError(.invalidDocument, "\"vms\" must be an object, found \(other.typeName)")
+        }
+        var snapshot = InventorySnapshot()
+        var seen: Set<String> = []
+        for key in records.keys.sorted() {
+            let parsed = parse(
+                records[key] ?? .null, key: key, node: node, layout: layout, agentSocketExists: agentSocketExists)
+            switch parsed {
+            case .success(let parsed):
+                guard seen.insert(parsed.instance.id).inserted else {
+                    let reason = "duplicate instance id \(parsed.instance.id)"
+                    snapshot.skipped.append(SkippedRecord(id: key, reason: reason))
+                    continue
+                }
+                snapshot.instances.append(parsed.instance)
+                snapshot.skipped += parsed.skippedVolumes
+            case .failure(let skipped):
+                snapshot.skipped.append(skipped)
+            }
+        }
+        snapshot.instances.sort { $0.id < $1.id }
+        return snapshot
+    }
+
+    /// Parses Hive's VM JSON document; never throws: a document that is unusable as a whole comes back as an empty
+    /// snapshot with one skipped record (id nil) saying why.
+    public static func parseDocumentOrSkip(
+        _ data: [UInt8], node: NodeInfo, layout: RuntimeLayout, agentSocketExists: (String) -> Bool
+    ) -> InventorySnapshot {
+        do {
+            return try parseDocument(data, node: node, layout: layout, agentSocketExists: agentSocketExists)
+        } catch {
+            return InventorySnapshot(instances: [], skipped: [SkippedRecord(id: nil, reason: error.message)])
+        }
+    }
+
+    /// Parses one VM record on its own, e.g. the KV value of a stopped instance (`instance.<id>`).
+    public static func parseInstance(
+        _ data: [UInt8], node: NodeInfo, layout: RuntimeLayout, agentSocketExists: (String) -> Bool
+    ) -> Result<InstanceInfo, SkippedRecord> {
+        let value: JSONValue
+        do {
+            value = try decode(data)
+        } catch {
+            return .failure(SkippedRecord(id: nil, reason: error.message))
+        }
+        return parse(value, key: nil, node: node, layout: layout, agentSocketExists: agentSocketExists)
+            .map(\.instance)
+    }
+
+    static func decode(_ data: [UInt8]) throws(HiveRecordError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(data))
+        } catch {
+            throw HiveRecordError(.invalidDocument, "not valid JSON: \(summary(of: error))")
+        }
+    }
+
+    private static func summary(of error: any Error) -> String {
+        if let error = error as? DecodingError {
+            switch error {
+            case .dataCorrupted(let context): return context.debugDescription
+            default: break
+            }
+        }
+        return "\(error)"
+    }
+
+    /// Reads one VM record; `key` is its key in the `vms` map, the fallback for a missing `id`.
+    public static func parse(
+        _ record: JSONValue, key: String?, node: NodeInfo, layout: RuntimeLayout, agentSocketExists: (String) -> Bool
+    ) -> Result<Parsed, SkippedRecord> {
         guard case .object = record else {
             return .failure(SkippedRecord(id: key, reason: "VM record must be an object, found \(record.typeName)"))
         }
@@ -41,8 +148,7 @@ extension FileInventory {
             let namedAgent = try config.field("guest_agent_socket").nonEmptyString()
             instance.guestAgentSocket = namedAgent ?? layout.guestAgentSocket(for: id)
             // Spinifex gives VMs no agent channel: the agent checks run only where one is named or present.
-            instance.hasGuestAgent =
-                namedAgent != nil || FileManager.default.fileExists(atPath: layout.guestAgentSocket(for: id))
+            instance.hasGuestAgent = namedAgent != nil || agentSocketExists(layout.guestAgentSocket(for: id))
             instance.pidFile = try config.field("pid_file").nonEmptyString() ?? layout.pidFile(for: id)
             instance.serialSocket = try config.field("serial_socket").nonEmptyString() ?? layout.serialSocket(for: id)
             instance.consoleLogPath =
@@ -62,7 +168,7 @@ extension FileInventory {
 
             let (volumes, skipped) = try volumes(vm.field("ebs_requests"), instanceID: id)
             instance.volumes = volumes
-            return .success(ParsedVM(instance: instance, skippedVolumes: skipped))
+            return .success(Parsed(instance: instance, skippedVolumes: skipped))
         } catch let error as FieldError {
             return .failure(SkippedRecord(id: key ?? (try? vm.field("id").string()), reason: error.reason))
         } catch {
