@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# EC2 API benchmark: DescribeInstanceStatus over COUNT (default 10,000) instances, MaxResults 1000, full pagination,
-# under wrk with CONNECTIONS (default 4) concurrent connections for SECONDS (default 15), side by side with
-# moto_server answering the same call for COUNT of its own instances. Prints requests/s, p99, full listings/s and
-# the ratio. Every server started here is stopped by its pid on exit. Loopback only.
-# Usage: [CONFIGURATION=release|debug] [MOTO_SECONDS=60] scripts/bench-api.sh [COUNT] [CONNECTIONS] [SECONDS]
+# EC2 API benchmark over COUNT (default 10,000) instances, side by side with moto_server answering the same calls
+# for COUNT instances of its own, both driven by wrk:
+#   one id   DescribeInstanceStatus of one instance id, ONE_CONNECTIONS (default 16) connections, SECONDS each
+#   pages    full paginated listings (MaxResults 1000, NextToken) on CONNECTIONS (default 1) connections: the time
+#            of one listing (moto ignores MaxResults: its every answer is a full listing; MOTO_SECONDS, default 60)
+# Prints requests/s, p50/p99, the time of a full listing and the ratios. Every server started here is stopped by its
+# pid on exit. Loopback only.
+# Usage: [CONFIGURATION=release|debug] [MOTO_SECONDS=60] [ONE_CONNECTIONS=16] scripts/bench-api.sh [COUNT] [CONNECTIONS] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 count=${1:-10000}
-connections=${2:-4}
+connections=${2:-1}
+one_connections=${ONE_CONNECTIONS:-16}
 seconds=${3:-15}
 moto_seconds=${MOTO_SECONDS:-60}
 ensure_swift
@@ -50,7 +54,7 @@ pids+=($!)
 wait_port "$moto"
 echo "== creating $count instances in moto"
 HOME="$work" AWS_CONFIG_FILE="$work/none" AWS_SHARED_CREDENTIALS_FILE="$work/none" AWS_ACCESS_KEY_ID=testing \
-    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true python3 - "$moto" "$count" <<'PY'
+    AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true python3 - "$moto" "$count" "$work/moto-id" <<'PY'
 import sys
 import boto3
 port, count = int(sys.argv[1]), int(sys.argv[2])
@@ -63,6 +67,8 @@ while made < count:
     made += batch
 statuses = ec2.describe_instance_status(IncludeAllInstances=True)["InstanceStatuses"]
 print(f"moto has {len(statuses)} instances")
+with open(sys.argv[3], "w") as f:
+    f.write(statuses[len(statuses) // 2]["InstanceId"])
 PY
 
 # One full listing from each, to be sure both answer with every instance.
@@ -75,28 +81,44 @@ items() {
 echo "one unpaginated answer: hive-health $(items "$ours") instances, moto $(items "$moto") instances"
 
 run() {
-    wrk -t "$connections" -c "$connections" -d "${2}s" --timeout 60s -s scripts/bench-api.lua "http://127.0.0.1:$1/" \
-        | grep '^RESULT'
+    wrk -t "$3" -c "$3" -d "${2}s" --timeout 60s -s "$4" "http://127.0.0.1:$1/" | grep '^RESULT'
 }
-echo "== hive-health: $count instances, MaxResults 1000, $connections connections, ${seconds}s"
-ours_result=$(run "$ours" "$seconds")
+# An instance of the middle of each fleet (APIBenchServer's ids are i- and 17 hex digits of their index).
+our_id=$(printf 'i-%017x' $((count / 2)))
+moto_id=$(cat "$work/moto-id")
+echo "== one id: hive-health ($our_id), $one_connections connections, ${seconds}s"
+ours_one=$(BENCH_INSTANCE_ID=$our_id run "$ours" "$seconds" "$one_connections" scripts/bench-api-one.lua)
+echo "$ours_one"
+echo "== one id: moto_server ($moto_id), $one_connections connections, ${seconds}s"
+moto_one=$(BENCH_INSTANCE_ID=$moto_id run "$moto" "$seconds" "$one_connections" scripts/bench-api-one.lua)
+echo "$moto_one"
+echo "== pages: hive-health, $count instances, MaxResults 1000, $connections connections, ${seconds}s"
+ours_result=$(run "$ours" "$seconds" "$connections" scripts/bench-api.lua)
 echo "$ours_result"
-echo "== moto_server: $count instances (moto ignores MaxResults: one answer is a full listing), ${moto_seconds}s"
-moto_result=$(run "$moto" "$moto_seconds")
+echo "== pages: moto_server, $count instances (moto ignores MaxResults: one answer is a full listing), ${moto_seconds}s"
+moto_result=$(run "$moto" "$moto_seconds" "$connections" scripts/bench-api.lua)
 echo "$moto_result"
 
-python3 - "$ours_result" "$moto_result" "$count" <<'PY'
+python3 - "$ours_one" "$moto_one" "$ours_result" "$moto_result" "$count" "$connections" <<'PY'
 import sys
 def parse(line):
     return {k: float(v) for k, v in (p.split("=") for p in line.split()[1:])}
-ours, moto, count = parse(sys.argv[1]), parse(sys.argv[2]), int(sys.argv[3])
+ours_one, moto_one, ours, moto = (parse(a) for a in sys.argv[1:5])
+count, connections = int(sys.argv[5]), int(sys.argv[6])
+for name, r in (("hive-health", ours_one), ("moto", moto_one)):
+    print(f"one id {name:12} {r['requests'] / r['seconds']:9.1f} req/s  p50 {r['p50_ms']:8.2f} ms  "
+          f"p99 {r['p99_ms']:8.2f} ms  failures {int(r['failures'])}")
+print(f"ratio one id (req/s, hive-health / moto): "
+      f"{(ours_one['requests'] / ours_one['seconds']) / max(moto_one['requests'] / moto_one['seconds'], 1e-9):.1f}x")
+def listing_ms(r):
+    return r["seconds"] * connections / r["listings"] * 1000 if r["listings"] else float("inf")
 for name, r in (("hive-health", ours), ("moto", moto)):
-    print(f"{name:12} {r['requests'] / r['seconds']:9.1f} req/s  p99 {r['p99_ms']:9.1f} ms  "
-          f"{r['listings'] / r['seconds']:8.2f} full listings/s  failures {int(r['failures'])}")
+    print(f"pages  {name:12} {r['requests'] / r['seconds']:9.1f} req/s  p99 {r['p99_ms']:8.2f} ms  "
+          f"full listing of {count}: {listing_ms(r):9.1f} ms  failures {int(r['failures'])}")
 if moto["listings"] == 0:
     bound = (ours["listings"] / ours["seconds"]) * moto["seconds"]
     print(f"moto finished no listing in {moto['seconds']:.0f} s: ratio above {bound:.0f}x")
 else:
     ratio = (ours["listings"] / ours["seconds"]) / (moto["listings"] / moto["seconds"])
-    print(f"ratio (full listings of {count} instances per second, hive-health / moto): {ratio:.1f}x")
+    print(f"ratio pages (full listings of {count} instances per second, hive-health / moto): {ratio:.1f}x")
 PY

@@ -5,16 +5,17 @@
 #   net.icmp     scripts/bench-icmp.sh against fping (needs root, fping)
 #   ovs.port     scripts/bench-ovs.sh against a process of ovs-vsctl per port (needs openvswitch-switch)
 #   nbd.export   scripts/bench-nbd.sh against qemu-img info (needs nbdkit, qemu-utils)
-#   EC2 API      scripts/bench-api.sh against moto_server (needs wrk, moto)
+#   EC2 API      scripts/bench-api.sh against moto_server: one id at 16 connections, and a full paginated listing
+#                (needs wrk, moto)
 # A benchmark whose tools are missing is reported as skipped, with the reason; the others still run.
 #
-# Usage: scripts/bench.sh [SECONDS]   (the fleet run's length, default 150)
+# Usage: scripts/bench.sh [SECONDS]   (the fleet run's length, default 180)
 # Environment: ONLY="fleet icmp ovs nbd api" (a subset), SCRATCH (release build folder, default .build-bench),
 #              TRUE_RUNS (processes of /bin/true, default 2000). Logs are kept in $TMPDIR/hive-health-bench.*.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SECONDS_FLEET=${1:-150}
+SECONDS_FLEET=${1:-180}
 ONLY=${ONLY:-fleet icmp ovs nbd api}
 SCRATCH=${SCRATCH:-.build-bench}
 TRUE_RUNS=${TRUE_RUNS:-2000}
@@ -92,8 +93,12 @@ if wants api; then
     if ! command -v wrk >/dev/null || ! command -v moto_server >/dev/null; then
         row "DescribeInstanceStatus" "skipped: needs wrk and moto_server" "-" "-"
     elif CONFIGURATION=release scripts/bench-api.sh | tee "$LOGS/api.txt"; then
-        row "DescribeInstanceStatus, 10,000" "$(grep -m1 "^hive-health " "$LOGS/api.txt" | cut -c13-60)" \
-            "$(grep -m1 "^moto" "$LOGS/api.txt" | cut -c13-60)" "$(grep -m1 "^ratio" "$LOGS/api.txt" | sed 's/.*: //')"
+        one() { grep -m1 "^one id $1" "$LOGS/api.txt" | awk '{ print $4 " req/s, p99 " $10 " ms" }'; }
+        listing() { grep -m1 "^pages  $1" "$LOGS/api.txt" | sed -E 's/.*full listing of [0-9]+: *([0-9.inf]+) ms.*/\1 ms/'; }
+        row "DescribeInstanceStatus, one id" "$(one hive-health)" "moto: $(one moto)" \
+            "$(grep -m1 "^ratio one id" "$LOGS/api.txt" | sed 's/.*: //')"
+        row "full listing of 10,000 (pages)" "$(listing hive-health)" "moto: $(listing moto)" \
+            "$(grep -m1 "^ratio pages\|^moto finished" "$LOGS/api.txt" | sed 's/.*: //')"
     else
         row "DescribeInstanceStatus" "failed (log $LOGS/api.txt)" "-" "-"
     fi
@@ -101,6 +106,6 @@ fi
 
 echo
 echo "== one run, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); logs in $LOGS"
-printf '%-34s | %-28s | %-30s | %s\n' "benchmark" "hive-health (release)" "peer" "ratio (peer / ours)"
+printf '%-34s | %-28s | %-30s | %s\n' "benchmark" "hive-health (release)" "peer" "ours better by"
 printf '%s\n' "-----------------------------------+------------------------------+--------------------------------+----------"
 for line in "${rows[@]}"; do echo "$line"; done

@@ -25,7 +25,8 @@ public struct InstanceStatusView: Sendable, Hashable {
 /// - Important: ``instanceStatuses()`` is called once per request; a source that is costly to read (a KV watch)
 ///   should cache for a moment.
 public protocol InstanceStatusSource: Sendable {
-    /// Every instance the API answers for, in any order, any state.
+    /// Every instance the API answers for, in any state, sorted by instance id: a lookup by id is a binary search
+    /// and a page a slice, so a source sorts once per change, not per request.
     func instanceStatuses() async throws -> [InstanceStatusView]
 }
 
@@ -36,11 +37,13 @@ public struct StaticStatusSource: InstanceStatusSource {
     public func instanceStatuses() async throws -> [InstanceStatusView] { views }
 }
 
-/// Reads a source through a closure (the daemon's `Evaluator.report()`).
+/// Reads a source through a closure (tests); what it returns is sorted by id on each read.
 public struct ClosureStatusSource: InstanceStatusSource {
     let body: @Sendable () async throws -> [InstanceStatusView]
     public init(_ body: @escaping @Sendable () async throws -> [InstanceStatusView]) { self.body = body }
-    public func instanceStatuses() async throws -> [InstanceStatusView] { try await body() }
+    public func instanceStatuses() async throws -> [InstanceStatusView] {
+        try await body().sorted { $0.instanceID < $1.instanceID }
+    }
 }
 
 extension CategoryStatus {

@@ -149,18 +149,13 @@ public struct EC2QueryHandler: Sendable {
 
     static let dryRun = EC2Error(.dryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 
-    /// The source's instances sorted by id.
+    /// The source's instances, sorted by id (the source's contract: no request scans or sorts them).
     func instances() async throws(EC2Error) -> [InstanceStatusView] {
-        var views: [InstanceStatusView]
         do {
-            views = try await source.instanceStatuses()
+            return try await source.instanceStatuses()
         } catch {
             logger.error("EC2 API: the status source failed: \(error)")
             throw EC2Error(.internalError, "The status of the instances cannot be read now")
         }
-        if !zip(views, views.dropFirst()).allSatisfy({ $0.instanceID < $1.instanceID }) {
-            views.sort { $0.instanceID < $1.instanceID }
-        }
-        return views
     }
 }
