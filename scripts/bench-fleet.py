@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""The fleet benchmark (issue 10): three nats-server in a JetStream cluster, three `hive-health run` agents with
-INSTANCES simulated instances each (the benchmark-only `stub.file` probe: a flag file per instance flips its check),
-replicas 3. Measures the time from a transition on node-a (flag file created or removed) to its visibility in
-node-b's EC2 API (DescribeInstanceStatus), p50 and p99 over TRANSITIONS transitions, and each agent's CPU and RSS
-from /proc/<pid>. Every process started here is stopped by its pid. Loopback only. Run by scripts/bench-fleet.sh.
+"""The fleet benchmark (issues 10 and 17): three nats-server in a JetStream cluster, AGENTS (default 3) `hive-health
+run` agents with INSTANCES simulated instances each (the benchmark-only `stub.file` probe: a flag file per instance
+flips its check), replicas 3. Measures, over TRANSITIONS transitions made on node-a (flag file created or removed):
+the time until node-a's own EC2 API shows it (the check's interval and thresholds), and from then until node-b's
+EC2 API shows it (the propagation: node-a's KV write, the cluster, node-b's watch and index), p50 and p99; each
+agent's CPU and RSS from /proc/<pid>, and its NATS traffic from the servers' /connz (connections are named
+`hive-health <node>`). Every process started here is stopped by its pid. Loopback only. Run by
+scripts/bench-fleet.sh.
 """
 import json
 import os
@@ -22,7 +25,9 @@ BINARY = sys.argv[1]
 INSTANCES = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 TRANSITIONS = int(sys.argv[3]) if len(sys.argv) > 3 else 60
 INTERVAL = os.environ.get("CHECK_INTERVAL", "2s")
-NODES = ["node-a", "node-b", "node-c"]
+AGENTS = int(os.environ.get("AGENTS", "3"))
+NODES = [f"node-{chr(ord('a') + i)}" if i < 26 else f"node-{i}" for i in range(AGENTS)]
+monitors = []
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -98,6 +103,7 @@ cluster {{ name: "bench", listen: "127.0.0.1:{member['route']}", routes: [{route
         return all(json.loads(get(f"http://127.0.0.1:{m['http']}/jsz")).get("meta_cluster", {}).get("leader")
                    for m in members)
     wait_for(leader, 60, "JetStream meta leader")
+    monitors.extend(f"http://127.0.0.1:{m['http']}" for m in members)
     return ",".join(f"nats://127.0.0.1:{m['client']}" for m in members)
 
 
@@ -172,6 +178,20 @@ def rss_mib(pid):
     return 0.0
 
 
+def traffic():
+    """Bytes and messages in and out per agent (summed over its connections on every server), from /connz."""
+    totals = {}
+    for monitor in monitors:
+        for c in json.loads(get(f"{monitor}/connz?limit=1024")).get("connections", []):
+            name = c.get("name", "")
+            if not name.startswith("hive-health "):
+                continue
+            t = totals.setdefault(name.split(" ", 1)[1], [0, 0, 0, 0])
+            for n, key in enumerate(("in_bytes", "out_bytes", "in_msgs", "out_msgs")):
+                t[n] += c.get(key, 0)
+    return totals
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -192,13 +212,19 @@ def main():
     # Steady state: CPU over a quiet window, RSS at its end.
     window = 30
     before = {n["name"]: cpu_seconds(n["process"].pid) for n in nodes}
+    traffic_before = traffic()
     time.sleep(window)
     idle = {n["name"]: (cpu_seconds(n["process"].pid) - before[n["name"]]) / window * 100 for n in nodes}
+    traffic_after = traffic()
+    rates = {name: [(after[k] - traffic_before.get(name, [0] * 4)[k]) / window for k in range(4)]
+             for name, after in traffic_after.items()}
     rss = {n["name"]: rss_mib(n["process"].pid) for n in nodes}
 
     # Transitions: a flag created (ok -> impaired) or removed (impaired -> ok) on node-a every 0.5 s; each is timed
-    # until node-b's API shows it. At most 20 outstanding.
+    # until node-a's API shows it, and from then until node-b's API shows it. At most 20 outstanding.
     latencies = []
+    local = []
+    shown_a = {}
     errors = []
     pending = {}
     failing = set()
@@ -223,32 +249,58 @@ def main():
                 pending[instance] = (time.time(), "impaired")
             made += 1
             next_flip = now + 0.5
-        if pending:
+        waiting_a = sorted(i for i in pending if i not in shown_a)
+        if waiting_a:
             try:
-                statuses = describe(b, sorted(pending))
-            except Exception as error:  # e.g. an instance missing from a partial fleet read: counted, retried
-                errors.append(str(getattr(error, "read", lambda: b"")()[:300]) or str(error))
+                statuses = describe(a, waiting_a)
+            except Exception as error:
+                errors.append("node-a: " + (str(getattr(error, "read", lambda: b"")()[:300]) or str(error)))
                 statuses = {}
             seen = time.time()
-            for instance, (at, expected) in list(pending.items()):
+            for instance in waiting_a:
+                at, expected = pending[instance]
                 if statuses.get(instance) == expected:
-                    latencies.append(seen - at)
+                    shown_a[instance] = seen
+                    local.append(seen - at)
+        waiting_b = sorted(i for i in pending if i in shown_a)
+        if waiting_b:
+            try:
+                statuses = describe(b, waiting_b)
+            except Exception as error:  # e.g. an instance missing from a partial fleet read: counted, retried
+                errors.append("node-b: " + (str(getattr(error, "read", lambda: b"")()[:300]) or str(error)))
+                statuses = {}
+            seen = time.time()
+            for instance in waiting_b:
+                at, expected = pending[instance]
+                if statuses.get(instance) == expected:
+                    latencies.append(seen - shown_a.pop(instance))
                     del pending[instance]
         time.sleep(0.05)
     load_window = time.time() - load_started
     busy = {n["name"]: (cpu_seconds(n["process"].pid) - cpu_start[n["name"]]) / load_window * 100 for n in nodes}
     peak = {n["name"]: max(rss[n["name"]], rss_mib(n["process"].pid)) for n in nodes}
 
-    print(f"instances: {INSTANCES} per agent x 3 agents, check interval {INTERVAL}, replicas 3")
+    print(f"instances: {INSTANCES} per agent x {AGENTS} agents, check interval {INTERVAL}, replicas 3, 3 servers")
     print(f"transitions: {len(latencies)} of {TRANSITIONS} seen in node-b's API ({len(pending)} not seen in time)")
-    print(f"API errors while polling node-b: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    print(f"API errors while polling: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    if local:
+        print(f"flag -> node-a API: p50 {percentile(local, 50):.2f} s, p99 {percentile(local, 99):.2f} s "
+              f"(the check's interval {INTERVAL})")
     if latencies:
         print(f"node-a -> node-b API: p50 {percentile(latencies, 50):.2f} s, p99 {percentile(latencies, 99):.2f} s, "
               f"min {min(latencies):.2f} s, max {max(latencies):.2f} s")
     for node in nodes:
         name = node["name"]
+        r = rates.get(name, [0] * 4)
         print(f"{name}: CPU {idle[name]:.1f}% steady, {busy[name]:.1f}% during transitions; RSS {rss[name]:.0f} MiB "
-              f"steady, {peak[name]:.0f} MiB after")
+              f"steady, {peak[name]:.0f} MiB after; NATS steady {r[0] / 1024:.1f} KiB/s out ({r[2]:.1f} msg/s), "
+              f"{r[1] / 1024:.1f} KiB/s in ({r[3]:.1f} msg/s)")
+    if AGENTS > 3:
+        cpus = sorted(idle.values())
+        ins = sorted(rates.get(n["name"], [0] * 4)[0] for n in nodes)
+        outs = sorted(rates.get(n["name"], [0] * 4)[1] for n in nodes)
+        print(f"per agent (median of {AGENTS}): CPU {percentile(cpus, 50):.1f}% steady, NATS "
+              f"{percentile(ins, 50) / 1024:.1f} KiB/s to the servers, {percentile(outs, 50) / 1024:.1f} KiB/s from them")
 
 
 def stop(*_):

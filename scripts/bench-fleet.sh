@@ -3,14 +3,18 @@
 # (default 2,000) simulated instances each (the benchmark-only `stub.file` probe), replicas 3. Prints the time from a
 # transition on node-a to its visibility in node-b's EC2 API (p50, p99 over TRANSITIONS, default 60) and each agent's
 # CPU and RSS from /proc. Every process started is stopped by its pid on exit. Loopback only.
-# Usage: [CONFIGURATION=debug|release] [CHECK_INTERVAL=2s] scripts/bench-fleet.sh [COUNT] [TRANSITIONS]
+# Usage: [CONFIGURATION=release|debug] [HIVE_HEALTH=binary] [CHECK_INTERVAL=2s] scripts/bench-fleet.sh [COUNT] [TRANSITIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_swift
 ensure_packages nats-server=nats-server
-configuration=${CONFIGURATION:-debug}
-swift build -c "$configuration" --product hive-health 2>&1 | tail -n 1
-binary="$(swift build -c "$configuration" --show-bin-path)/hive-health"
+configuration=${CONFIGURATION:-release}
+if [[ -n "${HIVE_HEALTH:-}" ]]; then
+    binary=$HIVE_HEALTH
+else
+    swift build -c "$configuration" --product hive-health 2>&1 | tail -n 1
+    binary="$(swift build -c "$configuration" --show-bin-path)/hive-health"
+fi
 echo "== fleet benchmark ($configuration build: $binary)"
 python3 scripts/bench-fleet.py "$binary" "${1:-2000}" "${2:-60}"

@@ -5,18 +5,20 @@
 #   net.icmp     scripts/bench-icmp.sh against fping (needs root, fping)
 #   ovs.port     scripts/bench-ovs.sh against a process of ovs-vsctl per port (needs openvswitch-switch)
 #   nbd.export   scripts/bench-nbd.sh against qemu-img info (needs nbdkit, qemu-utils)
+#   propagation  scripts/bench-fleet.sh: 3 agents x 2,000 instances on a 3-server JetStream cluster, a transition on
+#                node-a until node-b's EC2 API shows it (needs nats-server; no peer: the goal is p99 <= 1 s)
 #   EC2 API      scripts/bench-api.sh against moto_server: one id at 16 connections, and a full paginated listing
 #                (needs wrk, moto)
 # A benchmark whose tools are missing is reported as skipped, with the reason; the others still run.
 #
 # Usage: scripts/bench.sh [SECONDS]   (the fleet run's length, default 180)
-# Environment: ONLY="fleet icmp ovs nbd api" (a subset), SCRATCH (release build folder, default .build-bench),
+# Environment: ONLY="fleet icmp ovs nbd api propagation" (a subset), SCRATCH (release build folder, default .build-bench),
 #              TRUE_RUNS (processes of /bin/true, default 2000). Logs are kept in $TMPDIR/hive-health-bench.*.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SECONDS_FLEET=${1:-180}
-ONLY=${ONLY:-fleet icmp ovs nbd api}
+ONLY=${ONLY:-fleet icmp ovs nbd api propagation}
 SCRATCH=${SCRATCH:-.build-bench}
 TRUE_RUNS=${TRUE_RUNS:-2000}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/hive-health-bench.XXXXXX")
@@ -101,6 +103,19 @@ if wants api; then
             "$(grep -m1 "^ratio pages\|^moto finished" "$LOGS/api.txt" | sed 's/.*: //')"
     else
         row "DescribeInstanceStatus" "failed (log $LOGS/api.txt)" "-" "-"
+    fi
+fi
+
+if wants propagation; then
+    echo "== fleet propagation: 3 agents x 2,000 instances, 3 nats-server"
+    if ! command -v nats-server >/dev/null; then
+        row "propagation node-a -> node-b API" "skipped: needs nats-server" "-" "-"
+    elif HIVE_HEALTH=$HIVE_HEALTH scripts/bench-fleet.sh 2000 60 | tee "$LOGS/propagation.txt"; then
+        row "propagation node-a -> node-b API" \
+            "$(grep -m1 "^node-a -> node-b API" "$LOGS/propagation.txt" | sed -E 's/^node-a -> node-b API: //; s/, min.*//')" \
+            "-" "goal p99 1 s"
+    else
+        row "propagation" "failed (log $LOGS/propagation.txt)" "-" "-"
     fi
 fi
 

@@ -181,6 +181,8 @@ public struct DaemonSetup: Sendable {
         var configuration = NATSConfiguration(
             host: host, token: nodeConfig.natsToken, caCertificateFile: nodeConfig.natsCACertificate)
         configuration.replicas = config.nats.replicas
+        // nats-server's /connz then says which node a connection is (its traffic per agent, who holds a lock).
+        configuration.name = "hive-health \(node.name)"
         return configuration
     }
 

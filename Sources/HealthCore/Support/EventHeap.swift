@@ -19,31 +19,54 @@ public struct EventHeap<Element> {
     @inlinable
     public mutating func insert(_ element: Element) {
         storage.append(element)
-        var child = storage.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard areInIncreasingOrder(storage[child], storage[parent]) else { break }
-            storage.swapAt(child, parent)
-            child = parent
+        // Sift up with a hole: parents move down, the new element is written once.
+        storage.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard areInIncreasingOrder(element, heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = element
         }
     }
 
     @inlinable @discardableResult
     public mutating func popMin() -> Element? {
         guard !storage.isEmpty else { return nil }
-        storage.swapAt(0, storage.count - 1)
-        let top = storage.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < storage.count, areInIncreasingOrder(storage[left], storage[smallest]) { smallest = left }
-            if right < storage.count, areInIncreasingOrder(storage[right], storage[smallest]) { smallest = right }
-            if smallest == parent { break }
-            storage.swapAt(parent, smallest)
-            parent = smallest
+        return removeFirst()
+    }
+
+    /// The earliest element, taken only when `isDue` holds for it: a loop drains what is due without copying each
+    /// element twice (once to look, once to take).
+    @inlinable
+    public mutating func popMin(if isDue: (Element) -> Bool) -> Element? {
+        guard let first = storage.first, isDue(first) else { return nil }
+        return removeFirst()
+    }
+
+    @inlinable
+    mutating func removeFirst() -> Element {
+        let last = storage.removeLast()
+        guard !storage.isEmpty else { return last }
+        return storage.withUnsafeMutableBufferPointer { heap in
+            let top = heap[0]
+            // Sift down with a hole at the root: the smaller child moves up until `last` fits.
+            var parent = 0
+            let count = heap.count
+            while true {
+                let left = 2 * parent + 1
+                if left >= count { break }
+                let right = left + 1
+                let smaller = right < count && areInIncreasingOrder(heap[right], heap[left]) ? right : left
+                guard areInIncreasingOrder(heap[smaller], last) else { break }
+                heap[parent] = heap[smaller]
+                parent = smaller
+            }
+            heap[parent] = last
+            return top
         }
-        return top
     }
 
     @inlinable public mutating func removeAll() { storage.removeAll() }

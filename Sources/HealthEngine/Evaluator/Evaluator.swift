@@ -28,6 +28,8 @@ public final class Evaluator: ResultSink, Sendable {
         var node: NodeInfo
         var instances: [InstanceInfo] = []
         var instancesByID: [String: InstanceInfo] = [:]
+        /// Each instance's launch time, for the launch grace of every result (no copy of its facts per result).
+        var launchTimes: [String: Date] = [:]
         var jobs: [String: Job] = [:]
         var jobOrder: [String] = []
         var records: [String: JobRecord] = [:]
@@ -88,6 +90,7 @@ public final class Evaluator: ResultSink, Sendable {
                 InstanceInfo(id: $0.instanceID, state: $0.state, availabilityZone: $0.availabilityZone)
             }
             inner.instancesByID = Dictionary(inner.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            inner.launchTimes = inner.instancesByID.compactMapValues(\.launchTime)
         }
         self.inner = Mutex(inner)
         self.settings = settings
@@ -129,6 +132,7 @@ public final class Evaluator: ResultSink, Sendable {
             inner.node = plan.node
             inner.instances = plan.instances
             inner.instancesByID = Dictionary(plan.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            inner.launchTimes = inner.instancesByID.compactMapValues(\.launchTime)
             for instance in plan.instances where inner.firstSeen[instance.id] == nil {
                 inner.firstSeen[instance.id] = now
             }
@@ -414,7 +418,7 @@ public final class Evaluator: ResultSink, Sendable {
     private func inGrace(instanceID: String?, inner: Inner, now: Date) -> Bool {
         let grace = settings.launchGrace.seconds
         guard let instanceID else { return now.timeIntervalSince(startedAt) < grace }
-        let launched = inner.instancesByID[instanceID]?.launchTime ?? inner.firstSeen[instanceID] ?? startedAt
+        let launched = inner.launchTimes[instanceID] ?? inner.firstSeen[instanceID] ?? startedAt
         return now.timeIntervalSince(launched) < grace
     }
 

@@ -40,6 +40,7 @@ public final class Job: Sendable, Hashable {
         self.key = JobRecord.key(check: check.name, targetID: target.id)
         self.shared = shared
         self.target = target
+        self.instanceID = target.instance?.id
         self.parameters = parameters
         self.parameterError = parameterError
         self.splayOffset = Self.splay(check: check.name, target: target.id, window: check.splay)
@@ -63,7 +64,9 @@ public final class Job: Sendable, Hashable {
         return .nanoseconds(Int64(hash % UInt64(windowNanos)))
     }
 
-    public var instanceID: String? { target.instance?.id }
+    /// The instance the job is about (nil for node checks); kept, not derived per result, which would copy the
+    /// instance's facts each time.
+    public let instanceID: String?
 
     /// The record the evaluator keeps for this job, with a fresh state.
     public func newRecord() -> JobRecord {

@@ -365,17 +365,17 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
         /// Due runs go to the ready queues; runs past their deadline are given up.
         mutating func processTimeline(now: C.Instant) {
-            while let event = timeline.min, event.at <= now {
-                _ = timeline.popMin()
-                guard event.slot < slots.count, let slot = slots[event.slot] else { continue }
+            while let event = timeline.popMin(if: { $0.at <= now }) {
+                // Fields are read in place: copying the slot out would retain its job and task for each event.
+                guard event.slot < slots.count, slots[event.slot] != nil else { continue }
                 switch event.kind {
                 case .deadline:
-                    guard let running = slot.running, running.run == event.token else { continue }
+                    guard let running = slots[event.slot]!.running, running.run == event.token else { continue }
                     expire(event.slot, running: running, now: now)
                 case .due:
-                    guard slot.dueToken == event.token else { continue }
-                    let nextBase = slot.baseDue.advanced(by: slot.job.check.interval)
-                    if slot.running != nil || slot.queued {
+                    guard slots[event.slot]!.dueToken == event.token else { continue }
+                    let nextBase = slots[event.slot]!.baseDue.advanced(by: slots[event.slot]!.job.check.interval)
+                    if slots[event.slot]!.running != nil || slots[event.slot]!.queued {
                         counters.skippedOverlaps += 1
                     } else {
                         enqueue(event.slot, urgent: false)
