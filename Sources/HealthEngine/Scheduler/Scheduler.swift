@@ -117,7 +117,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
     public func runOnce(_ plan: Plan) async -> [JobResult] {
         let collector = Collector()
         var driver = Driver(scheduler: self, oneShot: true, oneShotSink: collector)
-        driver.apply(plan: plan, now: clock.now, immediately: true)
+        driver.apply(plan: plan, now: driver.epoch.duration(to: clock.now), immediately: true)
         await driver.loop()
         let results = collector.results
         let order = Dictionary(plan.jobs.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -132,12 +132,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - The driver loop
 
+    // Moments in the loop are durations since the driver's `epoch`, not `C.Instant`s: the standard library's
+    // instants are resilient (their size is unknown outside it), so each copy, comparison and sum of one went through
+    // witness tables and memmove, about a third of the loop's CPU.
+
     private struct Slot {
         var job: Job
         /// The index of the job's probe kind in the driver's per-kind arrays.
         var kind: Int
         /// The due time of the cadence, without jitter.
-        var baseDue: C.Instant
+        var baseDue: Duration
         var dueToken: UInt64 = 0
         var queued = false
         var running: Running?
@@ -149,12 +153,12 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         /// The kind it counts against (the job's kind may change with a new plan while it runs).
         var kind: Int
         var task: Task<Void, Never>?
-        var started: C.Instant
+        var started: Duration
     }
 
     private struct Event {
         enum Kind { case due, deadline }
-        var at: C.Instant
+        var at: Duration
         var slot: Int
         var kind: Kind
         var token: UInt64
@@ -218,8 +222,12 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         /// Counted here and published once per loop turn: one lock per turn, not several per run.
         var counters = SchedulerStatistics()
 
+        /// The instant every moment of this driver counts from.
+        let epoch: C.Instant
+
         init(scheduler: Scheduler, oneShot: Bool, oneShotSink: (any ResultSink)? = nil) {
             self.scheduler = scheduler
+            self.epoch = scheduler.clock.now
             self.oneShot = oneShot
             self.sink = oneShotSink ?? scheduler.sink
         }
@@ -228,7 +236,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
         mutating func loop() async {
             while !Task.isCancelled {
-                let now = clock.now
+                let now = epoch.duration(to: clock.now)
                 for message in scheduler.inbox.take() { handle(message, now: now) }
                 processTimeline(now: now)
                 startReady(now: now)
@@ -239,16 +247,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 if window > .zero {
                     // At most one timed wake per window; with runs in flight, one within the window to take their
                     // results (which then do not wake the loop themselves).
-                    let earliest = now.advanced(by: window)
+                    let earliest = now + window
                     if running > 0 || (wake.map { $0 < earliest } ?? false) { wake = earliest }
                 }
                 await scheduler.inbox.wait(
-                    until: wake, clock: clock, completionsWait: window > .zero && running > 0 && wake != nil)
+                    until: wake.map { epoch.advanced(by: $0) }, clock: clock, completionsWait: window > .zero && running > 0 && wake != nil)
             }
             for slot in slots { slot?.running?.task?.cancel() }
         }
 
-        mutating func handle(_ message: SchedulerInbox.Message, now: C.Instant) {
+        mutating func handle(_ message: SchedulerInbox.Message, now: Duration) {
             switch message {
             case .plan(let plan):
                 apply(plan: plan, now: now, immediately: false)
@@ -287,7 +295,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             return index
         }
 
-        mutating func apply(plan: Plan, now: C.Instant, immediately: Bool) {
+        mutating func apply(plan: Plan, now: Duration, immediately: Bool) {
             node = plan.node
             var keep = Set<Int>()
             keep.reserveCapacity(plan.jobs.count)
@@ -299,7 +307,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     let kindIndex = kind(job.check.probe)
                     slots[position]?.job = job
                     slots[position]?.kind = kindIndex
-                    if cadenceChanged { schedule(position, baseDue: now.advanced(by: job.splayOffset), now: now) }
+                    if cadenceChanged { schedule(position, baseDue: now + job.splayOffset, now: now) }
                     continue
                 }
                 let position: Int
@@ -317,7 +325,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     enqueue(position, urgent: false)
                     remainingOnce += 1
                 } else {
-                    schedule(position, baseDue: now.advanced(by: job.splayOffset), now: now)
+                    schedule(position, baseDue: now + job.splayOffset, now: now)
                 }
             }
             for position in slots.indices where !keep.contains(position) {
@@ -334,20 +342,20 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         /// Sets a job's next due time to `baseDue` (plus jitter), skipping cadence points already past.
-        mutating func schedule(_ position: Int, baseDue: C.Instant, now: C.Instant) {
+        mutating func schedule(_ position: Int, baseDue: Duration, now: Duration) {
             guard let interval = slots[position]?.job.check.interval, let jitter = slots[position]?.job.check.jitter
             else { return }
             var base = baseDue
             if (base < now) && (interval > .zero) {
-                let behind = base.duration(to: now)
+                let behind = now - base
                 let missed = behind.nanoseconds / max(1, interval.nanoseconds)
-                base = base.advanced(by: interval * Int(missed))
-                if base < now { base = base.advanced(by: interval) }
+                base += interval * Int(missed)
+                if base < now { base += interval }
             }
             var due = base
             let spread = jitter.nanoseconds
             if spread > 0 {
-                due = due.advanced(by: .nanoseconds(scheduler.random(2 * spread + 1) - spread))
+                due += .nanoseconds(scheduler.random(2 * spread + 1) - spread)
                 if due < now { due = now }
             }
             nextToken += 1
@@ -364,7 +372,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         /// Due runs go to the ready queues; runs past their deadline are given up.
-        mutating func processTimeline(now: C.Instant) {
+        mutating func processTimeline(now: Duration) {
             while let event = timeline.popMin(if: { $0.at <= now }) {
                 // Fields are read in place: copying the slot out would retain its job and task for each event.
                 guard event.slot < slots.count, slots[event.slot] != nil else { continue }
@@ -374,7 +382,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     expire(event.slot, running: running, now: now)
                 case .due:
                     guard slots[event.slot]!.dueToken == event.token else { continue }
-                    let nextBase = slots[event.slot]!.baseDue.advanced(by: slots[event.slot]!.job.check.interval)
+                    let nextBase = slots[event.slot]!.baseDue + slots[event.slot]!.job.check.interval
                     if slots[event.slot]!.running != nil || slots[event.slot]!.queued {
                         counters.skippedOverlaps += 1
                     } else {
@@ -385,7 +393,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        mutating func expire(_ position: Int, running: Running, now: C.Instant) {
+        mutating func expire(_ position: Int, running: Running, now: Duration) {
             running.task?.cancel()
             slots[position]?.running = nil
             guard let job = slots[position]?.job else { return }
@@ -393,12 +401,12 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             counters.timedOut += 1
             var observation = Observation.unknown(
                 "\(job.check.probe) did not answer within \(HealthDuration.format(job.check.timeout)); run abandoned")
-            observation.duration = running.started.duration(to: now).seconds
+            observation.duration = (now - running.started).seconds
             finish(position, JobResult(job: job, observation: observation, timedOut: true))
         }
 
         /// Starts ready runs, kinds taking turns, until the global cap is reached; a kind at its cap waits.
-        mutating func startReady(now: C.Instant) {
+        mutating func startReady(now: Duration) {
             var turn = 0
             var idleTurns = 0
             while running < scheduler.limits.global, !readyKinds.isEmpty, idleTurns < readyKinds.count {
@@ -422,10 +430,10 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        mutating func start(_ position: Int, now: C.Instant) {
+        mutating func start(_ position: Int, now: Duration) {
             guard let slot = slots[position] else { return }
             let job = slot.job
-            let lag = slot.baseDue < now ? slot.baseDue.duration(to: now).seconds : 0
+            let lag = slot.baseDue < now ? (now - slot.baseDue).seconds : 0
             counters.started += 1
             if !oneShot { counters.maxStartLag = max(counters.maxStartLag, lag) }
             if let error = job.parameterError {
@@ -447,10 +455,11 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             let clock = scheduler.clock
             running += 1
             runningByKind[slot.kind] += 1
-            timeline.insert(Event(at: now.advanced(by: job.check.timeout), slot: position, kind: .deadline, token: run))
+            timeline.insert(Event(at: now + job.check.timeout, slot: position, kind: .deadline, token: run))
+            let startedAt = epoch.advanced(by: now)
             let task = Task {
                 let observation = await probe.observe(request)
-                inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: now.duration(to: clock.now)))
+                inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: startedAt.duration(to: clock.now)))
             }
             slots[position]?.running = Running(run: run, kind: slot.kind, task: task, started: now)
         }
