@@ -58,8 +58,13 @@ if wants icmp; then
     if [[ $(id -u) != 0 ]] || ! command -v fping >/dev/null; then
         row "net.icmp, 1,000 addresses" "skipped: needs root and fping" "-" "-"
     elif scripts/bench-icmp.sh 1000 "$HIVE_HEALTH" | tee "$LOGS/icmp.txt"; then
-        row "net.icmp, 1,000 addresses (CPU)" "$(field "net.icmp itself" "$LOGS/icmp.txt")" \
-            "$(field "fping -c1" "$LOGS/icmp.txt")" "$(field "ratio fping/net.icmp" "$LOGS/icmp.txt")"
+        # CPU seconds of the round, per address, in microseconds (process start removed from ours).
+        per_address() { grep -m1 "$1" "$LOGS/icmp.txt" | sed -E 's/.*cpu ([0-9.]+) s.*/\1/' \
+            | awk '{ printf "%.0f us", $1 / 1000 * 1e6 }'; }
+        ours_icmp=$(per_address "net.icmp itself")
+        fping_icmp=$(per_address "fping -c1")
+        row "net.icmp, 1,000 addresses: CPU/addr" "$ours_icmp" "fping: $fping_icmp" \
+            "$(ratio "${fping_icmp% us}" "${ours_icmp% us}")"
     else
         row "net.icmp" "failed (log $LOGS/icmp.txt)" "-" "-"
     fi
@@ -70,8 +75,9 @@ if wants ovs; then
     if ! command -v ovs-vsctl >/dev/null || ! command -v ovsdb-server >/dev/null; then
         row "ovs.port, 1,000 ports" "skipped: needs openvswitch-switch" "-" "-"
     elif scripts/bench-ovs.sh 1000 "$HIVE_HEALTH" | tee "$LOGS/ovs.txt"; then
-        row "ovs.port, 1,000 ports (wall)" "$(field "hive-health check (ovs.port" "$LOGS/ovs.txt" | cut -c1-28)" \
-            "$(field "x ovs-vsctl get" "$LOGS/ovs.txt")" "$(field "ratio per-port processes / ours" "$LOGS/ovs.txt")"
+        row "ovs.port, 1,000 ports (wall)" "$(grep -m1 "ovs.port itself" "$LOGS/ovs.txt" | sed -E 's/.*ovs.port itself: //')" \
+            "1,000 x ovs-vsctl: $(field "x ovs-vsctl get" "$LOGS/ovs.txt")" \
+            "$(field "ratio per-port processes / ovs.port" "$LOGS/ovs.txt" | awk '{ print $1 "x" }')"
     else
         row "ovs.port" "failed (log $LOGS/ovs.txt)" "-" "-"
     fi
@@ -84,7 +90,7 @@ if wants nbd; then
     elif NBD_LATENCY=$BIN_DIR/NBDLatency scripts/bench-nbd.sh 1000 | tee "$LOGS/nbd.txt"; then
         row "nbd.export, 1,000 sessions (p50)" "$(grep -m1 "nbd.export client" "$LOGS/nbd.txt" | awk '{ print $4 " ms" }')" \
             "qemu-img info: $(grep -m1 "qemu-img info" "$LOGS/nbd.txt" | awk '{ print $4 " ms" }')" \
-            "$(grep -m1 "ratio" "$LOGS/nbd.txt" | awk '{ print $5 }')"
+            "$(grep -m1 "ratio" "$LOGS/nbd.txt" | awk '{ print $6 }')"
     else
         row "nbd.export" "failed (log $LOGS/nbd.txt)" "-" "-"
     fi

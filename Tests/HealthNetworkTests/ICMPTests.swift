@@ -136,4 +136,32 @@ struct ICMPTests {
         #expect(answered == 500, "\(answered) of 500 answered")
         #expect(clock.now - start < .seconds(5))
     }
+
+    @Test("one round of mixed addresses: each result in its place (IPv4, IPv6, unanswered, malformed)")
+    func mixedRound() async throws {
+        let network = try NetworkNamespaceFixture()
+        defer { network.remove() }
+        let pinger = Pinger(namespace: network.host, logger: testLogger)
+        // A fresh veth's first IPv6 neighbour resolution takes about a second: wait until it answers.
+        let warm = await eventually(timeout: .seconds(10), poll: .milliseconds(10)) {
+            (try? await pinger.ping(network.instanceAddress6, timeout: .milliseconds(500)).get())?.received == 1
+        }
+        #expect(warm)
+        // 192.0.2.1 (TEST-NET-1) has no route in the host namespace beyond the veth's: nothing answers it.
+        try network.inHost(["route", "add", "192.0.2.1/32", "dev", network.hostInterface])
+        let addresses = [network.instanceAddress, "not-an-address", network.instanceAddress6, "192.0.2.1"]
+        let results = await pinger.ping(all: addresses, count: 2, interval: .milliseconds(10), timeout: .milliseconds(300))
+        #expect(results.count == 4)
+        let v4 = try results[0].get()
+        #expect(v4.address == network.instanceAddress && v4.sent == 2 && v4.received == 2, "\(v4)")
+        guard case .failure(let error) = results[1] else {
+            Issue.record("a malformed address must fail alone: \(results[1])")
+            return
+        }
+        #expect(error.code == .invalid && error.message.contains("not-an-address"))
+        let v6 = try results[2].get()
+        #expect(v6.address == network.instanceAddress6 && v6.received == 2, "\(v6)")
+        let lost = try results[3].get()
+        #expect(lost.address == "192.0.2.1" && lost.sent == 2 && lost.received == 0, "\(lost)")
+    }
 }

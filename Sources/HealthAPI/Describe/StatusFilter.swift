@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import Synchronization
 
 /// One `Filter.N` of DescribeInstanceStatus: a name AWS documents for the call and its values (any may match; `*`
 /// and `?` are wildcards).
@@ -92,7 +93,17 @@ public enum EC2Timestamp {
 /// `us-east-1` is `use1`) and `-az` with the zone letter's ordinal (`us-east-1a` is `use1-az1`). AWS maps names to ids
 /// per account; Hive has one mapping, this one.
 public enum AvailabilityZoneID {
+    /// Zones already derived: a node has a handful, and each page of DescribeInstanceStatus asks for every item's.
+    private static let known = Mutex<[String: String?]>([:])
+
     public static func of(_ zone: String) -> String? {
+        if let id = known.withLock({ $0[zone] }) { return id }
+        let id = derive(zone)
+        known.withLock { if $0.count < 1024 { $0[zone] = id } }
+        return id
+    }
+
+    static func derive(_ zone: String) -> String? {
         guard let letter = zone.unicodeScalars.last, ("a"..."z").contains(letter), zone.utf8.count > 1 else {
             return nil
         }

@@ -7,19 +7,31 @@ public struct XMLWriter: Sendable {
         text.reserveCapacity(4096)
     }
 
+    // Pieces are appended one by one: `"<" + name + ">"` would build (and allocate) a temporary string for each tag,
+    // a hundred per instance of a DescribeInstanceStatus page.
+
     public mutating func open(_ name: String, namespace: String? = nil) {
-        text += "<" + name
-        if let namespace { text += " xmlns=\"" + namespace + "\"" }
-        text += ">"
+        text.append("<")
+        text.append(name)
+        if let namespace {
+            text.append(" xmlns=\"")
+            text.append(namespace)
+            text.append("\"")
+        }
+        text.append(">")
     }
 
-    public mutating func close(_ name: String) { text += "</" + name + ">" }
+    public mutating func close(_ name: String) {
+        text.append("</")
+        text.append(name)
+        text.append(">")
+    }
 
     /// `<name>text</name>`, the text escaped.
     public mutating func element(_ name: String, _ value: String) {
-        text += "<" + name + ">"
+        open(name)
         Self.escape(value, into: &text)
-        text += "</" + name + ">"
+        close(name)
     }
 
     public mutating func element(_ name: String, _ body: (inout XMLWriter) -> Void) {
@@ -30,13 +42,13 @@ public struct XMLWriter: Sendable {
 
     /// Escapes markup characters and replaces characters XML 1.0 does not allow (most C0 controls) with U+FFFD.
     public static func escape(_ value: String, into out: inout String) {
-        var needs = false
-        for scalar in value.unicodeScalars where needsEscape(scalar) {
-            needs = true
-            break
+        // Most values (ids, zones, statuses, times) are plain ASCII with nothing to escape: checked on the bytes.
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 >= 0x80 || Self.markup.contains($0) }) else {
+            out.append(value)
+            return
         }
-        guard needs else {
-            out += value
+        guard value.unicodeScalars.contains(where: needsEscape) else {
+            out.append(value)
             return
         }
         for scalar in value.unicodeScalars {
@@ -62,6 +74,9 @@ public struct XMLWriter: Sendable {
         escape(value, into: &out)
         return out
     }
+
+    /// `&`, `<`, `>`, `"` and `'` as bytes.
+    private static let markup: [UInt8] = [0x26, 0x3C, 0x3E, 0x22, 0x27]
 
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {

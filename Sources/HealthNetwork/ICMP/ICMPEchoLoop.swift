@@ -17,9 +17,11 @@ import Synchronization
 final class EchoLoop: Sendable {
     typealias Outcome = ICMPSocket.Outcome
 
-    /// The echoes one caller waits for together.
+    /// The echoes one caller waits for together: `count` to each of `addresses` (a round over a thousand addresses is
+    /// one batch, resumed once). Echo `i` to address `a` is at index `a * count + i`.
     private struct Batch {
-        var address: IPAddress
+        var addresses: [IPAddress]
+        var count: Int
         var timeout: Duration
         var outcomes: [Outcome?]
         var remaining: Int
@@ -101,24 +103,32 @@ final class EchoLoop: Sendable {
     }
 
     func submit(
-        batch id: UInt64, address: IPAddress, count: Int, interval: Duration, timeout: Duration,
+        batch id: UInt64, addresses: [IPAddress], count: Int, interval: Duration, timeout: Duration,
         continuation: CheckedContinuation<[Outcome], Never>
     ) {
         let count = max(1, count)
+        let total = addresses.count * count
+        guard total > 0 else {
+            continuation.resume(returning: [])
+            return
+        }
         let (refused, wakeUp) = state.withLock { state -> (Bool, Bool) in
             if state.stopping { return (true, false) }
             state.batches[id] = Batch(
-                address: address, timeout: timeout, outcomes: Array(repeating: nil, count: count), remaining: count,
-                sequences: Array(repeating: nil, count: count), continuation: continuation)
+                addresses: addresses, count: count, timeout: timeout, outcomes: Array(repeating: nil, count: total),
+                remaining: total, sequences: Array(repeating: nil, count: total), continuation: continuation)
             let now = ContinuousClock.now
-            for index in 0..<count {
-                state.sends.insert(Timer(at: now.advanced(by: interval * index), batch: id, index: index))
+            for echo in 0..<count {
+                let at = now.advanced(by: interval * echo)
+                for address in addresses.indices {
+                    state.sends.insert(Timer(at: at, batch: id, index: address * count + echo))
+                }
             }
             if state.wakePending { return (false, false) }
             state.wakePending = true
             return (false, true)
         }
-        if refused { continuation.resume(returning: Array(repeating: .error("the ICMP socket is closed"), count: count)) }
+        if refused { continuation.resume(returning: Array(repeating: .error("the ICMP socket is closed"), count: total)) }
         if wakeUp { signal() }
     }
 
@@ -197,9 +207,12 @@ final class EchoLoop: Sendable {
             // A late wake-up may send the slots it missed, but not a burst of more than a few.
             if state.nextSlot < now.advanced(by: sendInterval * -4) { state.nextSlot = now }
             var due: [(UInt16, IPAddress, UInt64, Int)] = []
-            while let first = state.sends.min, first.at <= now, state.nextSlot <= now {
-                state.sends.popMin()
-                guard let batch = state.batches[first.batch] else { continue }
+            while state.nextSlot <= now, let first = state.sends.popMin(if: { $0.at <= now }) {
+                // Read in place: a copy of the batch would make its arrays copy themselves on the writes below.
+                guard let slot = state.batches.index(forKey: first.batch) else { continue }
+                let count = state.batches.values[slot].count
+                let address = state.batches.values[slot].addresses[first.index / count]
+                let timeout = state.batches.values[slot].timeout
                 guard let sequence = Self.freeSequence(&state) else {
                     if let done = Self.finish(&state, first.batch, first.index, .error("65536 echoes in flight")) {
                         resumptions.append(done)
@@ -207,12 +220,12 @@ final class EchoLoop: Sendable {
                     continue
                 }
                 state.inFlight[sequence] = InFlight(
-                    batch: first.batch, index: first.index, address: batch.address.bytes, sentAt: now)
-                state.batches[first.batch]?.sequences[first.index] = sequence
+                    batch: first.batch, index: first.index, address: address.bytes, sentAt: now)
+                state.batches.values[slot].sequences[first.index] = sequence
                 state.deadlines.insert(Timer(
-                    at: now.advanced(by: batch.timeout), batch: first.batch, index: first.index, sequence: sequence))
+                    at: now.advanced(by: timeout), batch: first.batch, index: first.index, sequence: sequence))
                 state.nextSlot = state.nextSlot.advanced(by: sendInterval)
-                due.append((sequence, batch.address, first.batch, first.index))
+                due.append((sequence, address, first.batch, first.index))
             }
             return due
         }
@@ -239,8 +252,7 @@ final class EchoLoop: Sendable {
     private func expire(into resumptions: inout [Resumption]) {
         let now = ContinuousClock.now
         state.withLock { state in
-            while let first = state.deadlines.min, first.at <= now {
-                state.deadlines.popMin()
+            while let first = state.deadlines.popMin(if: { $0.at <= now }) {
                 guard let sequence = first.sequence, let flight = state.inFlight[sequence], flight.batch == first.batch,
                       flight.index == first.index else { continue }
                 state.inFlight[sequence] = nil
@@ -260,14 +272,14 @@ final class EchoLoop: Sendable {
 
     /// Records one echo's outcome; the batch's continuation and outcomes when it was the last.
     private static func finish(_ state: inout State, _ id: UInt64, _ index: Int, _ outcome: Outcome) -> Resumption? {
-        guard var batch = state.batches[id], batch.outcomes[index] == nil else { return nil }
-        batch.outcomes[index] = outcome
-        batch.remaining -= 1
-        if batch.remaining > 0 {
-            state.batches[id] = batch
+        // In place: a batch of a thousand echoes must not be copied for each of them.
+        guard let slot = state.batches.index(forKey: id), state.batches.values[slot].outcomes[index] == nil else {
             return nil
         }
-        state.batches[id] = nil
+        state.batches.values[slot].outcomes[index] = outcome
+        state.batches.values[slot].remaining -= 1
+        guard state.batches.values[slot].remaining == 0 else { return nil }
+        let batch = state.batches.remove(at: slot).value
         return (batch.continuation, batch.outcomes.map { $0 ?? .timeout })
     }
 

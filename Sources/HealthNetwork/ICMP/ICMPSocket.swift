@@ -10,8 +10,8 @@ import Synchronization
 /// One ICMP socket (raw, or the unprivileged datagram kind) for one address family, shared by every echo of that
 /// family, and served by one thread of its own (fping's shape): a send queue paced ``sendInterval`` apart, a map of
 /// echoes in flight by sequence number, one deadline heap for every timeout, and `poll(2)` on the socket and a wake
-/// descriptor. A caller hands in a batch of echoes to one address and is resumed once, when every echo of the batch
-/// has its outcome: no task, timer or continuation per echo.
+/// descriptor. A caller hands in a batch of echoes (to one address or to a whole round of them) and is resumed once,
+/// when every echo of the batch has its outcome: no task, timer or continuation per echo or per address.
 final class ICMPSocket: Sendable {
     /// What became of one echo request.
     enum Outcome: Sendable, Hashable {
@@ -43,25 +43,21 @@ final class ICMPSocket: Sendable {
         loop.stop()
     }
 
-    /// Sends `count` echo requests to `address`, `interval` apart, and waits until each has a reply, an error or
-    /// went `timeout` unanswered; the outcomes are in send order.
-    func echoes(to address: IPAddress, count: Int, interval: Duration, timeout: Duration) async -> [Outcome] {
+    /// Sends `count` echo requests to each of `addresses`, `interval` apart, and waits until each has a reply, an
+    /// error or went `timeout` unanswered. The outcomes are by address, then in send order: echo `i` to address `a`
+    /// is at `a * count + i`. One batch, one continuation, however many addresses.
+    func echoes(to addresses: [IPAddress], count: Int, interval: Duration, timeout: Duration) async -> [Outcome] {
         let batch = loop.newBatchID()
         let loop = self.loop
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 loop.submit(
-                    batch: batch, address: address, count: count, interval: interval, timeout: timeout,
+                    batch: batch, addresses: addresses, count: count, interval: interval, timeout: timeout,
                     continuation: continuation)
             }
         } onCancel: {
             loop.cancel(batch: batch)
         }
-    }
-
-    /// One echo to `address`.
-    func echo(_ address: IPAddress, timeout: Duration) async -> Outcome {
-        await echoes(to: address, count: 1, interval: .zero, timeout: timeout).first ?? .error("cancelled")
     }
 
     /// Opens a socket of `family`: raw when allowed (unless `preferred` says datagram), else the datagram kind.

@@ -99,18 +99,15 @@ public final class Pinger: Sendable {
     public func ping(_ address: String, count: Int = 1, interval: Duration = .milliseconds(100), timeout: Duration)
         async -> Result<Summary, NetworkError>
     {
-        guard let parsed = IPAddress(address) else {
-            return .failure(NetworkError(.invalid, "'\(address.prefix(64))' is not an IPv4 or IPv6 address"))
-        }
-        let socket: ICMPSocket
-        switch self.socket(for: parsed.family) {
-        case .success(let opened): socket = opened
-        case .failure(let error): return .failure(error)
-        }
-        let echoes = max(1, min(count, 100))
-        let outcomes = await socket.echoes(to: parsed, count: echoes, interval: interval, timeout: timeout)
+        await ping(all: [address], count: count, interval: interval, timeout: timeout)[0]
+    }
+
+    /// What the outcomes of one address's echoes say.
+    static func summary(
+        _ address: String, _ outcomes: ArraySlice<ICMPSocket.Outcome>, socketKind: SocketKind
+    ) -> Summary {
         var summary = Summary(
-            address: address, sent: echoes, received: 0, roundTrips: [], errors: [], socketKind: socket.kind)
+            address: address, sent: outcomes.count, received: 0, roundTrips: [], errors: [], socketKind: socketKind)
         for outcome in outcomes {
             switch outcome {
             case .reply(let roundTrip):
@@ -121,22 +118,51 @@ public final class Pinger: Sendable {
                 if !summary.errors.contains(text), summary.errors.count < 4 { summary.errors.append(text) }
             }
         }
-        return .success(summary)
+        return summary
     }
 
-    /// Pings every address of `addresses` at once (paced by the shared sockets): one round of fping.
+    /// Pings every address of `addresses` at once (paced by the shared sockets): one round of fping, handed to each
+    /// family's socket as one batch (one continuation for the round, not a task per address).
     public func ping(
         all addresses: [String], count: Int = 1, interval: Duration = .milliseconds(100), timeout: Duration
     )
         async -> [Result<Summary, NetworkError>]
     {
-        await withTaskGroup(of: (Int, Result<Summary, NetworkError>).self) { group in
-            for (index, address) in addresses.enumerated() {
-                group.addTask { (index, await self.ping(address, count: count, interval: interval, timeout: timeout)) }
+        let echoes = max(1, min(count, 100))
+        var results = [Result<Summary, NetworkError>?](repeating: nil, count: addresses.count)
+        var byFamily: [IPAddress.Family: [(index: Int, address: IPAddress)]] = [:]
+        for (index, text) in addresses.enumerated() {
+            guard let parsed = IPAddress(text) else {
+                results[index] = .failure(NetworkError(.invalid, "'\(text.prefix(64))' is not an IPv4 or IPv6 address"))
+                continue
             }
-            var results = [Result<Summary, NetworkError>?](repeating: nil, count: addresses.count)
-            for await (index, result) in group { results[index] = result }
-            return results.map { $0 ?? .failure(NetworkError(.system, "lost")) }
+            byFamily[parsed.family, default: []].append((index, parsed))
         }
+        await withTaskGroup(of: [(Int, Result<Summary, NetworkError>)].self) { group in
+            for (family, members) in byFamily {
+                group.addTask {
+                    let socket: ICMPSocket
+                    switch self.socket(for: family) {
+                    case .success(let opened): socket = opened
+                    case .failure(let error): return members.map { ($0.index, .failure(error)) }
+                    }
+                    let outcomes = await socket.echoes(
+                        to: members.map(\.address), count: echoes, interval: interval, timeout: timeout)
+                    guard outcomes.count == members.count * echoes else {
+                        let error = NetworkError(.system, "the ICMP round was cut short")
+                        return members.map { ($0.index, .failure(error)) }
+                    }
+                    return members.enumerated().map { position, member in
+                        let mine = outcomes[(position * echoes)..<((position + 1) * echoes)]
+                        let summary = Self.summary(addresses[member.index], mine, socketKind: socket.kind)
+                        return (member.index, .success(summary))
+                    }
+                }
+            }
+            for await part in group {
+                for (index, result) in part { results[index] = result }
+            }
+        }
+        return results.map { $0 ?? .failure(NetworkError(.system, "lost")) }
     }
 }

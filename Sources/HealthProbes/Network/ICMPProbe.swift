@@ -56,7 +56,10 @@ public struct ICMPProbe: ParameterizedProbe {
         let pinger = environment.pinger(namespace: namespace.isEmpty ? nil : namespace)
         let results = await pinger.ping(all: addresses, count: count, interval: interval, timeout: echoTimeout)
         var problems: [String] = []
+        // The message names the answering addresses only when there are at most four: the others are counted, not
+        // formatted (a round over a thousand addresses would format a thousand strings to throw away).
         var passed: [String] = []
+        var passedCount = 0
         var values: [String: Double] = [:]
         var worstLoss = 0.0
         var averages: [Duration] = []
@@ -71,8 +74,8 @@ public struct ICMPProbe: ParameterizedProbe {
                 return .unknown("\(address): \(error.message)")
             }
             worstLoss = max(worstLoss, summary.lossRatio)
-            let replies = "\(summary.received)/\(summary.sent) replies"
             if let average = summary.averageRoundTrip { averages.append(average) }
+            let replies = "\(summary.received)/\(summary.sent) replies"
             if summary.lossRatio > maxLoss {
                 let errors = summary.errors.isEmpty ? "" : " (" + summary.errors.joined(separator: ", ") + ")"
                 problems.append("\(address): \(replies), \(Int(summary.lossRatio * 100))% loss\(errors)")
@@ -81,8 +84,11 @@ public struct ICMPProbe: ParameterizedProbe {
                     "\(address): rtt avg \(NetworkTargets.milliseconds(average)) over "
                         + NetworkTargets.milliseconds(maxRTT))
             } else {
-                let rtt = summary.averageRoundTrip.map { ", rtt avg " + NetworkTargets.milliseconds($0) } ?? ""
-                passed.append("\(address): \(replies)\(rtt)")
+                passedCount += 1
+                if passedCount <= 4 {
+                    let rtt = summary.averageRoundTrip.map { ", rtt avg " + NetworkTargets.milliseconds($0) } ?? ""
+                    passed.append("\(address): \(replies)\(rtt)")
+                }
             }
         }
         values["loss_ratio"] = worstLoss
@@ -90,9 +96,9 @@ public struct ICMPProbe: ParameterizedProbe {
             values["rtt_avg_seconds"] = averages.map(\.seconds).reduce(0, +) / Double(averages.count)
         }
         if problems.isEmpty {
-            if passed.count <= 4 { return .passed(passed.joined(separator: "; "), values: values) }
+            if passedCount <= 4 { return .passed(passed.joined(separator: "; "), values: values) }
             let rtt = values["rtt_avg_seconds"].map { ", rtt avg " + NetworkTargets.milliseconds(.seconds($0)) } ?? ""
-            return .passed("all \(passed.count) addresses answered\(rtt)", values: values)
+            return .passed("all \(passedCount) addresses answered\(rtt)", values: values)
         }
         let shown = problems.prefix(8).joined(separator: "; ")
         let more = problems.count > 8 ? "; and \(problems.count - 8) more" : ""
