@@ -143,7 +143,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
             writer.element("ResponseMetadata") { $0.element("RequestId", requestID) }
             writer.close(operation + "Response")
             return APIResponse(
-                status: 200, contentType: "text/xml;charset=UTF-8", body: Array(writer.text.utf8),
+                status: 200, contentType: "text/xml;charset=UTF-8", body: writer.bytes,
                 requestID: requestID)
         }
     }
@@ -198,7 +198,7 @@ public enum CloudWatchWire: String, Sendable, Hashable {
             writer.element("RequestId", requestID)
             writer.close("ErrorResponse")
             return APIResponse(
-                status: error.code.httpStatus, contentType: "text/xml;charset=UTF-8", body: Array(writer.text.utf8),
+                status: error.code.httpStatus, contentType: "text/xml;charset=UTF-8", body: writer.bytes,
                 requestID: requestID)
         }
     }
