@@ -29,7 +29,9 @@ function response(status, headers, body)
         token = nil
         return
     end
-    token = body:match("<nextToken>([^<]+)</nextToken>")
+    -- The token closes the document: look for it in the last few hundred bytes, not across a page of 1,000 items
+    -- (a pattern scan of a megabyte in Lua took as long as the server's answer).
+    token = body:sub(-400):match("<nextToken>([^<]+)</nextToken>")
     if not token then listings = listings + 1 end
 end
 

@@ -91,6 +91,40 @@ import Testing
         #expect(events.items.count == views.filter { !$0.events.isEmpty && $0.health.state == .running }.count)
     }
 
+    @Test("rendered items are reused while a view is unchanged and rendered again when it moves")
+    func renderedItemsFollowChanges() throws {
+        let views = Fleet.views(40)
+        var all = DescribeInstanceStatusRequest()
+        all.includeAllInstances = true
+        func whole(_ views: [InstanceStatusView]) throws -> InstanceStatusPage {
+            try DescribeInstanceStatus.page(all, instances: views)
+        }
+        let page = try whole(views)
+        #expect(page.items.count == 40)
+        let items = RenderedItems()
+        let plain = DescribeInstanceStatus.xml(page, requestID: "r-1")
+        #expect(DescribeInstanceStatus.xml(page, requestID: "r-1", items: items) == plain)
+        #expect(items.count == 40)
+        #expect(DescribeInstanceStatus.xml(page, requestID: "r-1", items: items) == plain, "from the kept items")
+        // One instance turns impaired: its item is rendered again, the others are kept.
+        var moved = views
+        moved[3].health.instance = CategoryStatus(status: .impaired, impairedSince: Fleet.impairedSince)
+        let changed = try whole(moved)
+        let fresh = DescribeInstanceStatus.xml(changed, requestID: "r-2")
+        #expect(fresh != DescribeInstanceStatus.xml(page, requestID: "r-2"))
+        #expect(DescribeInstanceStatus.xml(changed, requestID: "r-2", items: items) == fresh)
+        // Markup in a value is escaped on both paths.
+        moved[5].health.availabilityZone = "zone<&>\u{1}"
+        let escaped = try whole(moved)
+        let text = DescribeInstanceStatus.xml(escaped, requestID: "r-3", items: items)
+        #expect(text == DescribeInstanceStatus.xml(escaped, requestID: "r-3"))
+        #expect(text.contains("<availabilityZone>zone&lt;&amp;&gt;\u{FFFD}</availabilityZone>"))
+        // A full cache starts again empty rather than growing.
+        let small = RenderedItems(capacity: 10)
+        _ = DescribeInstanceStatus.xml(page, requestID: "r-4", items: small)
+        #expect(small.count <= 10)
+    }
+
     @Test func rendersNamespacedXMLWithThreeCategories() throws {
         let xml = DescribeInstanceStatus.xml(try page("InstanceId.1=\(Fleet.id(14))"), requestID: "r-1")
         #expect(xml.contains("<DescribeInstanceStatusResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"))

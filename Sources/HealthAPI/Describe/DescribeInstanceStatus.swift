@@ -1,5 +1,6 @@
 import Foundation
 import HealthCore
+import Synchronization
 
 /// DescribeInstanceStatus: the request's parameters, validated as AWS validates them.
 public struct DescribeInstanceStatusRequest: Sendable, Hashable {
@@ -200,13 +201,16 @@ public enum DescribeInstanceStatus {
         return index < sorted.endIndex && sorted[index].instanceID == id ? index + 1 : index
     }
 
-    /// The response document.
-    public static func xml(_ page: InstanceStatusPage, requestID: String) -> String {
+    /// The response document; with `items`, each instance's `<item>` is taken from there while its view is unchanged.
+    public static func xml(_ page: InstanceStatusPage, requestID: String, items: RenderedItems? = nil) -> String {
         var w = XMLWriter()
+        w.reserve(page.items.count * 1024 + 512)
         w.open("DescribeInstanceStatusResponse", namespace: EC2API.namespace)
         w.element("requestId", requestID)
         w.open("instanceStatusSet")
-        for view in page.items { item(view, into: &w) }
+        for view in page.items {
+            if let items { w.append(fragment: items.item(view)) } else { item(view, into: &w) }
+        }
         w.close("instanceStatusSet")
         if let token = page.nextToken { w.element("nextToken", token) }
         w.close("DescribeInstanceStatusResponse")
@@ -261,4 +265,29 @@ public enum DescribeInstanceStatus {
         w.close("details")
         w.close(name)
     }
+}
+
+/// Each instance's rendered `<item>` of DescribeInstanceStatus, reused while its view is unchanged: a page of 1,000
+/// instances whose statuses did not move is 1,000 lookups and copies, not 1,000 renderings. At most `capacity`
+/// instances are kept (about a kilobyte each); past it the cache starts again empty.
+public final class RenderedItems: Sendable {
+    private let rendered = Mutex<[String: (view: InstanceStatusView, bytes: [UInt8])]>([:])
+    public let capacity: Int
+
+    public init(capacity: Int = 20_000) { self.capacity = max(1, capacity) }
+
+    /// The `<item>` of `view`, rendered now or earlier for an equal view.
+    public func item(_ view: InstanceStatusView) -> [UInt8] {
+        if let kept = rendered.withLock({ $0[view.instanceID] }), kept.view == view { return kept.bytes }
+        var w = XMLWriter(prolog: false)
+        DescribeInstanceStatus.item(view, into: &w)
+        let bytes = w.bytes
+        rendered.withLock { items in
+            if items.count >= capacity, items[view.instanceID] == nil { items.removeAll(keepingCapacity: true) }
+            items[view.instanceID] = (view, bytes)
+        }
+        return bytes
+    }
+
+    public var count: Int { rendered.withLock { $0.count } }
 }

@@ -6,21 +6,35 @@
 public struct XMLWriter: Sendable {
     public private(set) var bytes: [UInt8]
 
-    public init() {
+    /// - Parameter prolog: start with the XML declaration (a whole document); false for a fragment.
+    public init(prolog: Bool = true) {
         bytes = []
-        bytes.reserveCapacity(4096)
-        bytes.append(contentsOf: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
+        bytes.reserveCapacity(prolog ? 4096 : 1024)
+        if prolog { bytes.append(contentsOf: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8) }
     }
+
+    /// Appends an already written fragment.
+    public mutating func append(fragment: [UInt8]) { bytes.append(contentsOf: fragment) }
 
     /// The document as text.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Room for `count` more bytes at once (a page of instances), not grown by doubling.
+    public mutating func reserve(_ count: Int) { bytes.reserveCapacity(bytes.count + count) }
+
+    /// A string's UTF-8 bytes, copied at once when the string is stored contiguously (native strings are).
+    @inline(__always)
+    static func append(_ string: String, to bytes: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
     public mutating func open(_ name: String, namespace: String? = nil) {
         bytes.append(0x3C)  // <
-        bytes.append(contentsOf: name.utf8)
+        Self.append(name, to: &bytes)
         if let namespace {
             bytes.append(contentsOf: " xmlns=\"".utf8)
-            bytes.append(contentsOf: namespace.utf8)
+            Self.append(namespace, to: &bytes)
             bytes.append(0x22)  // "
         }
         bytes.append(0x3E)  // >
@@ -29,7 +43,7 @@ public struct XMLWriter: Sendable {
     public mutating func close(_ name: String) {
         bytes.append(0x3C)
         bytes.append(0x2F)  // /
-        bytes.append(contentsOf: name.utf8)
+        Self.append(name, to: &bytes)
         bytes.append(0x3E)
     }
 
@@ -50,7 +64,7 @@ public struct XMLWriter: Sendable {
     public static func escape(_ value: String, into out: inout [UInt8]) {
         // Most values (ids, zones, statuses, times) are plain ASCII with nothing to escape: checked on the bytes.
         guard value.utf8.contains(where: mayNeedEscape), value.unicodeScalars.contains(where: needsEscape) else {
-            out.append(contentsOf: value.utf8)
+            append(value, to: &out)
             return
         }
         for scalar in value.unicodeScalars {

@@ -25,6 +25,8 @@ public struct EC2QueryHandler: Sendable {
     public let node: String?
     let logger: Logger
     let now: @Sendable () -> Date
+    /// DescribeInstanceStatus items rendered for earlier requests, reused while an instance's view is unchanged.
+    let renderedItems = RenderedItems()
 
     /// Real EC2 actions this API does not implement: `UnsupportedOperation` rather than `InvalidAction`.
     static let knownActions: Set<String> = [
@@ -88,7 +90,7 @@ public struct EC2QueryHandler: Sendable {
             if describe.dryRun { throw Self.dryRun }
             let instances = try await instances()
             let page = try DescribeInstanceStatus.page(describe, instances: instances)
-            return DescribeInstanceStatus.xml(page, requestID: requestID)
+            return DescribeInstanceStatus.xml(page, requestID: requestID, items: renderedItems)
         case "ReportInstanceStatus":
             var report = try InstanceStatusReport(parameters: parameters, now: now(), reportID: requestID)
             report.accessKeyID = accessKeyID
