@@ -57,6 +57,10 @@ struct Run: AsyncParsableCommand {
             throw Self.fail(error.message)
         }
         try await daemon.run()
+        // Every service has stopped and the final state is written: leave now instead of freeing a large fleet's
+        // plan, records and indexes one object at a time (a quarter of the time from SIGTERM to exit at 120,000
+        // jobs). exit(3) still flushes stdio.
+        Foundation.exit(0)
     }
 
     /// A configuration `run` cannot start with (the systemd unit does not restart on its status, 78).
