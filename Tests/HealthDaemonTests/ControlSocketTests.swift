@@ -235,7 +235,9 @@ struct ControlSocketTests {
             let connection = try StreamSocket.connect(unixPath: socket)
             defer { connection.close() }
             let deadline = ContinuousClock.now.advanced(by: .seconds(20))
-            try connection.write(bytes, deadline: deadline, step: "sending")
+            // A peer may answer and hang up before it reads (another program on the path does): its answer is
+            // still there to read, so a failed write is not the end of the exchange.
+            try? connection.write(bytes, deadline: deadline, step: "sending")
             var answer: [UInt8] = []
             while answer.count < 64 << 20 {
                 // The daemon closes with our oversized request unread: the kernel reports a reset after the answer.

@@ -17,8 +17,9 @@ import Synchronization
 ///
 /// The sorted list of views is built once per change, not per request: it is kept with what it was built from
 /// (the evaluator's status generation, the fleet index's version, the recovery events) and rebuilt when one of
-/// them moved or it is older than ``maxAge`` (launch grace ends with time alone). One build runs at a time;
-/// requests arriving meanwhile answer from the previous list.
+/// them moved, when a launch grace ends (statuses change with time alone then) or after ``maxAge`` at the latest.
+/// A `/metrics` scrape or a DescribeInstanceStatus of an unchanged fleet costs no rebuild of the full report. One
+/// build runs at a time; requests arriving meanwhile answer from the previous list.
 final class DaemonStatusSource: InstanceStatusSource {
     let state: Evaluator
     let node: String
@@ -40,6 +41,8 @@ final class DaemonStatusSource: InstanceStatusSource {
     private struct Built {
         var stamp: Stamp
         var at: ContinuousClock.Instant
+        /// When a status changes with time alone (a launch grace ends); nil: not before the next result.
+        var expires: Date?
         var views: [InstanceStatusView]
     }
     private let built = Mutex<Built?>(nil)
@@ -50,7 +53,7 @@ final class DaemonStatusSource: InstanceStatusSource {
     init(
         state: Evaluator, node: String, fleet: FleetIndex?,
         openRecovery: (@Sendable () async throws -> RecoveryStore)? = nil, logger: Logger,
-        eventRefresh: Duration = .seconds(2), maxAge: Duration = .seconds(1)
+        eventRefresh: Duration = .seconds(2), maxAge: Duration = .seconds(60)
     ) {
         self.state = state
         self.node = node
@@ -66,7 +69,9 @@ final class DaemonStatusSource: InstanceStatusSource {
             status: state.statusGeneration, fleet: fleet?.version ?? 0, events: await recoveryEvents())
         let (current, task) = building.withLock { inFlight -> ([InstanceStatusView]?, Task<[InstanceStatusView], Never>?) in
             let previous = built.withLock { $0 }
-            if let previous, previous.stamp == stamp, previous.at.duration(to: .now) < maxAge {
+            if let previous, previous.stamp == stamp, previous.at.duration(to: .now) < maxAge,
+                previous.expires.map({ Date() < $0 }) ?? true
+            {
                 return (previous.views, nil)
             }
             if inFlight == nil {
@@ -84,6 +89,7 @@ final class DaemonStatusSource: InstanceStatusSource {
 
     /// Builds the sorted list of views from the evaluator, the fleet index and the events.
     private func build(_ stamp: Stamp) -> [InstanceStatusView] {
+        let expires = state.nextTimedChange
         var byID: [String: InstanceStatusView] = [:]
         if let fleet {
             for (id, record) in fleet.snapshot.records {
@@ -96,7 +102,7 @@ final class DaemonStatusSource: InstanceStatusSource {
         }
         for event in stamp.events { byID[event.instanceID]?.events.append(event) }
         let views = byID.values.sorted { $0.instanceID < $1.instanceID }
-        built.withLock { $0 = Built(stamp: stamp, at: .now, views: views) }
+        built.withLock { $0 = Built(stamp: stamp, at: .now, expires: expires, views: views) }
         return views
     }
 

@@ -331,6 +331,13 @@ public final class Evaluator: ResultSink, Sendable {
         }
     }
 
+    /// When the report next changes with time alone (the earliest end of a launch grace still running), nil when
+    /// only results and plans will change it: a reader that caches the report keeps it until then.
+    public var nextTimedChange: Date? {
+        let now = wallClock()
+        return inner.withLock { nextGraceEnd(inner: $0, now: now) }
+    }
+
     /// The earliest end of a launch grace still running (an undecided check's status changes then).
     private func nextGraceEnd(inner: Inner, now: Date) -> Date? {
         let grace = settings.launchGrace.seconds
