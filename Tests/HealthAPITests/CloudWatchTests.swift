@@ -146,7 +146,7 @@ import Testing
         #expect(throws: CBOR.DecodeError.self) { try CBOR.decode([0x5B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) }
         #expect(throws: CBOR.DecodeError.self) { try CBOR.decode([0x9B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) }
         #expect(throws: CBOR.DecodeError.self) { try CBOR.decode([0xBF, 0x61]) }
-        var random = FuzzTests.SplitMix(state: 0xCB0E)
+        var random = SplitMix(state: 0xCB0E)
         let seed = CBOR.encode(document)
         var decoded = 0
         for round in 0..<5000 {

@@ -1,6 +1,7 @@
 import Foundation
 import HealthAPI
 import HealthCore
+import HealthTestKit
 import Logging
 import Testing
 
@@ -10,18 +11,6 @@ import Testing
 
 /// The query parser and the whole handler under random and mutated input: no crash, always well-formed XML.
 @Suite struct FuzzTests {
-    /// A deterministic generator, so a failure can be replayed from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds = [
         "Action=DescribeInstanceStatus&Version=2016-11-15&IncludeAllInstances=true&MaxResults=5",
         "Action=DescribeInstanceStatus&Version=2016-11-15&Filter.1.Name=availability-zone&Filter.1.Value.1=us-*",

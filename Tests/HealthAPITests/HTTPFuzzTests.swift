@@ -93,7 +93,7 @@ import Testing
             let configuration = URLSessionConfiguration.ephemeral
             configuration.httpMaximumConnectionsPerHost = 4
             let session = URLSession(configuration: configuration)
-            var random = FuzzTests.SplitMix(state: 0x5EED_F022)
+            var random = SplitMix(state: 0x5EED_F022)
             var statuses: [Int: Int] = [:]
             var failures: [String] = []
             for round in 0..<2500 {

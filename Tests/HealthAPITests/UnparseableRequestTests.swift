@@ -55,7 +55,7 @@ import Testing
         let logger = Logger(label: "unparseable")
         let handler = EC2QueryHandler(source: StaticStatusSource(Fleet.views(3)), logger: logger)
         try await RunningAPI.with(handler: handler) { api in
-            var random = FuzzTests.SplitMix(state: 0xBAD_4E0)
+            var random = SplitMix(state: 0xBAD_4E0)
             var variants = Self.requests
             // Seeded mutations of the request line: bytes no method or version may hold.
             for _ in 0..<150 {

@@ -1,23 +1,12 @@
 import HealthCore
+import HealthTestKit
 import Testing
 
 @Suite("EventHeap: a min-heap that pops in order")
 struct EventHeapTests {
-    /// A small deterministic generator (SplitMix64), so a failure names its seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("inserts and pops interleaved give what a sorted list gives", arguments: [1, 2, 7, 42, 1000])
     func matchesSortedList(seed: UInt64) {
-        var random = Generator(state: seed)
+        var random = SplitMix(state: seed)
         var heap = EventHeap<Int>(by: <)
         var model: [Int] = []
         for _ in 0..<2_000 {
