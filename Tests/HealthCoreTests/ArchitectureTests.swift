@@ -98,4 +98,28 @@ struct ArchitectureTests {
             }
         }
     }
+
+    /// Every Swift file of Sources, relative to the root, with its text.
+    static func sourceFiles() throws -> [(path: String, text: String)] {
+        let sources = root.appendingPathComponent("Sources")
+        let walker = try #require(FileManager.default.enumerator(atPath: sources.path))
+        var files: [(String, String)] = []
+        for case let relative as String in walker where relative.hasSuffix(".swift") {
+            let text = try String(contentsOf: sources.appendingPathComponent(relative), encoding: .utf8)
+            files.append(("Sources/" + relative, text))
+        }
+        return files.sorted { $0.0 < $1.0 }
+    }
+
+    @Test("one file opens unix sockets (HealthIO's StreamSocket) and none parses JSON with JSONSerialization")
+    func oneSocketLayerOneJSON() throws {
+        let files = try Self.sourceFiles()
+        #expect(files.count > 100, "Sources read: \(files.count) files")
+        let openers = files.filter { file in
+            ["sockaddr_un", "AF_UNIX", "PF_UNIX", "unixDomainSocketPath"].contains { file.text.contains($0) }
+        }.map(\.path)
+        #expect(openers == ["Sources/HealthIO/StreamSocket.swift"], "unix sockets are opened in \(openers)")
+        let untyped = files.filter { $0.text.contains("JSONSerialization") }.map(\.path)
+        #expect(untyped.isEmpty, "JSONSerialization in \(untyped): use HealthCore's JSONValue or a Decodable")
+    }
 }
