@@ -11,4 +11,9 @@ public struct NoopProbe: Probe {
     public func observe(_ request: ProbeRequest) async -> Observation {
         .passed("no-op")
     }
+
+    /// Always answers inline: a no-op needs no task of its own.
+    public func observeNow(_ request: ProbeRequest) -> Observation? {
+        .passed("no-op")
+    }
 }

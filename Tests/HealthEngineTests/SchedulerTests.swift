@@ -320,3 +320,77 @@ struct MisbehavingProbeTests {
         #expect(results.allSatisfy { $0.observation.outcome == .passed })
     }
 }
+
+/// Answers inline for the targets in `inline` (a huge message, to see it bounded too) and in a task for the others,
+/// counting both.
+final class InlineProbe: Probe, Sendable {
+    static let descriptor = ScriptedProbe.descriptor
+    let inline: Set<String>
+    private let calls = Mutex((now: [String: Int](), tasks: [String: Int]()))
+
+    init(environment: ProbeEnvironment) { inline = [] }
+    init(inline: Set<String>) { self.inline = inline }
+
+    func observeNow(_ request: ProbeRequest) -> Observation? {
+        calls.withLock { $0.now[request.target.id, default: 0] += 1 }
+        guard inline.contains(request.target.id) else { return nil }
+        return .passed("inline " + String(repeating: "x", count: 5000))
+    }
+
+    func observe(_ request: ProbeRequest) async -> Observation {
+        calls.withLock { $0.tasks[request.target.id, default: 0] += 1 }
+        return .failed("in a task")
+    }
+
+    var counts: (now: [String: Int], tasks: [String: Int]) { calls.withLock { $0 } }
+}
+
+@Suite("Scheduler: probes answering inline")
+struct InlineProbeTests {
+    @Test("observeNow answers without a task; nil falls back to observe; inline answers are bounded too")
+    func inlineAndTask() async throws {
+        let instances = makeInstances(4)
+        let inline = Set(instances.prefix(2).map(\.id))
+        let probe = InlineProbe(inline: inline)
+        let scheduler = Scheduler(
+            clock: ContinuousClock(), probes: ["test.scripted": probe], sink: RecordingSink(),
+            logger: Logger(label: "test"))
+        let results = await scheduler.runOnce(makePlan(instances: instances))
+        #expect(results.count == 4)
+        for result in results {
+            let id = result.job.target.id
+            if inline.contains(id) {
+                #expect(result.observation.outcome == .passed)
+                #expect(result.observation.message.hasPrefix("inline "))
+                #expect(result.observation.message.count <= 1001)
+            } else {
+                #expect(result.observation.outcome == .failed)
+                #expect(result.observation.message == "in a task")
+            }
+        }
+        let counts = probe.counts
+        #expect(counts.now == Dictionary(uniqueKeysWithValues: instances.map { ($0.id, 1) }))
+        #expect(counts.tasks == Dictionary(uniqueKeysWithValues: instances.suffix(2).map { ($0.id, 1) }))
+        #expect(scheduler.stats.running == 0)
+    }
+
+    @Test("an inline job keeps its cadence: one answer per interval, no task ever")
+    func inlineCadence() async throws {
+        let instances = makeInstances(1)
+        let probe = InlineProbe(inline: [instances[0].id])
+        let harness = SchedulerHarness(probes: ["test.scripted": probe])
+        let plan = makePlan(instances: instances, interval: .seconds(60))
+        let offset = try #require(plan.jobs.first?.splayOffset)
+        harness.scheduler.replace(plan)
+        #expect(await eventually { harness.scheduler.stats.jobs == 1 })
+        await harness.advance(by: offset)
+        #expect(await eventually { harness.sink.results.count == 1 })
+        for expected in 2...3 {
+            await harness.advance(by: .seconds(60))
+            #expect(await eventually { harness.sink.results.count == expected })
+        }
+        #expect(probe.counts.now[instances[0].id] == 3)
+        #expect(probe.counts.tasks.isEmpty)
+        await harness.stop()
+    }
+}

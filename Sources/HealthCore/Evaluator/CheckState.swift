@@ -17,8 +17,20 @@ public struct CheckState: Sendable, Hashable, Codable {
     public var consecutivePassed: Int = 0
     public var consecutiveFailed: Int = 0
     public var consecutiveUnknown: Int = 0
-    /// Most recent last, at most ``historyLength``.
-    public var history: [Observation.Outcome] = []
+    /// Most recent last, at most ``historyLength``; kept as two bits per outcome (``historyBits``).
+    public var history: [Observation.Outcome] {
+        get {
+            (0..<Int(historyCount)).map { Self.outcome(code: historyBits >> (2 * UInt64(Int(historyCount) - 1 - $0))) }
+        }
+        set {
+            historyBits = 0
+            historyCount = 0
+            for outcome in newValue.suffix(Self.historyLength) { appendHistory(outcome) }
+        }
+    }
+    /// The history, newest in the lowest two bits: 0 passed, 1 failed, 2 unknown.
+    private var historyBits: UInt64 = 0
+    private var historyCount: UInt8 = 0
     public var flapping: Bool = false
     /// When the current failing streak began (first failure since the last pass).
     public var failingSince: Date?
@@ -40,13 +52,48 @@ public struct CheckState: Sendable, Hashable, Codable {
     /// The percent state change over the history, weighted toward recent results (0.8 oldest to 1.2 newest), as
     /// Nagios computes it. Nil until the history is full: a few early results say nothing about flapping.
     public var percentStateChange: Double? {
-        guard history.count == Self.historyLength else { return nil }
+        guard Int(historyCount) == Self.historyLength else { return nil }
+        let count = Self.historyLength
+        // Pair `index` (1..<count, oldest first) compares entries index-1 and index, stored at shifts
+        // 2*(count-index) and 2*(count-1-index).
+        var changes = (historyBits ^ (historyBits >> 2)) & Self.lowBitsOfPairs
+        changes = (changes | (changes >> 1)) & 0x5555_5555_5555_5555
+        guard changes != 0 else { return 0 }
         var weighted = 0.0
-        let steps = Double(history.count - 2)
-        for index in 1..<history.count where history[index] != history[index - 1] {
+        let steps = Double(count - 2)
+        // Oldest pair first (the highest bit), summed in the order Nagios sums them.
+        while changes != 0 {
+            let bit = 63 - changes.leadingZeroBitCount
+            changes &= ~(UInt64(1) << UInt64(bit))
+            // Bit 2*(count-1-index) is pair `index`.
+            let index = count - 1 - bit / 2
             weighted += 0.8 + 0.4 * Double(index - 1) / steps
         }
-        return weighted / Double(history.count - 1) * 100
+        return weighted / Double(count - 1) * 100
+    }
+
+    /// Both bits of each of the 20 newest pairs' positions (the newest 20 entries, each compared with the one before).
+    private static let lowBitsOfPairs: UInt64 = (1 << (2 * UInt64(historyLength - 1))) - 1
+
+    private static func code(_ outcome: Observation.Outcome) -> UInt64 {
+        switch outcome {
+        case .passed: 0
+        case .failed: 1
+        case .unknown: 2
+        }
+    }
+
+    private static func outcome(code: UInt64) -> Observation.Outcome {
+        switch code & 3 {
+        case 0: .passed
+        case 1: .failed
+        default: .unknown
+        }
+    }
+
+    private mutating func appendHistory(_ outcome: Observation.Outcome) {
+        historyBits = ((historyBits << 2) | Self.code(outcome)) & ((1 << (2 * UInt64(Self.historyLength))) - 1)
+        if Int(historyCount) < Self.historyLength { historyCount += 1 }
     }
 
     /// Records one observation made at `at` and returns the transition it caused, if any.
@@ -70,8 +117,7 @@ public struct CheckState: Sendable, Hashable, Codable {
         runs += 1
         lastObservation = observation
         lastObservedAt = at
-        history.append(observation.outcome)
-        if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
+        appendHistory(observation.outcome)
         if let percent = percentStateChange {
             if !flapping, percent >= thresholds.flapHigh { flapping = true }
             if flapping, percent < thresholds.flapLow { flapping = false }
@@ -149,7 +195,6 @@ extension CheckState {
         } else {
             history = try c.decodeIfPresent([Observation.Outcome].self, forKey: .history) ?? []
         }
-        if history.count > Self.historyLength { history.removeFirst(history.count - Self.historyLength) }
         flapping = try c.decodeIfPresent(Bool.self, forKey: .flapping) ?? false
         failingSince = try c.decodeIfPresent(Date.self, forKey: .failingSince)
         impairedSince = try c.decodeIfPresent(Date.self, forKey: .impairedSince)

@@ -19,6 +19,15 @@ public protocol Probe: Sendable {
 
     /// Looks at one target once and says what it saw.
     func observe(_ request: ProbeRequest) async -> Observation
+
+    /// Answers at once when the probe can without waiting: from what it holds in memory (a monitor's table, a value
+    /// an event source keeps). The scheduler asks this first, inline on its loop, and starts ``observe(_:)`` in a task
+    /// of its own only when it returns nil. It must never block or do I/O. The default returns nil.
+    func observeNow(_ request: ProbeRequest) -> Observation?
+}
+
+extension Probe {
+    public func observeNow(_ request: ProbeRequest) -> Observation? { nil }
 }
 
 /// Which of hive.toml's timeouts is a probe's default.

@@ -30,9 +30,12 @@ public final class Evaluator: ResultSink, Sendable {
         var instancesByID: [String: InstanceInfo] = [:]
         /// Each instance's launch time, for the launch grace of every result (no copy of its facts per result).
         var launchTimes: [String: Date] = [:]
-        var jobs: [String: Job] = [:]
-        var jobOrder: [String] = []
-        var records: [String: JobRecord] = [:]
+        /// The plan's jobs and their records, in plan order and at the same index (a job's slot): a result finds
+        /// its record by the job's identity, without hashing its key.
+        var jobs: [Job] = []
+        var records: [JobRecord] = []
+        var slotOfKey: [String: Int] = [:]
+        var slotOfJob: [ObjectIdentifier: Int] = [:]
         var restored: [String: JobRecord] = [:]
         var firstSeen: [String: Date] = [:]
         var suppressions: [String: String] = [:]
@@ -43,18 +46,23 @@ public final class Evaluator: ResultSink, Sendable {
         var journalGeneration: UInt64 = 0
         var planned = false
         var catalogue: CatalogueVersion?
-        /// Jobs whose status (or flapping) moved since ``takeChanges(includeCounters:)`` last took them.
-        var statusDirty: Set<String> = []
-        /// Jobs whose counters alone moved since then.
-        var counterDirty: Set<String> = []
+        /// Slots whose status (or flapping) moved since ``takeChanges(includeCounters:)`` last took them.
+        var statusDirty: [Int] = []
+        /// Slots whose counters alone moved since then.
+        var counterDirty: [Int] = []
+        /// Per slot: ``Dirty/status`` or ``Dirty/counters`` when it is in the list of that name (a flag array, not a
+        /// set of keys: one store per result).
+        var dirty: [UInt8] = []
         /// Instances whose report entry may have moved since then.
         var dirtyInstances: Set<String> = []
         /// The plan, the catalogue or a node check's status changed: only a whole snapshot will do.
         var snapshotNeeded = true
         /// The jobs of each instance, and the node's own, by key: a changed instance's report entry is built from
         /// these alone.
-        var jobsByInstance: [String: [String]] = [:]
-        var nodeJobs: [String] = []
+        var jobsByInstance: [String: [Int]] = [:]
+        var nodeJobs: [Int] = []
+        /// No launch grace runs at or after this: results then skip the per-instance lookup.
+        var graceOver: Date = .distantFuture
         /// The last ``statusView()``: whole after a plan, then patched instance by instance on transitions.
         var view: HealthReport?
         var viewIndex: [String: Int] = [:]
@@ -62,6 +70,34 @@ public final class Evaluator: ResultSink, Sendable {
         var viewDirty: Set<String> = []
         /// When the next launch grace ends (a status that moves with time alone): the view is rebuilt then.
         var viewExpires: Date?
+
+        mutating func markStatusDirty(_ slot: Int) {
+            switch dirty[slot] {
+            case Dirty.status: return
+            case Dirty.counters:
+                // Moves from the counter list to the status list; the stale counter entry is skipped when taken.
+                dirty[slot] = Dirty.status
+                statusDirty.append(slot)
+            default:
+                dirty[slot] = Dirty.status
+                statusDirty.append(slot)
+            }
+        }
+
+        /// Empties the status list, and the counter list with `counters` (its slots stay marked otherwise).
+        mutating func clearDirty(counters: Bool) {
+            for slot in statusDirty where slot < dirty.count { dirty[slot] = 0 }
+            statusDirty.removeAll(keepingCapacity: true)
+            if counters {
+                for slot in counterDirty where slot < dirty.count { dirty[slot] = 0 }
+                counterDirty.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    private enum Dirty {
+        static let status: UInt8 = 1
+        static let counters: UInt8 = 2
     }
 
     /// What the state store must write to catch up with this state (``takeChanges(includeCounters:)``).
@@ -137,34 +173,40 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.firstSeen[instance.id] = now
             }
             inner.firstSeen = inner.firstSeen.filter { inner.instancesByID[$0.key] != nil }
-            var jobs: [String: Job] = [:]
-            jobs.reserveCapacity(plan.jobs.count)
-            var records: [String: JobRecord] = [:]
+            var records: [JobRecord] = []
             records.reserveCapacity(plan.jobs.count)
-            for job in plan.jobs {
-                jobs[job.key] = job
-                if let record = inner.records[job.key] ?? inner.restored.removeValue(forKey: job.key),
-                    record.probe == job.check.probe
-                {
-                    records[job.key] = record
+            var slotOfKey: [String: Int] = [:]
+            slotOfKey.reserveCapacity(plan.jobs.count)
+            var slotOfJob: [ObjectIdentifier: Int] = [:]
+            slotOfJob.reserveCapacity(plan.jobs.count)
+            var jobsByInstance: [String: [Int]] = [:]
+            var nodeJobs: [Int] = []
+            for (slot, job) in plan.jobs.enumerated() {
+                let previous = inner.slotOfKey[job.key].map { inner.records[$0] }
+                if let record = previous ?? inner.restored.removeValue(forKey: job.key), record.probe == job.check.probe {
+                    records.append(record)
                 } else {
-                    records[job.key] = job.newRecord()
+                    records.append(job.newRecord())
                 }
-            }
-            inner.jobs = jobs
-            inner.jobOrder = plan.jobs.map(\.key)
-            inner.records = records
-            var jobsByInstance: [String: [String]] = [:]
-            var nodeJobs: [String] = []
-            for job in plan.jobs {
+                slotOfKey[job.key] = slot
+                slotOfJob[ObjectIdentifier(job)] = slot
                 if let instanceID = job.instanceID {
-                    jobsByInstance[instanceID, default: []].append(job.key)
+                    jobsByInstance[instanceID, default: []].append(slot)
                 } else {
-                    nodeJobs.append(job.key)
+                    nodeJobs.append(slot)
                 }
             }
+            inner.jobs = plan.jobs
+            inner.records = records
+            inner.slotOfKey = slotOfKey
+            inner.slotOfJob = slotOfJob
             inner.jobsByInstance = jobsByInstance
             inner.nodeJobs = nodeJobs
+            // Slots are renumbered: what was dirty is written whole with the snapshot a new plan asks for.
+            inner.statusDirty.removeAll()
+            inner.counterDirty.removeAll()
+            inner.dirty = [UInt8](repeating: 0, count: plan.jobs.count)
+            inner.graceOver = latestGraceEnd(inner: inner)
             inner.snapshotNeeded = true
             inner.view = nil
             inner.planned = true
@@ -185,30 +227,32 @@ public final class Evaluator: ResultSink, Sendable {
     public func record(_ result: JobResult) {
         let now = wallClock()
         inner.withLock { inner in
-            let key = result.job.key
-            guard let slot = inner.records.index(forKey: key) else { return }
+            guard let slot = inner.slotOfJob[ObjectIdentifier(result.job)], inner.jobs[slot] === result.job else {
+                return
+            }
             let instanceID = result.job.instanceID
-            let grace = inGrace(instanceID: instanceID, inner: inner, now: now)
+            let grace = now < inner.graceOver && inGrace(instanceID: instanceID, inner: inner, now: now)
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
             let thresholds = result.job.check.thresholds
-            let durableBefore = DurablePart(inner.records.values[slot].state, thresholds: thresholds)
-            // Mutated in place (one lookup): a copy would make the history array copy itself on every result.
-            let transition = inner.records.values[slot].state.record(
+            let durableBefore = DurablePart(inner.records[slot].state, thresholds: thresholds)
+            // Mutated in place: a copy of the record would copy its last observation's storage on every result.
+            let transition = inner.records[slot].state.record(
                 result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
             inner.generation &+= 1
             guard let transition else {
-                if DurablePart(inner.records.values[slot].state, thresholds: thresholds) != durableBefore {
+                if DurablePart(inner.records[slot].state, thresholds: thresholds) != durableBefore {
                     // A streak began, grew toward its threshold or ended: a restart must continue it.
-                    inner.statusDirty.insert(key)
+                    inner.markStatusDirty(slot)
                     inner.journalGeneration &+= 1
-                } else {
-                    inner.counterDirty.insert(key)
+                } else if inner.dirty[slot] == 0 {
+                    inner.dirty[slot] = Dirty.counters
+                    inner.counterDirty.append(slot)
                 }
                 return
             }
             inner.statusGeneration &+= 1
             inner.journalGeneration &+= 1
-            inner.statusDirty.insert(key)
+            inner.markStatusDirty(slot)
             if let instanceID {
                 inner.dirtyInstances.insert(instanceID)
                 if inner.view != nil { inner.viewDirty.insert(instanceID) }
@@ -282,9 +326,8 @@ public final class Evaluator: ResultSink, Sendable {
     }
 
     private func fullReport(inner: Inner, now: Date) -> HealthReport {
-        let entries = inner.jobOrder.compactMap { key -> (job: Job, status: CheckStatus)? in
-            guard let job = inner.jobs[key], let record = inner.records[key] else { return nil }
-            return (job, status(of: record, job: job, inner: inner, now: now))
+        let entries = zip(inner.jobs, inner.records).map { job, record -> (job: Job, status: CheckStatus) in
+            (job, status(of: record, job: job, inner: inner, now: now))
         }
         return ReportBuilder.build(
             node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
@@ -358,7 +401,9 @@ public final class Evaluator: ResultSink, Sendable {
         let report = report()
         let now = wallClock()
         return inner.withLock { inner in
-            var jobs = inner.records
+            var jobs: [String: JobRecord] = [:]
+            jobs.reserveCapacity(inner.records.count + inner.restored.count)
+            for (job, record) in zip(inner.jobs, inner.records) { jobs[job.key] = record }
             // Restored records not yet adopted by a plan are kept, so a restart before the first plan loses nothing.
             for (key, record) in inner.restored where jobs[key] == nil { jobs[key] = record }
             return PersistedState(savedAt: now, report: report, jobs: jobs)
@@ -374,20 +419,18 @@ public final class Evaluator: ResultSink, Sendable {
         return inner.withLock { inner in
             if inner.snapshotNeeded {
                 inner.snapshotNeeded = false
-                inner.statusDirty.removeAll()
-                inner.counterDirty.removeAll()
+                inner.clearDirty(counters: true)
                 inner.dirtyInstances.removeAll()
                 return .snapshot
             }
             guard !inner.statusDirty.isEmpty || (includeCounters && !inner.counterDirty.isEmpty) else { return .none }
             var records: [String: JobRecord] = [:]
             records.reserveCapacity(inner.statusDirty.count + (includeCounters ? inner.counterDirty.count : 0))
-            for key in inner.statusDirty { records[key] = inner.records[key] }
-            inner.statusDirty.removeAll()
+            for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.records[slot] }
             if includeCounters {
-                for key in inner.counterDirty { records[key] = inner.records[key] }
-                inner.counterDirty.removeAll(keepingCapacity: true)
+                for slot in inner.counterDirty { records[inner.jobs[slot].key] = inner.records[slot] }
             }
+            inner.clearDirty(counters: includeCounters)
             let report = partialReport(instanceIDs: inner.dirtyInstances, inner: inner, now: now)
             inner.dirtyInstances.removeAll()
             return .changes(records: records, node: report.node, instances: report.instances)
@@ -403,15 +446,14 @@ public final class Evaluator: ResultSink, Sendable {
     private func partialReport(instanceIDs: Set<String>, inner: Inner, now: Date) -> HealthReport {
         var entries: [(job: Job, status: CheckStatus)] = []
         var instances: [InstanceInfo] = []
-        func add(_ key: String) {
-            guard let job = inner.jobs[key], let record = inner.records[key] else { return }
-            entries.append((job, status(of: record, job: job, inner: inner, now: now)))
+        func add(_ slot: Int) {
+            entries.append((inner.jobs[slot], status(of: inner.records[slot], job: inner.jobs[slot], inner: inner, now: now)))
         }
-        for key in inner.nodeJobs { add(key) }
+        for slot in inner.nodeJobs { add(slot) }
         for id in instanceIDs {
             guard let instance = inner.instancesByID[id] else { continue }
             instances.append(instance)
-            for key in inner.jobsByInstance[id] ?? [] { add(key) }
+            for slot in inner.jobsByInstance[id] ?? [] { add(slot) }
         }
         return ReportBuilder.build(
             node: inner.node, instances: instances, entries: entries, enabled: settings.enabledCategories)
@@ -419,7 +461,17 @@ public final class Evaluator: ResultSink, Sendable {
 
     /// The record of one job (tests, debugging).
     public func record(forKey key: String) -> JobRecord? {
-        inner.withLock { $0.records[key] ?? $0.restored[key] }
+        inner.withLock { inner in inner.slotOfKey[key].map { inner.records[$0] } ?? inner.restored[key] }
+    }
+
+    /// When the last launch grace of this plan ends (of the daemon's start, every instance's launch or first sight).
+    private func latestGraceEnd(inner: Inner) -> Date {
+        var latest = startedAt
+        for instance in inner.instances {
+            let start = instance.launchTime ?? inner.firstSeen[instance.id] ?? startedAt
+            if start > latest { latest = start }
+        }
+        return latest.addingTimeInterval(settings.launchGrace.seconds)
     }
 
     private func inGrace(instanceID: String?, inner: Inner, now: Date) -> Bool {

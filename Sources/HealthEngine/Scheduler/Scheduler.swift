@@ -446,11 +446,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
                 return
             }
-            nextRun += 1
-            let run = nextRun
             let request = ProbeRequest(
                 checkName: job.check.name, target: job.target, node: node, parameters: job.parameters,
                 timeout: job.check.timeout, logger: scheduler.logger)
+            // A probe answering from memory is called inline: no task, no message back, no deadline to keep.
+            if let observation = probe.observeNow(request) {
+                finish(position, JobResult(job: job, observation: Self.sanitized(observation)))
+                return
+            }
+            nextRun += 1
+            let run = nextRun
             let inbox = scheduler.inbox
             let clock = scheduler.clock
             running += 1
