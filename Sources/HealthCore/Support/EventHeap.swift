@@ -1,5 +1,5 @@
-/// A binary min-heap ordered by a comparison: the scheduler's timeline of due times and deadlines, the ICMP loop's
-/// send queue and echo deadlines.
+/// A binary min-heap ordered by a comparison: the ICMP loop's send queue and echo deadlines, and what lies beyond
+/// the scheduler's timing wheel.
 ///
 /// Inlinable, so each user's element type is specialized in its own module: unspecialized, every comparison and swap
 /// went through value witnesses and metadata lookups (a tenth of the scheduler's CPU).

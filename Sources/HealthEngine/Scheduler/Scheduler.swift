@@ -205,7 +205,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         var slots: [Slot?] = []
         var index: [String: Int] = [:]
         var free: [Int] = []
-        var timeline = EventHeap<Event>(by: { $0.at < $1.at })
+        var timeline = TimingWheel<Event>(tick: .nanoseconds(1 << 24), bucketCount: 4096, time: { $0.at })
         /// Probe kinds by index: strings are looked up once per plan, not per run.
         var kindIndex: [String: Int] = [:]
         var kindNames: [String] = []
@@ -373,7 +373,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
         /// Due runs go to the ready queues; runs past their deadline are given up.
         mutating func processTimeline(now: Duration) {
-            while let event = timeline.popMin(if: { $0.at <= now }) {
+            while let event = timeline.popDue(now: now) {
                 // Fields are read in place: copying the slot out would retain its job and task for each event.
                 guard event.slot < slots.count, slots[event.slot] != nil else { continue }
                 switch event.kind {
