@@ -47,6 +47,8 @@ struct Run: AsyncParsableCommand {
                 "node": "\(setup.node.name)", "catalogue": "\(setup.catalogueSource)",
                 "inventory": "\(setup.inventory)", "state_dir": "\(setup.stateDirectory)",
             ])
+        // Before the daemon builds its state: large blocks from mmap, returned when freed.
+        HealthDaemon.configureAllocator()
         let daemon: HealthDaemon
         do {
             daemon = try await HealthDaemon(setup: setup, logger: logger) { summary in
