@@ -339,19 +339,21 @@ struct TransitionLogService: Service {
 
     func run() async throws {
         let categories = Mutex(CategoryTransitions())
-        let checked = Mutex<(generation: UInt64?, at: ContinuousClock.Instant)>((nil, .now))
+        let checked = Mutex<(generation: UInt64?, expires: Date?)>((nil, nil))
         @Sendable func drain() {
             let events = daemon.evaluator.drainEvents()
             // A category changes with a check's transition, a plan, or a launch grace ending: looked at on the
-            // first two at once and otherwise every few seconds; the status view is patched, not rebuilt.
+            // first two at once and on the third when it comes; the status view is patched, not rebuilt.
             let generation = daemon.evaluator.statusGeneration
             let last = checked.withLock { $0 }
-            let due = events.isEmpty && generation == last.generation && last.at.duration(to: .now) < .seconds(10)
+            let unchanged =
+                events.isEmpty && generation == last.generation && last.expires.map { Date() < $0 } ?? true
             var changes: [CategoryEvent] = []
-            if !due {
+            if !unchanged {
                 let report = daemon.evaluator.statusView()
                 changes = categories.withLock { $0.update(report: report, checkEvents: events, now: Date()) }
-                checked.withLock { $0 = (generation, .now) }
+                let expires = daemon.evaluator.nextTimedChange
+                checked.withLock { $0 = (generation, expires) }
             }
             log(events, changes)
         }

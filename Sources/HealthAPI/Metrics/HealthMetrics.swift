@@ -52,6 +52,7 @@ public final class HealthMetrics: Sendable {
         var instanceSeries: [InstanceSeries] = []
         var checkRuns: [String: Prometheus.Counter] = [:]
         var checkDurations: [String: Prometheus.DurationHistogram] = [:]
+        var lastCheck: (probe: String, runs: Prometheus.Counter, timer: Prometheus.DurationHistogram)?
         var catalogue: (version: CatalogueVersion, gauge: Prometheus.Gauge)?
     }
 
@@ -133,7 +134,12 @@ public final class HealthMetrics: Sendable {
     /// One check run of a probe kind and how long it took.
     public func recordCheck(probe: String, duration: Double) {
         let (runs, timer) = inner.withLock { inner in
-            if let runs = inner.checkRuns[probe], let timer = inner.checkDurations[probe] { return (runs, timer) }
+            // The kind of the previous result, compared first: usually the same string, equal by identity.
+            if let last = inner.lastCheck, last.probe == probe { return (last.runs, last.timer) }
+            if let runs = inner.checkRuns[probe], let timer = inner.checkDurations[probe] {
+                inner.lastCheck = (probe, runs, timer)
+                return (runs, timer)
+            }
             let runs = registry.makeCounter(
                 descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"),
                 labels: [("probe", probe)])

@@ -61,8 +61,11 @@ public final class Evaluator: ResultSink, Sendable {
         /// these alone.
         var jobsByInstance: [String: [Int]] = [:]
         var nodeJobs: [Int] = []
-        /// No launch grace runs at or after this: results then skip the per-instance lookup.
+        /// No launch grace runs at or after this: results then skip the per-slot comparison.
         var graceOver: Date = .distantFuture
+        /// Per slot, when its target's launch grace ends (seconds since the reference date): a result compares one
+        /// number instead of looking its instance up by id.
+        var graceEnds: [Double] = []
         /// The last ``statusView()``: whole after a plan, then patched instance by instance on transitions.
         var view: HealthReport?
         var viewIndex: [String: Int] = [:]
@@ -207,6 +210,11 @@ public final class Evaluator: ResultSink, Sendable {
             inner.counterDirty.removeAll()
             inner.dirty = [UInt8](repeating: 0, count: plan.jobs.count)
             inner.graceOver = latestGraceEnd(inner: inner)
+            let grace = settings.launchGrace.seconds
+            inner.graceEnds = plan.jobs.map { job in
+                let start = job.instanceID.map { inner.launchTimes[$0] ?? inner.firstSeen[$0] ?? startedAt } ?? startedAt
+                return start.timeIntervalSinceReferenceDate + grace
+            }
             inner.snapshotNeeded = true
             inner.view = nil
             inner.planned = true
@@ -231,7 +239,7 @@ public final class Evaluator: ResultSink, Sendable {
                 return
             }
             let instanceID = result.job.instanceID
-            let grace = now < inner.graceOver && inGrace(instanceID: instanceID, inner: inner, now: now)
+            let grace = now < inner.graceOver && now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
             let thresholds = result.job.check.thresholds
             let durableBefore = DurablePart(inner.records[slot].state, thresholds: thresholds)

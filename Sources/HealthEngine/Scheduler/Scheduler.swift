@@ -431,16 +431,19 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         mutating func start(_ position: Int, now: Duration) {
-            guard let slot = slots[position] else { return }
-            let job = slot.job
-            let lag = slot.baseDue < now ? (now - slot.baseDue).seconds : 0
+            // Fields read in place: a copy of the slot would retain and release its job and task.
+            guard case .some = slots[position] else { return }
+            let job = slots[position]!.job
+            let kind = slots[position]!.kind
+            let baseDue = slots[position]!.baseDue
+            let lag = baseDue < now ? (now - baseDue).seconds : 0
             counters.started += 1
             if !oneShot { counters.maxStartLag = max(counters.maxStartLag, lag) }
             if let error = job.parameterError {
                 finish(position, JobResult(job: job, observation: .unknown(error)))
                 return
             }
-            guard let probe = kindProbes[slot.kind] else {
+            guard let probe = kindProbes[kind] else {
                 finish(
                     position,
                     JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
@@ -459,14 +462,14 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             let inbox = scheduler.inbox
             let clock = scheduler.clock
             running += 1
-            runningByKind[slot.kind] += 1
+            runningByKind[kind] += 1
             timeline.insert(Event(at: now + job.check.timeout, slot: position, kind: .deadline, token: run))
             let startedAt = epoch.advanced(by: now)
             let task = Task {
                 let observation = await probe.observe(request)
                 inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: startedAt.duration(to: clock.now)))
             }
-            slots[position]?.running = Running(run: run, kind: slot.kind, task: task, started: now)
+            slots[position]?.running = Running(run: run, kind: kind, task: task, started: now)
         }
 
         mutating func release(_ kind: Int) {
