@@ -242,4 +242,28 @@ struct FileInventoryTests {
         try write("running")
         #expect(try await source.snapshot() == first)
     }
+
+    @Test("a file whose identity did not move is not read again; a rewrite is, even one that keeps the old time")
+    func unchangedFileIsNotRead() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // An hour old: past the two seconds in which a file is read whatever its identity says.
+        let old = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 3600).rounded())
+        func write(_ state: String, aged: Bool) throws -> String {
+            let path = try directory.write("vms.json", #"{"vms": {"i-0a": {"status": "\#(state)", "config": {}}}}"#)
+            if aged { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path) }
+            return path
+        }
+        let source = FileInventory(path: try write("running", aged: true), node: node, layout: layout, logger: logger)
+        let first = try await source.snapshot()
+        #expect(source.reads == 1)
+        #expect(try await source.snapshot() == first)
+        #expect(try await source.snapshot() == first)
+        #expect(source.reads == 1, "an unchanged file must not be read again")
+        // Same size, and aged again to the same modification time: its change time still moved.
+        _ = try write("stopped", aged: true)
+        let second = try await source.snapshot()
+        #expect(second.instances.map(\.state) == [.stopped])
+        #expect(source.reads == 2)
+    }
 }
