@@ -139,14 +139,15 @@ public actor FileStateStore: StateStore {
     public func append(_ changes: StateChanges) async throws {
         guard let base else { throw StateStoreError(.io, "no snapshot written by this store yet to append to") }
         guard !changes.isEmpty else { return }
-        let line: [UInt8]
-        do {
-            line = try StateJournalLine.encode(changes, base: base, encoder: Self.encoder())
-        } catch {
-            throw StateStoreError(.io, "cannot encode the changes: \(error)")
+        // Streamed in pieces of about 1 MiB: one line however many records (a line torn by a crash is ignored on load).
+        var written = 0
+        try StateFile.appendDurably(to: journalPath) { (write) throws(StateStoreError) in
+            try StateJournalLine.encode(changes, base: base) { (piece) throws(StateStoreError) in
+                try write(piece)
+                written += piece.count
+            }
         }
-        try StateFile.appendDurably(line, to: journalPath)
-        journalBytes += line.count
+        journalBytes += written
     }
 
     /// Writes a whole snapshot and starts a new journal after it.

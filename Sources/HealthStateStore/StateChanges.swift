@@ -32,9 +32,17 @@ struct StateJournalLine: Decodable {
     var node: NodeHealth?
     var instances: [InstanceHealth]?
 
-    /// Encodes `changes` as one line, ending in a newline.
-    static func encode(_ changes: StateChanges, base: Date, encoder: JSONEncoder) throws -> [UInt8] {
-        var writer = StateJSONWriter(capacity: 64 + changes.jobs.count * 400)
+    /// Encodes `changes` as one line, ending in a newline, handed to `emit` in pieces of about `piece` bytes: the
+    /// final flush of a large fleet (every job's counters) is never whole in memory.
+    static func encode<E: Error>(
+        _ changes: StateChanges, base: Date, piece: Int = 1 << 20, _ emit: ([UInt8]) throws(E) -> Void
+    ) throws(E) {
+        var writer = StateJSONWriter(capacity: min(piece, 64 + changes.jobs.count * 400) + 16 * 1024)
+        func spill(force: Bool = false) throws(E) {
+            guard force || writer.bytes.count >= piece, !writer.bytes.isEmpty else { return }
+            try emit(writer.bytes)
+            writer.reset()
+        }
         writer.raw("{\"base\":")
         writer.date(base)
         writer.raw(",\"at\":")
@@ -47,6 +55,7 @@ struct StateJournalLine: Decodable {
             writer.string(key)
             writer.byte(UInt8(ascii: ":"))
             writer.record(record)
+            try spill()
         }
         writer.byte(UInt8(ascii: "}"))
         if let node = changes.node {
@@ -58,11 +67,12 @@ struct StateJournalLine: Decodable {
             for (position, health) in changes.instances.enumerated() {
                 if position > 0 { writer.byte(UInt8(ascii: ",")) }
                 writer.instance(health)
+                try spill()
             }
             writer.byte(UInt8(ascii: "]"))
         }
         writer.raw("}\n")
-        return writer.bytes
+        try spill(force: true)
     }
 
     /// Applies the line to a state loaded from the snapshot.

@@ -81,10 +81,19 @@ enum StateFile {
 
     /// Appends to a file (created with mode 0600 when missing) and `fsync`s it before returning.
     static func appendDurably(_ bytes: [UInt8], to path: String) throws(StateStoreError) {
+        try appendDurably(to: path) { (write) throws(StateStoreError) in try write(bytes) }
+    }
+
+    /// Appends pieces `produce` hands to `write` (the file created with mode 0600 when missing) and `fsync`s it before
+    /// returning.
+    static func appendDurably(
+        to path: String,
+        _ produce: (_ write: ([UInt8]) throws(StateStoreError) -> Void) throws(StateStoreError) -> Void
+    ) throws(StateStoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StateStoreError(.io, "cannot open \(path): \(describe(errno))") }
         defer { close(fd) }
-        try writeAll(bytes, fd: fd, path: path)
+        try produce { (bytes) throws(StateStoreError) in try writeAll(bytes, fd: fd, path: path) }
         guard fdatasync(fd) == 0 else { throw StateStoreError(.io, "cannot fsync \(path): \(describe(errno))") }
     }
 

@@ -43,6 +43,45 @@ struct StateJournalTests {
         #expect(try await restarted.load() == loaded)
     }
 
+    /// The final flush of a large fleet writes every job's counters: a line of megabytes, streamed in pieces.
+    @Test("a journal line of several MiB (written in pieces) loads back whole, every record and instance")
+    func largeLineInPieces() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = FileStateStore(directory: directory.path, logger: logger)
+        let state = FileStateStoreTests.sampleState()
+        try await store.save(state)
+        let template = try #require(state.jobs.values.first)
+        let at = FileStateStoreTests.date(milliseconds: 1_790_000_060_000)
+        var jobs: [String: JobRecord] = [:]
+        for index in 0..<12_000 {
+            var record = template
+            record.targetID = "i-\(String(format: "%017x", index))"
+            record.instanceID = record.targetID
+            record.state.record(
+                .passed("answers, run \(index): " + String(repeating: "ok ", count: 40)), at: at, thresholds: Thresholds())
+            jobs[record.key] = record
+        }
+        let instances = (0..<3_000).map { index -> InstanceHealth in
+            var instance = state.report.instances[0]
+            instance.instanceID = "i-\(String(format: "%017x", index))"
+            return instance
+        }
+        try await store.append(StateChanges(at: at, jobs: jobs, node: state.report.node, instances: instances))
+        let bytes = await store.journalBytes
+        #expect(bytes > 3 << 20, "\(bytes) bytes: more than a few pieces of 1 MiB")
+        let lines = try String(contentsOfFile: store.journalPath, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+
+        let loaded = try #require(try await FileStateStore(directory: directory.path, logger: logger).load())
+        for (key, record) in jobs { #expect(loaded.jobs[key] == record, "\(key)") }
+        // The journal's entries go on top of the snapshot's (whose own instance stays).
+        let expected = Set(instances.map(\.instanceID)).union(state.report.instances.map(\.instanceID))
+        #expect(Set(loaded.report.instances.map(\.instanceID)) == expected)
+        #expect(loaded.report.instances.count == expected.count)
+        #expect(loaded.savedAt == at)
+    }
+
     @Test("a store appends only after writing a snapshot itself")
     func appendNeedsSnapshot() async throws {
         let directory = try TemporaryDirectory()
