@@ -263,39 +263,42 @@ struct PersistenceService: Service {
         await daemon.save()
     }
 
-    /// With the KV store: every `transitionPersistence`, the `instance.<id>` records of the instances whose statuses
-    /// changed. A failed write is left to the next whole save.
+    /// With the KV store: as a status changes (at most every `transitionPersistence`, so a burst goes together), the
+    /// `instance.<id>` records of the instances whose statuses changed. A failed write is left to the next whole save.
     private func writeTransitions() async {
         guard let store = daemon.store as? KeyValueStateStore else { return }
         let seen = Mutex<UInt64?>(nil)
-        await every(daemon.timing.transitionPersistence) {
+        await onChange(of: daemon.evaluator.changes, atMostEvery: daemon.timing.transitionPersistence) {
             let status = daemon.evaluator.statusGeneration
-            guard seen.withLock({ $0 }) != status else { return }
+            guard seen.withLock({ $0 }) != status else { return true }
             seen.withLock { $0 = status }
             guard case .changes(let records, _, let instances) = daemon.evaluator.takeChanges(includeCounters: false)
-            else { return }
+            else { return true }
             do {
                 try await store.writeChangedInstances(instances, jobs: records, at: Date())
             } catch {
                 daemon.logger.debug("state store: instance records not written at once: \(error)")
             }
+            return true
         }
     }
 
-    /// The file store: a status change, or a streak that began, grew or ended, is appended to the journal within
-    /// `transitionPersistence`; a whole snapshot is written only when the plan, the catalogue or a node check's status
-    /// changed, or when the journal outgrew the snapshot. Counters that alone moved (a pass after a pass: runs,
+    /// The file store: a status change, or a streak that began, grew or ended, is appended to the journal as it
+    /// happens (a burst together, at most every `transitionPersistence`), and nothing wakes while nothing changes; a
+    /// whole snapshot is written only when the plan, the catalogue or a node check's status changed, or when the
+    /// journal outgrew the snapshot. Counters that alone moved (a pass after a pass: runs,
     /// history, the last observation) are not re-encoded on a timer: they go with the next snapshot and the final
     /// flush at shutdown, so a crash loses at most those since the last snapshot, never a status or a streak.
     private func runJournal(_ store: FileStateStore) async {
         let timing = daemon.timing
         let written = Mutex<UInt64?>(nil)
-        await every(timing.transitionPersistence) {
+        await onChange(of: daemon.evaluator.changes, atMostEvery: timing.transitionPersistence) {
             let generation = daemon.evaluator.journalGeneration
-            guard generation != written.withLock({ $0 }) else { return }
-            // A failed write is retried on the next tick (as a snapshot).
-            guard await flush(store, includeCounters: false) else { return }
+            guard generation != written.withLock({ $0 }) else { return true }
+            // A failed write is retried after `transitionPersistence` (as a snapshot).
+            guard await flush(store, includeCounters: false) else { return false }
             written.withLock { $0 = generation }
+            return true
         }
         // Graceful shutdown: the other services have stopped (they started later), so this is the final state.
         await flush(store, includeCounters: true)
@@ -397,6 +400,24 @@ struct TransitionLogService: Service {
 }
 
 /// Calls `body` every `interval` until graceful shutdown or cancellation (the first call after one interval).
+/// Runs `body` `interval` after `signal` says something changed (the changes of that interval handled together),
+/// until graceful shutdown; nothing wakes while nothing changes. A `body` that returns false (a failed write) runs
+/// again after another `interval`.
+func onChange(
+    of signal: ChangeSignal, atMostEvery interval: Duration, _ body: @escaping @Sendable () async -> Bool
+) async {
+    await cancelWhenGracefulShutdown {
+        var seen = signal.count
+        while !Task.isCancelled {
+            await signal.wait(past: seen)
+            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            // Read before the body runs: a change during it runs the body again.
+            let current = signal.count
+            if await body() { seen = current }
+        }
+    }
+}
+
 func every(_ interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
     await cancelWhenGracefulShutdown {
         while !Task.isCancelled {

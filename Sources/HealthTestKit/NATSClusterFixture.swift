@@ -26,7 +26,8 @@ public final class NATSClusterFixture: @unchecked Sendable {
     }
 
     public let clusterName: String
-    public let members: [Member]
+    /// Set once in ``init(size:timeout:)`` (again only when a first try lost a port to another process).
+    public private(set) var members: [Member] = []
     public let directory: String
     private let lock = NSLock()
     private var processes: [Int: Process] = [:]
@@ -39,6 +40,28 @@ public final class NATSClusterFixture: @unchecked Sendable {
         let folder = try ShortTemporaryFolder(prefix: "nats-cluster")
         directory = folder.path
         clusterName = "hh-\(UUID().uuidString.prefix(8).lowercased())"
+        // A port that was free a moment ago can be taken before nats-server binds it (another test's server, an
+        // outgoing connection's local port): then the cluster is started again on new ports, at most three times.
+        for attempt in 1...3 {
+            members = try Self.layOut(size: size, folder: folder, clusterName: clusterName, attempt: attempt)
+            do {
+                let indices = members.indices
+                try await offCooperativePool { for index in indices { try self.launch(index) } }
+                try await waitForMetaLeader(timeout: timeout)
+                return
+            } catch {
+                stopAll()
+                let portTaken = members.indices.contains { log($0).contains("address already in use") }
+                if portTaken, attempt < 3 { continue }
+                throw error
+            }
+        }
+    }
+
+    /// Members with ports free a moment ago, their folders and config files (`attempt` keeps each try's files apart).
+    private static func layOut(
+        size: Int, folder: ShortTemporaryFolder, clusterName: String, attempt: Int
+    ) throws -> [Member] {
         var ports: Set<Int> = []
         func port() throws -> Int {
             for _ in 0..<50 {
@@ -50,13 +73,13 @@ public final class NATSClusterFixture: @unchecked Sendable {
         var members: [Member] = []
         for index in 0..<size {
             let name = "n\(index + 1)"
+            let stem = attempt == 1 ? name : "\(name)-try\(attempt)"
             members.append(
                 Member(
                     name: name, clientPort: try port(), routePort: try port(), monitorPort: try port(),
-                    storeDirectory: folder.file("\(name)-store"), configFile: folder.file("\(name).conf"),
-                    logFile: folder.file("\(name).log")))
+                    storeDirectory: folder.file("\(stem)-store"), configFile: folder.file("\(stem).conf"),
+                    logFile: folder.file("\(stem).log")))
         }
-        self.members = members
         for member in members {
             let routes = members.filter { $0.name != member.name }.map { "\"nats-route://127.0.0.1:\($0.routePort)\"" }
             let config = """
@@ -76,14 +99,7 @@ public final class NATSClusterFixture: @unchecked Sendable {
                 """
             try Data(config.utf8).write(to: URL(fileURLWithPath: member.configFile))
         }
-        do {
-            let indices = members.indices
-            try await offCooperativePool { for index in indices { try self.launch(index) } }
-            try await waitForMetaLeader(timeout: timeout)
-        } catch {
-            stopAll()
-            throw error
-        }
+        return members
     }
 
     deinit {

@@ -160,8 +160,13 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.statusGeneration &+= 1
                 inner.journalGeneration &+= 1
             }
+            changes.signal()
         }
     }
+
+    /// Signalled whenever ``journalGeneration`` (and so ``statusGeneration``) may have moved: the state writers wait
+    /// on it instead of polling.
+    public let changes = ChangeSignal()
 
     /// Adopts a new plan: records of jobs that stay are kept; restored records are adopted by the jobs they belong
     /// to; records of jobs that left are dropped.
@@ -222,6 +227,7 @@ public final class Evaluator: ResultSink, Sendable {
             inner.statusGeneration &+= 1
             inner.journalGeneration &+= 1
         }
+        changes.signal()
     }
 
     /// Starts or ends a suppression window for an instance (paused, migrating, guest filesystems frozen): while it
@@ -234,9 +240,9 @@ public final class Evaluator: ResultSink, Sendable {
 
     public func record(_ result: JobResult) {
         let now = wallClock()
-        inner.withLock { inner in
+        let journalMoved = inner.withLock { inner -> Bool in
             guard let slot = inner.slotOfJob[ObjectIdentifier(result.job)], inner.jobs[slot] === result.job else {
-                return
+                return false
             }
             let instanceID = result.job.instanceID
             let grace = now < inner.graceOver && now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
@@ -252,11 +258,12 @@ public final class Evaluator: ResultSink, Sendable {
                     // A streak began, grew toward its threshold or ended: a restart must continue it.
                     inner.markStatusDirty(slot)
                     inner.journalGeneration &+= 1
+                    return true
                 } else if inner.dirty[slot] == 0 {
                     inner.dirty[slot] = Dirty.counters
                     inner.counterDirty.append(slot)
                 }
-                return
+                return false
             }
             inner.statusGeneration &+= 1
             inner.journalGeneration &+= 1
@@ -279,7 +286,9 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.events.removeFirst(excess)
                 inner.droppedEvents += excess
             }
+            return true
         }
+        if journalMoved { changes.signal() }
     }
 
     /// What of a job's state a restart needs to decide as it would have: the decision, the flapping flag, the streak
