@@ -400,19 +400,26 @@ struct TransitionLogService: Service {
 }
 
 /// Calls `body` every `interval` until graceful shutdown or cancellation (the first call after one interval).
-/// Runs `body` `interval` after `signal` says something changed (the changes of that interval handled together),
-/// until graceful shutdown; nothing wakes while nothing changes. A `body` that returns false (a failed write) runs
-/// again after another `interval`.
+/// Runs `body` when `signal` says something changed, at most once per `interval` (a change soon after a run waits
+/// for the rest of the interval, so a burst is handled together; one after a quiet interval runs at once), until
+/// graceful shutdown; nothing wakes while nothing changes. A `body` that returns false (a failed write) runs again
+/// after another `interval`.
 func onChange(
     of signal: ChangeSignal, atMostEvery interval: Duration, _ body: @escaping @Sendable () async -> Bool
 ) async {
     await cancelWhenGracefulShutdown {
         var seen = signal.count
+        // Counted from the start: the first change waits out the first interval, as a timer's first tick would.
+        var lastRun = ContinuousClock.now
         while !Task.isCancelled {
             await signal.wait(past: seen)
-            guard (try? await Task.sleep(for: interval)) != nil else { return }
+            let due = lastRun.advanced(by: interval)
+            if due > .now {
+                guard (try? await Task.sleep(until: due, clock: .continuous)) != nil else { return }
+            }
             // Read before the body runs: a change during it runs the body again.
             let current = signal.count
+            lastRun = .now
             if await body() { seen = current }
         }
     }
