@@ -30,7 +30,8 @@ public final class HealthDaemon: Sendable {
         /// late and a result is taken at most this late, for twenty wakes a second instead of thousands (a wake costs
         /// tens of microseconds of thread hand-offs: at 10 ms they were a quarter of the daemon's CPU).
         public var schedulerBatch: Duration = .milliseconds(50)
-        /// How often freed memory is given back to the system (``HeapTrimming``).
+        /// How often freed memory is given back to the system (``HeapTrimming``), in a process that set its allocator
+        /// up for the daemon (`hive-health run`).
         public var heapTrim: Duration = .seconds(30)
         /// How often the QMP event service matches its connections to the running instances.
         public var qmpWatchRefresh: Duration = .seconds(1)
@@ -132,8 +133,8 @@ public final class HealthDaemon: Sendable {
             MetricHistoryService(daemon: self),
             APIService(daemon: self),
             ControlSocketService(daemon: self),
-            HeapTrimService(interval: timing.heapTrim),
         ]
+        if HeapTrimming.isConfigured { services.append(HeapTrimService(interval: timing.heapTrim)) }
         if let nats, setup.config.nats.sharedCatalogue {
             services.append(SharedCatalogueService(daemon: self, nats: nats))
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ServiceLifecycle
+import Synchronization
 
 /// Gives the memory of the daemon's large, rare transients back to the system.
 ///
@@ -13,11 +14,18 @@ enum HeapTrimming {
     /// threshold to the largest block freed so far, up to 32 MiB, and keeps such blocks in its heap).
     static let mmapThreshold: Int32 = 256 * 1024
 
-    /// Sets the allocator up for a long-running daemon; once, before the daemon builds its state.
+    /// Sets the allocator up for a long-running daemon; once, before the daemon builds its state. Process-wide: only
+    /// a process that is the daemon calls it (`hive-health run`), and only then does the daemon trim its heap
+    /// (``HeapTrimService``): a process that merely hosts daemons (the tests) keeps its allocator as it is.
     static func configure() {
         // M_MMAP_THRESHOLD in <malloc.h>.
         _ = mallopt?(-3, mmapThreshold)
+        configured.store(true, ordering: .relaxed)
     }
+
+    /// ``configure()`` was called in this process.
+    static var isConfigured: Bool { configured.load(ordering: .relaxed) }
+    private static let configured = Atomic<Bool>(false)
 
     /// Returns the free pages of every arena to the system; false where there is no such call.
     @discardableResult

@@ -12,11 +12,12 @@ private func residentBytes() throws -> Int {
 
 @Suite("Heap trimming")
 struct HeapTrimmingTests {
-    /// 64 MiB in blocks of 64 KiB (below the mmap threshold: from the heap), touched, freed: trimming gives most of it
+    /// 64 MiB in blocks of 64 KiB (below glibc's mmap threshold: from the heap), touched, freed: trimming gives most of it
     /// back. Loose on purpose (other tests allocate meanwhile): at least a quarter of it must go.
     @Test("freed heap memory is given back to the system")
     func trimGivesMemoryBack() throws {
-        HeapTrimming.configure()
+        // Not `configure()`: the mmap threshold is process-wide, and the other tests of this process must not run
+        // under the daemon's allocator settings.
         let blockSize = 64 * 1024
         var blocks: [UnsafeMutableRawPointer] = []
         for _ in 0..<1024 {

@@ -15,7 +15,7 @@ struct TimingWheelTests {
     /// Random inserts (behind the cursor, inside the wheel's span, far beyond it, before the zero) and takes at a
     /// clock that moves by small steps and by jumps of hours: the same elements come out at the same moments, in time
     /// order, and `min` is always the model's earliest.
-    @Test("takes what is due, in time order, as a sorted list would", arguments: [7, 8, 9, 10, 11] as [UInt64])
+    @Test("takes what is due, in time order, as a sorted list would", arguments: [7, 8, 9] as [UInt64])
     func matchesTheModel(seed: UInt64) {
         var random = SplitMix(state: seed)
         // Small on purpose: 16 buckets of 10 ms, so the far heap and the jumps are exercised often.
@@ -23,7 +23,7 @@ struct TimingWheelTests {
         var model: [Entry] = []
         var now = Duration.zero
         var nextID = 0
-        for step in 0..<3000 {
+        for step in 0..<1500 {
             for _ in 0..<Int(random.next() % 4) {
                 let offset: Duration =
                     switch random.next() % 6 {

@@ -54,15 +54,15 @@ struct StateJournalTests {
         let template = try #require(state.jobs.values.first)
         let at = FileStateStoreTests.date(milliseconds: 1_790_000_060_000)
         var jobs: [String: JobRecord] = [:]
-        for index in 0..<12_000 {
+        for index in 0..<4_000 {
             var record = template
             record.targetID = "i-\(String(format: "%017x", index))"
             record.instanceID = record.targetID
             record.state.record(
-                .passed("answers, run \(index): " + String(repeating: "ok ", count: 40)), at: at, thresholds: Thresholds())
+                .passed("answers, run \(index): " + String(repeating: "ok ", count: 200)), at: at, thresholds: Thresholds())
             jobs[record.key] = record
         }
-        let instances = (0..<3_000).map { index -> InstanceHealth in
+        let instances = (0..<1_000).map { index -> InstanceHealth in
             var instance = state.report.instances[0]
             instance.instanceID = "i-\(String(format: "%017x", index))"
             return instance
