@@ -61,8 +61,6 @@ public final class Evaluator: ResultSink, Sendable {
         /// these alone.
         var jobsByInstance: [String: [Int]] = [:]
         var nodeJobs: [Int] = []
-        /// No launch grace runs at or after this: results then skip the per-slot comparison.
-        var graceOver: Date = .distantFuture
         /// Per slot, when its target's launch grace ends (seconds since the reference date): a result compares one
         /// number instead of looking its instance up by id.
         var graceEnds: [Double] = []
@@ -74,17 +72,12 @@ public final class Evaluator: ResultSink, Sendable {
         /// When the next launch grace ends (a status that moves with time alone): the view is rebuilt then.
         var viewExpires: Date?
 
+        /// A slot already in the counter list moves to the status list too (its counter entry is written again,
+        /// harmlessly, when counters are taken).
         mutating func markStatusDirty(_ slot: Int) {
-            switch dirty[slot] {
-            case Dirty.status: return
-            case Dirty.counters:
-                // Moves from the counter list to the status list; the stale counter entry is skipped when taken.
-                dirty[slot] = Dirty.status
-                statusDirty.append(slot)
-            default:
-                dirty[slot] = Dirty.status
-                statusDirty.append(slot)
-            }
+            guard dirty[slot] != Dirty.status else { return }
+            dirty[slot] = Dirty.status
+            statusDirty.append(slot)
         }
 
         /// Empties the status list, and the counter list with `counters` (its slots stay marked otherwise).
@@ -214,11 +207,9 @@ public final class Evaluator: ResultSink, Sendable {
             inner.statusDirty.removeAll()
             inner.counterDirty.removeAll()
             inner.dirty = [UInt8](repeating: 0, count: plan.jobs.count)
-            inner.graceOver = latestGraceEnd(inner: inner)
             let grace = settings.launchGrace.seconds
             inner.graceEnds = plan.jobs.map { job in
-                let start = job.instanceID.map { inner.launchTimes[$0] ?? inner.firstSeen[$0] ?? startedAt } ?? startedAt
-                return start.timeIntervalSinceReferenceDate + grace
+                graceStart(instanceID: job.instanceID, inner: inner).timeIntervalSinceReferenceDate + grace
             }
             inner.snapshotNeeded = true
             inner.view = nil
@@ -245,7 +236,7 @@ public final class Evaluator: ResultSink, Sendable {
                 return false
             }
             let instanceID = result.job.instanceID
-            let grace = now < inner.graceOver && now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
+            let grace = now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
             let thresholds = result.job.check.thresholds
             let durableBefore = DurablePart(inner.records[slot].state, thresholds: thresholds)
@@ -407,9 +398,7 @@ public final class Evaluator: ResultSink, Sendable {
             if end > now, end < (earliest ?? .distantFuture) { earliest = end }
         }
         consider(startedAt)
-        for instance in inner.instances {
-            consider(instance.launchTime ?? inner.firstSeen[instance.id] ?? startedAt)
-        }
+        for instance in inner.instances { consider(graceStart(instanceID: instance.id, inner: inner)) }
         return earliest
     }
 
@@ -481,21 +470,15 @@ public final class Evaluator: ResultSink, Sendable {
         inner.withLock { inner in inner.slotOfKey[key].map { inner.records[$0] } ?? inner.restored[key] }
     }
 
-    /// When the last launch grace of this plan ends (of the daemon's start, every instance's launch or first sight).
-    private func latestGraceEnd(inner: Inner) -> Date {
-        var latest = startedAt
-        for instance in inner.instances {
-            let start = instance.launchTime ?? inner.firstSeen[instance.id] ?? startedAt
-            if start > latest { latest = start }
-        }
-        return latest.addingTimeInterval(settings.launchGrace.seconds)
+    /// When a target's launch grace began: its instance's launch, else when it was first seen, else (and for the
+    /// node) the daemon's start.
+    private func graceStart(instanceID: String?, inner: Inner) -> Date {
+        guard let instanceID else { return startedAt }
+        return inner.launchTimes[instanceID] ?? inner.firstSeen[instanceID] ?? startedAt
     }
 
     private func inGrace(instanceID: String?, inner: Inner, now: Date) -> Bool {
-        let grace = settings.launchGrace.seconds
-        guard let instanceID else { return now.timeIntervalSince(startedAt) < grace }
-        let launched = inner.launchTimes[instanceID] ?? inner.firstSeen[instanceID] ?? startedAt
-        return now.timeIntervalSince(launched) < grace
+        now.timeIntervalSince(graceStart(instanceID: instanceID, inner: inner)) < settings.launchGrace.seconds
     }
 
     private func status(of record: JobRecord, job: Job, inner: Inner, now: Date) -> CheckStatus {
