@@ -184,7 +184,7 @@ public final class HealthDaemon: Sendable {
     @discardableResult
     public func save() async -> Bool {
         do {
-            try await store.save(evaluator.persistedState())
+            try await store.save(snapshot: evaluator.snapshot())
             return true
         } catch {
             logger.error("state store: cannot save: \(error)")

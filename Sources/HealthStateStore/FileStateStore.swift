@@ -152,6 +152,11 @@ public actor FileStateStore: StateStore {
 
     /// Writes a whole snapshot and starts a new journal after it.
     public func save(_ state: PersistedState) async throws {
+        try await save(snapshot: state)
+    }
+
+    /// Writes a whole snapshot as it reads it (never whole in memory) and starts a new journal after it.
+    public func save(snapshot state: some StateSnapshot) async throws {
         try StateFile.ensureDirectory(directory)
         saveCount += 1
         let temporary = "\(path).tmp-\(getpid())-\(saveCount)"
@@ -182,7 +187,7 @@ public actor FileStateStore: StateStore {
     /// Writes the snapshot's JSON in pieces of about 1 MiB, so the whole document is never in memory: the report and
     /// the job records by ``StateJSONWriter`` (the catalogue, small, through `JSONEncoder`). Returns the bytes written.
     static func writeSnapshot(
-        _ state: PersistedState, _ write: ([UInt8]) throws(StateStoreError) -> Void
+        _ state: some StateSnapshot, _ write: ([UInt8]) throws(StateStoreError) -> Void
     ) throws(StateStoreError) -> Int {
         let piece = 1 << 20
         let jsonEncoder = encoder()
@@ -202,24 +207,26 @@ public actor FileStateStore: StateStore {
             }
         }
         writer.raw("{\"version\":")
-        writer.int(state.version)
+        writer.int(PersistedState.currentVersion)
         writer.raw(",\"savedAt\":")
         writer.date(state.savedAt)
         writer.raw(",\"report\":{\"node\":")
-        writer.node(state.report.node)
-        if let catalogue = state.report.catalogue {
+        writer.node(state.node)
+        if let catalogue = state.catalogue {
             writer.raw(",\"catalogue\":")
             try encoded(catalogue)
         }
         writer.raw(",\"instances\":[")
-        for (position, health) in state.report.instances.enumerated() {
-            if position > 0 { writer.byte(UInt8(ascii: ",")) }
+        var first = true
+        try state.forEachInstance { (health) throws(StateStoreError) in
+            if !first { writer.byte(UInt8(ascii: ",")) }
+            first = false
             writer.instance(health)
             try spill()
         }
         writer.raw("]},\"jobs\":{")
-        var first = true
-        for (key, record) in state.jobs {
+        first = true
+        try state.forEachJob { (key, record) throws(StateStoreError) in
             if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
             writer.string(key)

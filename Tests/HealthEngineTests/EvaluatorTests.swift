@@ -135,6 +135,49 @@ struct EvaluatorTests {
         #expect(restarted.report().instances.first?.instance.impairedSince == Date(timeIntervalSince1970: 1_800_000_060))
     }
 
+    @Test("the snapshot the daemon saves holds what report() shows and every record, before and after a plan")
+    func snapshotMatchesReport() throws {
+        let clock = TestWallClock()
+        // Two instances in id order the plan does not keep, one still in its launch grace, one node check.
+        let young = InstanceInfo(
+            id: "i-09", state: .running, availabilityZone: "ap-southeast-2a", launchTime: clock.now.addingTimeInterval(-10),
+            volumes: [VolumeInfo(id: "vol-9")])
+        let state = Evaluator(node: node, settings: .init(launchGrace: .seconds(300)), wallClock: clock.function)
+        let plan = plan(instances: [instance, young])
+        state.apply(plan: plan)
+        for _ in 0..<2 { state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("down"))) }
+        state.record(JobResult(job: job(plan, "host/node-a"), observation: .passed("fine", values: ["load": 0.5])))
+        state.record(JobResult(job: job(plan, "disk/vol-9"), observation: .failed("no reads")))
+        state.catalogue = CatalogueVersion(source: .local, sha256: "abc")
+
+        let snapshot = state.snapshot()
+        let whole = snapshot.materialized()
+        #expect(whole.report == state.report())
+        #expect(whole.report.instances.map(\.instanceID) == ["i-09", "i-0a"])
+        #expect(whole.report.instances.first?.ebs.checks.first?.status == .initializing, "in its launch grace")
+        #expect(whole.jobs.count == plan.jobs.count)
+        for planned in plan.jobs { #expect(whole.jobs[planned.key] == state.record(forKey: planned.key)) }
+
+        // A result after the snapshot was taken does not reach it (its arrays are its own).
+        state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("down")))
+        #expect(snapshot.materialized().jobs["guest/i-0a"]?.state.consecutiveFailed == 2)
+        #expect(state.record(forKey: "guest/i-0a")?.state.consecutiveFailed == 3)
+
+        // Restored, before the first plan: what was saved, every record of it; after a plan without one of the
+        // instances, its records are kept beside the plan's.
+        let saved = try JSONDecoder().decode(PersistedState.self, from: JSONEncoder().encode(state.persistedState()))
+        let restarted = Evaluator(node: node, settings: .init(launchGrace: .zero), restored: saved, wallClock: clock.function)
+        let before = restarted.snapshot().materialized()
+        #expect(before.report == restarted.report())
+        #expect(before.jobs == saved.jobs)
+        restarted.apply(plan: self.plan(instances: [instance]))
+        let after = restarted.snapshot().materialized()
+        #expect(after.report == restarted.report())
+        #expect(after.report.instances.map(\.instanceID) == ["i-0a"])
+        #expect(Set(after.jobs.keys) == Set(saved.jobs.keys), "the left instance's records wait for it")
+        #expect(after.jobs["guest/i-0a"]?.state.consecutiveFailed == 3)
+    }
+
     @Test("instances that leave the plan leave the report; stopped instances are not-applicable")
     func planChanges() throws {
         let state = Evaluator(node: node)

@@ -18,13 +18,17 @@ public enum ReportBuilder {
                 nodeChecks.append(entry.status)
             }
         }
-        let nodeHealth = NodeHealth(
-            name: node.name, system: Aggregator.summarize(nodeChecks, applicable: enabled.contains(.system)))
+        let nodeHealth = nodeHealth(node, checks: nodeChecks, enabled: enabled)
         let instanceHealth = instances.sorted { $0.id < $1.id }.map { instance in
             Aggregator.instanceHealth(
                 instance, nodeChecks: nodeChecks, checks: byInstance[instance.id] ?? [], enabled: enabled)
         }
         return HealthReport(node: nodeHealth, instances: instanceHealth)
+    }
+
+    /// The node's own entry: its system checks.
+    public static func nodeHealth(_ node: NodeInfo, checks: [CheckStatus], enabled: Set<HealthCategory>) -> NodeHealth {
+        NodeHealth(name: node.name, system: Aggregator.summarize(checks, applicable: enabled.contains(.system)))
     }
 
     /// The raw report of one run of each job (`hive-health check`): thresholds do not apply, each check shows what

@@ -402,17 +402,97 @@ public final class Evaluator: ResultSink, Sendable {
         return earliest
     }
 
-    /// What the state store keeps.
+    /// What the state store keeps, whole in memory (``snapshot()`` is what the daemon saves).
     public func persistedState() -> PersistedState {
-        let report = report()
+        snapshot().materialized()
+    }
+
+    /// What the state store keeps, read as it is written: the evaluator's arrays as they are now (shared, not
+    /// copied, until a result changes them), each instance's report entry built only when the store reaches it.
+    public func snapshot() -> Snapshot {
         let now = wallClock()
         return inner.withLock { inner in
-            var jobs: [String: JobRecord] = [:]
-            jobs.reserveCapacity(inner.records.count + inner.restored.count)
-            for (job, record) in zip(inner.jobs, inner.records) { jobs[job.key] = record }
+            var snapshot = Snapshot(
+                savedAt: now, node: inner.node, catalogue: inner.catalogue, enabled: settings.enabledCategories)
             // Restored records not yet adopted by a plan are kept, so a restart before the first plan loses nothing.
-            for (key, record) in inner.restored where jobs[key] == nil { jobs[key] = record }
-            return PersistedState(savedAt: now, report: report, jobs: jobs)
+            snapshot.restored = inner.restored
+            guard inner.planned || inner.restored.isEmpty else {
+                // Not planned yet after a restart: what was saved, as ``report()`` shows it.
+                var report = restoredReport(inner: inner, now: now)
+                report.catalogue = inner.catalogue
+                snapshot.whole = report
+                return snapshot
+            }
+            snapshot.instances = inner.instances
+            snapshot.order = inner.instances.indices.sorted { inner.instances[$0].id < inner.instances[$1].id }
+            snapshot.jobs = inner.jobs
+            snapshot.records = inner.records
+            snapshot.graceEnds = inner.graceEnds
+            snapshot.jobsByInstance = inner.jobsByInstance
+            snapshot.nodeChecks = inner.nodeJobs.map { slot in
+                Self.status(
+                    of: inner.records[slot], job: inner.jobs[slot],
+                    inLaunchGrace: now.timeIntervalSinceReferenceDate < inner.graceEnds[slot])
+            }
+            return snapshot
+        }
+    }
+
+    /// The evaluator's state at one moment, for the state store (``snapshot()``).
+    public struct Snapshot: StateSnapshot {
+        public let savedAt: Date
+        let plannedNode: NodeInfo
+        public let catalogue: CatalogueVersion?
+        let enabled: Set<HealthCategory>
+        var instances: [InstanceInfo] = []
+        /// Positions in `instances`, by id.
+        var order: [Int] = []
+        var jobs: [Job] = []
+        var records: [JobRecord] = []
+        var graceEnds: [Double] = []
+        var jobsByInstance: [String: [Int]] = [:]
+        var nodeChecks: [CheckStatus] = []
+        var restored: [String: JobRecord] = [:]
+        /// The whole report, before the first plan after a restart.
+        var whole: HealthReport?
+
+        init(savedAt: Date, node: NodeInfo, catalogue: CatalogueVersion?, enabled: Set<HealthCategory>) {
+            self.savedAt = savedAt
+            self.plannedNode = node
+            self.catalogue = catalogue
+            self.enabled = enabled
+        }
+
+        public var node: NodeHealth {
+            whole?.node ?? ReportBuilder.nodeHealth(plannedNode, checks: nodeChecks, enabled: enabled)
+        }
+
+        public func forEachInstance<E: Error>(_ body: (InstanceHealth) throws(E) -> Void) throws(E) {
+            if let whole {
+                for health in whole.instances { try body(health) }
+                return
+            }
+            let moment = savedAt.timeIntervalSinceReferenceDate
+            for position in order {
+                let instance = instances[position]
+                let checks = (jobsByInstance[instance.id] ?? []).map { slot in
+                    (
+                        jobs[slot].check.category,
+                        Evaluator.status(of: records[slot], job: jobs[slot], inLaunchGrace: moment < graceEnds[slot])
+                    )
+                }
+                try body(Aggregator.instanceHealth(instance, nodeChecks: nodeChecks, checks: checks, enabled: enabled))
+            }
+        }
+
+        public func forEachJob<E: Error>(_ body: (String, JobRecord) throws(E) -> Void) throws(E) {
+            var keys = Set<String>()
+            if !restored.isEmpty { keys.reserveCapacity(jobs.count) }
+            for (job, record) in zip(jobs, records) {
+                if !restored.isEmpty { keys.insert(job.key) }
+                try body(job.key, record)
+            }
+            for (key, record) in restored where !keys.contains(key) { try body(key, record) }
         }
     }
 
@@ -482,8 +562,12 @@ public final class Evaluator: ResultSink, Sendable {
     }
 
     private func status(of record: JobRecord, job: Job, inner: Inner, now: Date) -> CheckStatus {
+        Self.status(of: record, job: job, inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
+    }
+
+    fileprivate static func status(of record: JobRecord, job: Job, inLaunchGrace: Bool) -> CheckStatus {
         let state = record.state
-        let detail = state.status(inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
+        let detail = state.status(inLaunchGrace: inLaunchGrace)
         return CheckStatus(
             name: job.check.name, probe: job.check.probe, target: job.target.id, status: detail,
             message: state.lastObservation?.message ?? "not run yet", observedAt: state.lastObservedAt,
