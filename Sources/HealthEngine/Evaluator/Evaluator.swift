@@ -27,14 +27,15 @@ public final class Evaluator: ResultSink, Sendable {
     private struct Inner {
         var node: NodeInfo
         var instances: [InstanceInfo] = []
-        var instancesByID: [String: InstanceInfo] = [:]
+        /// Each instance's position in `instances` (the first, should an id come twice): an instance's facts are
+        /// held once.
+        var instancePositions: [String: Int] = [:]
         /// Each instance's launch time, for the launch grace of every result (no copy of its facts per result).
         var launchTimes: [String: Date] = [:]
         /// The plan's jobs and their records, in plan order and at the same index (a job's slot): a result finds
         /// its record by the job's identity, without hashing its key.
         var jobs: [Job] = []
         var records: [JobRecord] = []
-        var slotOfKey: [String: Int] = [:]
         var slotOfJob: [ObjectIdentifier: Int] = [:]
         var restored: [String: JobRecord] = [:]
         var firstSeen: [String: Date] = [:]
@@ -71,6 +72,20 @@ public final class Evaluator: ResultSink, Sendable {
         var viewDirty: Set<String> = []
         /// When the next launch grace ends (a status that moves with time alone): the view is rebuilt then.
         var viewExpires: Date?
+
+        /// Sets `instances` and what is looked up by instance id.
+        mutating func index(_ list: [InstanceInfo]) {
+            instances = list
+            instancePositions = [:]
+            instancePositions.reserveCapacity(list.count)
+            launchTimes = [:]
+            for (position, instance) in list.enumerated() where instancePositions[instance.id] == nil {
+                instancePositions[instance.id] = position
+                if let launched = instance.launchTime { launchTimes[instance.id] = launched }
+            }
+        }
+
+        func instance(_ id: String) -> InstanceInfo? { instancePositions[id].map { instances[$0] } }
 
         /// A slot already in the counter list moves to the status list too (its counter entry is written again,
         /// harmlessly, when counters are taken).
@@ -118,11 +133,10 @@ public final class Evaluator: ResultSink, Sendable {
         var inner = Inner(node: node)
         inner.restored = restored?.jobs ?? [:]
         if let restored {
-            inner.instances = restored.report.instances.map {
-                InstanceInfo(id: $0.instanceID, state: $0.state, availabilityZone: $0.availabilityZone)
-            }
-            inner.instancesByID = Dictionary(inner.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            inner.launchTimes = inner.instancesByID.compactMapValues(\.launchTime)
+            inner.index(
+                restored.report.instances.map {
+                    InstanceInfo(id: $0.instanceID, state: $0.state, availabilityZone: $0.availabilityZone)
+                })
         }
         self.inner = Mutex(inner)
         self.settings = settings
@@ -167,29 +181,28 @@ public final class Evaluator: ResultSink, Sendable {
         let now = wallClock()
         inner.withLock { inner in
             inner.node = plan.node
-            inner.instances = plan.instances
-            inner.instancesByID = Dictionary(plan.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            inner.launchTimes = inner.instancesByID.compactMapValues(\.launchTime)
+            inner.index(plan.instances)
             for instance in plan.instances where inner.firstSeen[instance.id] == nil {
                 inner.firstSeen[instance.id] = now
             }
-            inner.firstSeen = inner.firstSeen.filter { inner.instancesByID[$0.key] != nil }
+            inner.firstSeen = inner.firstSeen.filter { inner.instancePositions[$0.key] != nil }
             var records: [JobRecord] = []
             records.reserveCapacity(plan.jobs.count)
-            var slotOfKey: [String: Int] = [:]
-            slotOfKey.reserveCapacity(plan.jobs.count)
+            // The previous plan's slots by key, only while the new plan adopts their records.
+            var previousSlots: [String: Int] = [:]
+            previousSlots.reserveCapacity(inner.jobs.count)
+            for (slot, job) in inner.jobs.enumerated() where previousSlots[job.key] == nil { previousSlots[job.key] = slot }
             var slotOfJob: [ObjectIdentifier: Int] = [:]
             slotOfJob.reserveCapacity(plan.jobs.count)
             var jobsByInstance: [String: [Int]] = [:]
             var nodeJobs: [Int] = []
             for (slot, job) in plan.jobs.enumerated() {
-                let previous = inner.slotOfKey[job.key].map { inner.records[$0] }
+                let previous = previousSlots[job.key].map { inner.records[$0] }
                 if let record = previous ?? inner.restored.removeValue(forKey: job.key), record.probe == job.check.probe {
                     records.append(record)
                 } else {
                     records.append(job.newRecord())
                 }
-                slotOfKey[job.key] = slot
                 slotOfJob[ObjectIdentifier(job)] = slot
                 if let instanceID = job.instanceID {
                     jobsByInstance[instanceID, default: []].append(slot)
@@ -199,7 +212,6 @@ public final class Evaluator: ResultSink, Sendable {
             }
             inner.jobs = plan.jobs
             inner.records = records
-            inner.slotOfKey = slotOfKey
             inner.slotOfJob = slotOfJob
             inner.jobsByInstance = jobsByInstance
             inner.nodeJobs = nodeJobs
@@ -537,7 +549,7 @@ public final class Evaluator: ResultSink, Sendable {
         }
         for slot in inner.nodeJobs { add(slot) }
         for id in instanceIDs {
-            guard let instance = inner.instancesByID[id] else { continue }
+            guard let instance = inner.instance(id) else { continue }
             instances.append(instance)
             for slot in inner.jobsByInstance[id] ?? [] { add(slot) }
         }
@@ -547,7 +559,9 @@ public final class Evaluator: ResultSink, Sendable {
 
     /// The record of one job (tests, debugging).
     public func record(forKey key: String) -> JobRecord? {
-        inner.withLock { inner in inner.slotOfKey[key].map { inner.records[$0] } ?? inner.restored[key] }
+        inner.withLock { inner in
+            inner.jobs.firstIndex { $0.key == key }.map { inner.records[$0] } ?? inner.restored[key]
+        }
     }
 
     /// When a target's launch grace began: its instance's launch, else when it was first seen, else (and for the
@@ -580,7 +594,7 @@ public final class Evaluator: ResultSink, Sendable {
         let entries = inner.restored.values.sorted { $0.key < $1.key }.map { record -> (job: Job, status: CheckStatus) in
             let check = CheckDefinition(
                 name: record.check, category: record.category, probe: record.probe, target: record.targetKind)
-            let instance = record.instanceID.flatMap { inner.instancesByID[$0] }
+            let instance = record.instanceID.flatMap { inner.instance($0) }
             let target: Target =
                 switch record.targetKind {
                 case .node: .node(node)

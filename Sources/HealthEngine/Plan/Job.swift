@@ -6,8 +6,9 @@ import HealthCore
 /// one reference count. Its check is shared with the other jobs of that check and its target (an indirect enum) with
 /// the other jobs on that target, so a job is about a hundred bytes, not a copy of both.
 public final class Job: Sendable, Hashable {
-    /// `check/target`, unique in a plan.
-    public let key: String
+    /// `check/target`, unique in a plan. Made when asked (plans, saves), not kept: 120,000 jobs would hold as many
+    /// strings.
+    public var key: String { JobRecord.key(check: check.name, targetID: target.id) }
     /// The check, shared by every job of it (`Plan.build` makes one ``SharedCheck`` per check): read in place, never
     /// copied out whole.
     public var check: CheckDefinition {
@@ -37,7 +38,6 @@ public final class Job: Sendable, Hashable {
 
     public init(shared: SharedCheck, target: Target, parameters: ProbeParameters, parameterError: String? = nil) {
         let check = shared.check
-        self.key = JobRecord.key(check: check.name, targetID: target.id)
         self.shared = shared
         self.target = target
         self.instanceID = target.instance?.id

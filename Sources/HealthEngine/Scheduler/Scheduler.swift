@@ -203,7 +203,6 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         let sink: any ResultSink
         var node = NodeInfo(name: "")
         var slots: [Slot?] = []
-        var index: [String: Int] = [:]
         var free: [Int] = []
         var timeline = TimingWheel<Event>(tick: .nanoseconds(1 << 24), bucketCount: 4096, time: { $0.at })
         /// Probe kinds by index: strings are looked up once per plan, not per run.
@@ -297,6 +296,10 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
         mutating func apply(plan: Plan, now: Duration, immediately: Bool) {
             node = plan.node
+            // The slots by key, only while the plan is applied (not kept beside them between plans).
+            var index: [String: Int] = [:]
+            index.reserveCapacity(slots.count)
+            for (position, slot) in slots.enumerated() { if let slot { index[slot.job.key] = position } }
             var keep = Set<Int>()
             keep.reserveCapacity(plan.jobs.count)
             for job in plan.jobs {
@@ -319,7 +322,6 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     position = slots.count
                     slots.append(slot)
                 }
-                index[job.key] = position
                 keep.insert(position)
                 if immediately {
                     enqueue(position, urgent: false)
@@ -334,7 +336,6 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     running.task?.cancel()
                     release(running.kind)
                 }
-                index[slot.job.key] = nil
                 slots[position] = nil
                 free.append(position)
             }
