@@ -488,7 +488,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         mutating func publishStatistics() {
-            counters.jobs = index.count
+            counters.jobs = slots.count - free.count
             counters.running = running
             let snapshot = counters
             scheduler.statistics.withLock { $0 = snapshot }
