@@ -355,7 +355,9 @@ struct TransitionLogService: Service {
             var changes: [CategoryEvent] = []
             if !unchanged {
                 let report = daemon.evaluator.statusView()
-                changes = categories.withLock { $0.update(report: report, checkEvents: events, now: Date()) }
+                changes = categories.withLock {
+                    $0.update(report: report, checkEvents: events, now: Date()) { daemon.evaluator.report(instanceIDs: $0) }
+                }
                 let expires = daemon.evaluator.nextTimedChange
                 checked.withLock { $0 = (generation, expires) }
             }

@@ -31,12 +31,19 @@ struct CategoryTransitionsTests {
         func job(_ key: String) -> Job { plan.jobs.first { $0.key == key }! }
         var transitions = CategoryTransitions()
         #expect(transitions.update(report: state.report(), checkEvents: [], now: clock.now).isEmpty, "baseline")
+        // The daemon's way: the status view (no checks), the changed instances' checks asked for: the same events.
+        var viewed = CategoryTransitions()
+        func fromView(_ drained: [HealthEvent], now: Date) -> [CategoryEvent] {
+            viewed.update(report: state.statusView(), checkEvents: drained, now: now) { state.report(instanceIDs: $0) }
+        }
+        #expect(fromView([], now: clock.now).isEmpty)
 
         clock.advance(60)
         state.record(JobResult(job: job("guest/i-0a"), observation: .passed("up")))
         state.record(JobResult(job: job("agent/i-0a"), observation: .passed("answers")))
         var drained = state.drainEvents()
         var events = transitions.update(report: state.report(), checkEvents: drained, now: clock.now)
+        #expect(fromView(drained, now: clock.now) == events)
         #expect(events.map(\.category) == [.instance])
         #expect(events.first?.from == .insufficientData)
         #expect(events.first?.to == .ok)
@@ -50,6 +57,7 @@ struct CategoryTransitionsTests {
         }
         drained = state.drainEvents()
         events = transitions.update(report: state.report(), checkEvents: drained, now: clock.now.addingTimeInterval(5))
+        #expect(fromView(drained, now: clock.now.addingTimeInterval(5)) == events)
         let impaired = try #require(events.first)
         #expect(events.count == 1, "the system category did not change")
         #expect(impaired.from == .ok && impaired.to == .impaired)

@@ -178,6 +178,50 @@ struct EvaluatorTests {
         #expect(after.jobs["guest/i-0a"]?.state.consecutiveFailed == 3)
     }
 
+    @Test("the status view has report()'s categories without their checks, rebuilt and patched; report(instanceIDs:) has the checks")
+    func statusViewMatchesReport() throws {
+        let clock = TestWallClock()
+        let young = InstanceInfo(
+            id: "i-09", state: .running, availabilityZone: "ap-southeast-2a", launchTime: clock.now.addingTimeInterval(-10),
+            volumes: [VolumeInfo(id: "vol-9")])
+        let stopped = InstanceInfo(id: "i-0c", state: .stopped, availabilityZone: "ap-southeast-2a")
+        let noVolumes = InstanceInfo(
+            id: "i-0b", state: .running, availabilityZone: "ap-southeast-2a",
+            launchTime: clock.now.addingTimeInterval(-3600))
+        let state = Evaluator(
+            node: node, settings: .init(launchGrace: .seconds(300), enabledCategories: [.system, .instance, .ebs]),
+            wallClock: clock.function)
+        let plan = plan(instances: [instance, young, stopped, noVolumes])
+        state.apply(plan: plan)
+        func expectSame(_ comment: Comment) {
+            let full = state.report()
+            let view = state.statusView()
+            #expect(view == full.withoutChecks, comment)
+            #expect(view.instances.allSatisfy { $0.system.checks.isEmpty && $0.instance.checks.isEmpty && $0.ebs.checks.isEmpty })
+        }
+        expectSame("after the plan")
+        for _ in 0..<3 {
+            clock.advance(10)
+            state.record(JobResult(job: job(plan, "guest/i-0a"), observation: .failed("down")))
+        }
+        state.record(JobResult(job: job(plan, "disk/vol-1"), observation: .passed("reads")))
+        expectSame("patched after transitions")
+        #expect(state.statusView().instances.first { $0.instanceID == "i-0a" }?.instance.status == .impaired)
+        state.record(JobResult(job: job(plan, "host/node-a"), observation: .failed("host down")))
+        state.record(JobResult(job: job(plan, "host/node-a"), observation: .failed("host down")))
+        state.record(JobResult(job: job(plan, "host/node-a"), observation: .failed("host down")))
+        expectSame("rebuilt after a node check's transition")
+        clock.advance(400)
+        expectSame("rebuilt when a launch grace ended")
+
+        let some = state.report(instanceIDs: ["i-0a", "i-0c"])
+        let full = state.report()
+        #expect(some.instances.map(\.instanceID) == ["i-0a", "i-0c"])
+        #expect(some.instances == full.instances.filter { ["i-0a", "i-0c"].contains($0.instanceID) })
+        #expect(some.instances.first?.instance.checks.first?.message == "down")
+        #expect(some.node == full.node)
+    }
+
     @Test("instances that leave the plan leave the report; stopped instances are not-applicable")
     func planChanges() throws {
         let state = Evaluator(node: node)

@@ -7,13 +7,27 @@ public enum Aggregator {
     /// (instance not running, no volumes, category disabled) or has no checks is `not-applicable`.
     public static func summarize(_ checks: [CheckStatus], applicable: Bool = true) -> CategoryStatus {
         guard applicable, !checks.isEmpty else { return CategoryStatus(status: .notApplicable, checks: checks) }
-        var failedSince: Date?
-        var anyFailed = false, anyInsufficient = false, anyInitializing = false
-        for check in checks {
-            switch check.status {
+        var tally = Tally()
+        for check in checks { tally.add(check.status, impairedSince: check.impairedSince) }
+        var summary = tally.summary(applicable: true)
+        summary.checks = checks.sorted { ($0.name, $0.target) < ($1.name, $1.target) }
+        return summary
+    }
+
+    /// The rule of ``summarize(_:applicable:)`` over check statuses one at a time, without their list: for a view
+    /// of statuses alone.
+    public struct Tally: Sendable {
+        private var failedSince: Date?
+        private var anyChecks = false, anyFailed = false, anyInsufficient = false, anyInitializing = false
+
+        public init() {}
+
+        public mutating func add(_ status: DetailStatus, impairedSince: Date?) {
+            anyChecks = true
+            switch status {
             case .failed:
                 anyFailed = true
-                if let since = check.impairedSince {
+                if let since = impairedSince {
                     failedSince = failedSince.map { min($0, since) } ?? since
                 }
             case .insufficientData: anyInsufficient = true
@@ -21,11 +35,20 @@ public enum Aggregator {
             case .passed: break
             }
         }
-        let sorted = checks.sorted { ($0.name, $0.target) < ($1.name, $1.target) }
-        if anyFailed { return CategoryStatus(status: .impaired, impairedSince: failedSince, checks: sorted) }
-        if anyInsufficient { return CategoryStatus(status: .insufficientData, checks: sorted) }
-        if anyInitializing { return CategoryStatus(status: .initializing, checks: sorted) }
-        return CategoryStatus(status: .ok, checks: sorted)
+
+        /// The category's status, without its checks.
+        public func summary(applicable: Bool) -> CategoryStatus {
+            guard applicable, anyChecks else { return CategoryStatus(status: .notApplicable) }
+            if anyFailed { return CategoryStatus(status: .impaired, impairedSince: failedSince) }
+            if anyInsufficient { return CategoryStatus(status: .insufficientData) }
+            if anyInitializing { return CategoryStatus(status: .initializing) }
+            return CategoryStatus(status: .ok)
+        }
+    }
+
+    /// Whether a category applies to an instance: it runs, the category is switched on, and for EBS it has volumes.
+    public static func applies(_ category: HealthCategory, to instance: InstanceInfo, enabled: Set<HealthCategory>) -> Bool {
+        instance.state == .running && enabled.contains(category) && (category != .ebs || !instance.volumes.isEmpty)
     }
 
     /// The three categories of one instance.
@@ -38,14 +61,12 @@ public enum Aggregator {
         _ instance: InstanceInfo, nodeChecks: [CheckStatus], checks: [(HealthCategory, CheckStatus)],
         enabled: Set<HealthCategory> = Set(HealthCategory.allCases)
     ) -> InstanceHealth {
-        let running = instance.state == .running
         var byCategory: [HealthCategory: [CheckStatus]] = [:]
         for (category, check) in checks { byCategory[category, default: []].append(check) }
         let system = summarize(
-            nodeChecks + (byCategory[.system] ?? []), applicable: running && enabled.contains(.system))
-        let guest = summarize(byCategory[.instance] ?? [], applicable: running && enabled.contains(.instance))
-        let ebs = summarize(
-            byCategory[.ebs] ?? [], applicable: running && enabled.contains(.ebs) && !instance.volumes.isEmpty)
+            nodeChecks + (byCategory[.system] ?? []), applicable: applies(.system, to: instance, enabled: enabled))
+        let guest = summarize(byCategory[.instance] ?? [], applicable: applies(.instance, to: instance, enabled: enabled))
+        let ebs = summarize(byCategory[.ebs] ?? [], applicable: applies(.ebs, to: instance, enabled: enabled))
         return InstanceHealth(
             instanceID: instance.id, state: instance.state, availabilityZone: instance.availabilityZone,
             system: system, instance: guest, ebs: ebs)

@@ -184,6 +184,23 @@ public struct HealthReport: Sendable, Hashable, Codable {
         self.catalogue = catalogue
     }
 
+    /// The report with each category's status and ImpairedSince alone, no checks.
+    public var withoutChecks: HealthReport {
+        func strip(_ category: CategoryStatus) -> CategoryStatus {
+            CategoryStatus(status: category.status, impairedSince: category.impairedSince)
+        }
+        var report = self
+        report.node.system = strip(node.system)
+        report.instances = instances.map { health in
+            var health = health
+            health.system = strip(health.system)
+            health.instance = strip(health.instance)
+            health.ebs = strip(health.ebs)
+            return health
+        }
+        return report
+    }
+
     /// Every check status in the report (node and instances).
     public var allChecks: [CheckStatus] {
         node.system.checks + instances.flatMap { $0.system.checks + $0.instance.checks + $0.ebs.checks }

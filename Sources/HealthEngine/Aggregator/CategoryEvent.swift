@@ -67,8 +67,12 @@ public struct CategoryTransitions: Sendable {
 
     /// The changes since the previous report. `checkEvents` (drained with it) date each change: an impaired
     /// category at its ImpairedSince, another at the latest transition of one of its checks, else at `now`, so the
-    /// same change computed twice has the same ``CategoryEvent/eventID``.
-    public mutating func update(report: HealthReport, checkEvents: [HealthEvent], now: Date) -> [CategoryEvent] {
+    /// same change computed twice has the same ``CategoryEvent/eventID``. `details`, given a report of statuses alone
+    /// (``Evaluator/statusView()``), brings the checks of the instances that changed, asked for once per call.
+    public mutating func update(
+        report: HealthReport, checkEvents: [HealthEvent], now: Date,
+        details: ((Set<String>) -> HealthReport)? = nil
+    ) -> [CategoryEvent] {
         var latest: [String: Date] = [:]
         for event in checkEvents {
             guard let instance = event.instanceID else { continue }
@@ -77,7 +81,7 @@ public struct CategoryTransitions: Sendable {
         }
         var current: [String: [HealthCategory: SummaryStatus]] = [:]
         current.reserveCapacity(report.instances.count)
-        var events: [CategoryEvent] = []
+        var changes: [(instanceID: String, category: HealthCategory, from: SummaryStatus, to: CategoryStatus, at: Date)] = []
         for health in report.instances {
             var statuses: [HealthCategory: SummaryStatus] = [:]
             for category in HealthCategory.allCases {
@@ -90,15 +94,23 @@ public struct CategoryTransitions: Sendable {
                     status.status == .impaired
                     ? status.impairedSince ?? now
                     : latest[health.instanceID + "/" + category.rawValue] ?? now
-                events.append(
-                    CategoryEvent(
-                        node: report.node.name, instanceID: health.instanceID, category: category, from: before,
-                        to: status, at: at))
+                changes.append((health.instanceID, category, before, status, at))
             }
             current[health.instanceID] = statuses
         }
         last = current
         started = true
-        return events
+        guard !changes.isEmpty else { return [] }
+        var checked: [String: InstanceHealth] = [:]
+        if let details {
+            for health in details(Set(changes.map(\.instanceID))).instances { checked[health.instanceID] = health }
+        }
+        return changes.map { change in
+            var status = change.to
+            if let detail = checked[change.instanceID] { status.checks = detail[change.category].checks }
+            return CategoryEvent(
+                node: report.node.name, instanceID: change.instanceID, category: change.category, from: change.from,
+                to: status, at: change.at)
+        }
     }
 }

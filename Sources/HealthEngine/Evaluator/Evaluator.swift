@@ -353,10 +353,11 @@ public final class Evaluator: ResultSink, Sendable {
             node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
     }
 
-    /// The statuses of the node and its instances, kept up to date by transitions instead of rebuilt: categories,
-    /// check statuses, ImpairedSince and flapping are current; a check's message, values and time are those of its
-    /// last transition. For readers of statuses alone (category transitions, the CloudWatch history), which would
-    /// otherwise rebuild the whole ``report()`` of a large fleet every few seconds.
+    /// The statuses of the node and its instances, kept up to date by transitions instead of rebuilt: each category's
+    /// status and ImpairedSince, without its checks (``report(instanceIDs:)`` has them). For readers of statuses
+    /// alone (category transitions, the CloudWatch history), which would otherwise rebuild the whole ``report()`` of a
+    /// large fleet every few seconds; its categories are computed from the records directly, so no list of check
+    /// statuses is built for them.
     public func statusView() -> HealthReport {
         let now = wallClock()
         return inner.withLock { inner in
@@ -367,12 +368,18 @@ public final class Evaluator: ResultSink, Sendable {
                         node: inner.node, instances: inner.instances, entries: [], enabled: settings.enabledCategories)
                     : restoredReport(inner: inner, now: now)
                 report.catalogue = inner.catalogue
-                return report
+                return report.withoutChecks
             }
             if let expires = inner.viewExpires, now >= expires { inner.view = nil }
+            let moment = now.timeIntervalSinceReferenceDate
             guard var view = inner.view else {
-                var report = fullReport(inner: inner, now: now)
-                report.catalogue = inner.catalogue
+                let node = nodeTally(inner: inner, moment: moment)
+                let order = inner.instances.indices.sorted { inner.instances[$0].id < inner.instances[$1].id }
+                var report = HealthReport(
+                    node: NodeHealth(
+                        name: inner.node.name, system: node.summary(applicable: settings.enabledCategories.contains(.system))),
+                    instances: order.map { statuses(of: inner.instances[$0], node: node, inner: inner, moment: moment) },
+                    catalogue: inner.catalogue)
                 inner.view = report
                 inner.viewIndex = Dictionary(
                     report.instances.enumerated().map { ($1.instanceID, $0) }, uniquingKeysWith: { a, _ in a })
@@ -383,15 +390,62 @@ public final class Evaluator: ResultSink, Sendable {
             guard !inner.viewDirty.isEmpty else { return view }
             // Released first so the patch below does not copy the whole report.
             inner.view = nil
-            let patch = partialReport(instanceIDs: inner.viewDirty, inner: inner, now: now)
-            inner.viewDirty.removeAll()
-            view.node = patch.node
-            for health in patch.instances {
-                if let position = inner.viewIndex[health.instanceID] { view.instances[position] = health }
+            let node = nodeTally(inner: inner, moment: moment)
+            view.node.system = node.summary(applicable: settings.enabledCategories.contains(.system))
+            for id in inner.viewDirty {
+                guard let position = inner.viewIndex[id], let instance = inner.instance(id) else { continue }
+                view.instances[position] = statuses(of: instance, node: node, inner: inner, moment: moment)
             }
+            inner.viewDirty.removeAll()
             inner.view = view
             return view
         }
+    }
+
+    /// The report entries of the given instances (and the node's), as ``report()`` has them.
+    public func report(instanceIDs: Set<String>) -> HealthReport {
+        let now = wallClock()
+        return inner.withLock { inner in
+            guard inner.planned else {
+                var report = restoredReport(inner: inner, now: now)
+                report.instances.removeAll { !instanceIDs.contains($0.instanceID) }
+                return report
+            }
+            return partialReport(instanceIDs: instanceIDs, inner: inner, now: now)
+        }
+    }
+
+    /// The node checks' statuses, folded (they count in every instance's system category).
+    private func nodeTally(inner: Inner, moment: Double) -> Aggregator.Tally {
+        var tally = Aggregator.Tally()
+        for slot in inner.nodeJobs { add(slot, to: &tally, inner: inner, moment: moment) }
+        return tally
+    }
+
+    private func add(_ slot: Int, to tally: inout Aggregator.Tally, inner: Inner, moment: Double) {
+        let state = inner.records[slot].state
+        let detail = state.status(inLaunchGrace: moment < inner.graceEnds[slot])
+        tally.add(detail, impairedSince: detail == .failed ? state.impairedSince : nil)
+    }
+
+    /// One instance's categories from its jobs' records, without their checks.
+    private func statuses(of instance: InstanceInfo, node: Aggregator.Tally, inner: Inner, moment: Double) -> InstanceHealth {
+        var system = node
+        var guest = Aggregator.Tally()
+        var ebs = Aggregator.Tally()
+        for slot in inner.jobsByInstance[instance.id] ?? [] {
+            switch inner.jobs[slot].check.category {
+            case .system: add(slot, to: &system, inner: inner, moment: moment)
+            case .instance: add(slot, to: &guest, inner: inner, moment: moment)
+            case .ebs: add(slot, to: &ebs, inner: inner, moment: moment)
+            }
+        }
+        let enabled = settings.enabledCategories
+        return InstanceHealth(
+            instanceID: instance.id, state: instance.state, availabilityZone: instance.availabilityZone,
+            system: system.summary(applicable: Aggregator.applies(.system, to: instance, enabled: enabled)),
+            instance: guest.summary(applicable: Aggregator.applies(.instance, to: instance, enabled: enabled)),
+            ebs: ebs.summary(applicable: Aggregator.applies(.ebs, to: instance, enabled: enabled)))
     }
 
     /// When the report next changes with time alone (the earliest end of a launch grace still running), nil when
