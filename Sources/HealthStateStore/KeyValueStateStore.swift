@@ -39,6 +39,9 @@ public final class KeyValueStateStore: StateStore {
     public let node: String
     /// What each per-key view held when last written (its comparison form) and when.
     private let written = Mutex<[String: (shown: Shown, at: Date)]>([:])
+    /// The last record ``writeChangedInstances(_:jobs:at:)`` wrote for a key, with the moment its statuses were
+    /// taken: a whole save of an older state must not put its record of that instance over it.
+    private let transitionWrites = Mutex<[String: (at: Date, value: [UInt8])]>([:])
     /// A per-key view as compared between saves: the node's status as written, an instance's statuses alone.
     private enum Shown: Hashable, Sendable {
         case bytes([UInt8])
@@ -181,9 +184,12 @@ public final class KeyValueStateStore: StateStore {
         let jobsByInstance = Dictionary(grouping: state.jobs.values.filter { $0.instanceID != nil }) {
             $0.instanceID ?? ""
         }
+        // An instance whose transition was written from a later state than this one keeps that record: this
+        // save's would put its older statuses back until the next save (seconds of a stale status elsewhere).
+        let newer = transitionWrites.withLock { writes in Set(writes.filter { $0.value.at > state.savedAt }.keys) }
         var changed: [(String, [UInt8])] = []
         changed.reserveCapacity(due.count)
-        for key in due.keys {
+        for key in due.keys where !newer.contains(key) {
             guard let instance = instances[key] else {
                 changed.append((key, nodeView))
                 continue
@@ -196,10 +202,23 @@ public final class KeyValueStateStore: StateStore {
         // Written concurrently (a bounded number at once): one after the other, 2,000 replicated puts took 10-20 s
         // and held back every later save (docs/performance.md, fleet).
         try await put(changed)
+        // A transition written while these puts were in flight may have reached the server before this save's older
+        // record of the same instance: put it again, after. Transitions this state includes are no longer needed.
+        let overtaken = transitionWrites.withLock { writes in
+            let again = changed.compactMap { key, _ in
+                writes[key].flatMap { $0.at > state.savedAt ? (key, $0.value) : nil }
+            }
+            writes = writes.filter { $0.value.at > state.savedAt }
+            return again
+        }
+        try await put(overtaken)
         for key in previous.keys where shown[key] == nil && key.hasPrefix("instance.") {
             try? await bucket.delete(key)
         }
         let rewritten = Set(changed.map(\.0))
+        // Keys left to a newer transition keep what they were last compared as, so the next save looks again.
+        shown = shown.filter { !newer.contains($0.key) || previous[$0.key] != nil }
+        for key in newer { if let last = previous[key] { shown[key] = last.shown } }
         written.withLock {
             $0 = shown.reduce(into: [:]) { result, view in
                 let at = rewritten.contains(view.key) ? now : (previous[view.key]?.at ?? now)
@@ -223,6 +242,9 @@ public final class KeyValueStateStore: StateStore {
                 node: node, savedAt: at, status: instance,
                 jobs: (byInstance[instance.instanceID] ?? []).sorted { $0.key < $1.key })
             values.append(("instance.\(instance.instanceID)", Array(try encoder.encode(record))))
+        }
+        transitionWrites.withLock { writes in
+            for (key, value) in values where writes[key].map({ $0.at <= at }) ?? true { writes[key] = (at, value) }
         }
         try await put(values)
     }

@@ -69,4 +69,33 @@ struct RecordRewriteTests {
         try await eager.save(Self.state(.failed, message: "flag present, run 5", at: 5))
         #expect(try message(try await eager.bucket.get(key)) == "flag present, run 5")
     }
+
+    @Test("a whole save of a state older than a transition already written does not put the older record back")
+    func olderSaveDoesNotOvertakeTransition() async throws {
+        let server = try NATSServerProcess()
+        defer { server.stop() }
+        let logger = Logger(label: "test")
+        let connection = try await NATSConnection.connect(
+            NATSConfiguration(url: server.url), requireServer: true, logger: logger)
+        defer { connection.close() }
+        let opened = try await KeyValueStateStore.open(
+            connection: connection, subjects: HealthSubjects(prefix: "hive"), node: "node-r", logger: logger)
+        let store = KeyValueStateStore(bucket: opened.bucket, node: "node-r", recordRefresh: 0, logger: logger)
+        let key = "instance.i-0rewrite"
+
+        try await store.save(Self.state(.passed, message: "run 1", at: 1))
+        // The transition is written at once (the daemon's writeTransitions), from the state at 10 s...
+        let failed = Self.state(.failed, message: "flag present", at: 10)
+        try await store.writeChangedInstances(failed.report.instances, jobs: [:], at: failed.savedAt)
+        #expect(try message(try await store.bucket.get(key)) == "flag present")
+        // ...while a whole save of a state taken at 5 s, before it, finishes after it: the record stays the newer.
+        try await store.save(Self.state(.passed, message: "run 5", at: 5))
+        #expect(try message(try await store.bucket.get(key)) == "flag present")
+        #expect(try await store.load() == Self.state(.passed, message: "run 5", at: 5), "the whole state is saved")
+        // A save of a later state writes its own record again.
+        try await store.save(Self.state(.failed, message: "flag present, run 11", at: 11))
+        #expect(try message(try await store.bucket.get(key)) == "flag present, run 11")
+        try await store.save(Self.state(.passed, message: "run 12", at: 12))
+        #expect(try message(try await store.bucket.get(key)) == "run 12")
+    }
 }
