@@ -375,7 +375,7 @@ public final class Evaluator: ResultSink, Sendable {
             guard var view = inner.view else {
                 let node = nodeTally(inner: inner, moment: moment)
                 let order = inner.instances.indices.sorted { inner.instances[$0].id < inner.instances[$1].id }
-                var report = HealthReport(
+                let report = HealthReport(
                     node: NodeHealth(
                         name: inner.node.name, system: node.summary(applicable: settings.enabledCategories.contains(.system))),
                     instances: order.map { statuses(of: inner.instances[$0], node: node, inner: inner, moment: moment) },
