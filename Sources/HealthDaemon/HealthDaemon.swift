@@ -402,7 +402,6 @@ struct TransitionLogService: Service {
     }
 }
 
-/// Calls `body` every `interval` until graceful shutdown or cancellation (the first call after one interval).
 /// Runs `body` when `signal` says something changed, at most once per `interval` (a change soon after a run waits
 /// for the rest of the interval, so a burst is handled together; one after a quiet interval runs at once), until
 /// graceful shutdown; nothing wakes while nothing changes. A `body` that returns false (a failed write) runs again
@@ -428,6 +427,7 @@ func onChange(
     }
 }
 
+/// Calls `body` every `interval` until graceful shutdown or cancellation (the first call after one interval).
 func every(_ interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
     await cancelWhenGracefulShutdown {
         while !Task.isCancelled {

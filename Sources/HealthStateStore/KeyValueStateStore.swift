@@ -217,8 +217,7 @@ public final class KeyValueStateStore: StateStore {
         }
         let rewritten = Set(changed.map(\.0))
         // Keys left to a newer transition keep what they were last compared as, so the next save looks again.
-        shown = shown.filter { !newer.contains($0.key) || previous[$0.key] != nil }
-        for key in newer { if let last = previous[key] { shown[key] = last.shown } }
+        for key in newer where shown[key] != nil { shown[key] = previous[key]?.shown }
         written.withLock {
             $0 = shown.reduce(into: [:]) { result, view in
                 let at = rewritten.contains(view.key) ? now : (previous[view.key]?.at ?? now)

@@ -135,13 +135,18 @@ struct EvaluatorTests {
         #expect(restarted.report().instances.first?.instance.impairedSince == Date(timeIntervalSince1970: 1_800_000_060))
     }
 
+    /// An instance launched 10 s before `clock`'s now, still in a launch grace of 300 s, with one volume.
+    func youngInstance(_ clock: TestWallClock) -> InstanceInfo {
+        InstanceInfo(
+            id: "i-09", state: .running, availabilityZone: "ap-southeast-2a", launchTime: clock.now.addingTimeInterval(-10),
+            volumes: [VolumeInfo(id: "vol-9")])
+    }
+
     @Test("the snapshot the daemon saves holds what report() shows and every record, before and after a plan")
     func snapshotMatchesReport() throws {
         let clock = TestWallClock()
         // Two instances in id order the plan does not keep, one still in its launch grace, one node check.
-        let young = InstanceInfo(
-            id: "i-09", state: .running, availabilityZone: "ap-southeast-2a", launchTime: clock.now.addingTimeInterval(-10),
-            volumes: [VolumeInfo(id: "vol-9")])
+        let young = youngInstance(clock)
         let state = Evaluator(node: node, settings: .init(launchGrace: .seconds(300)), wallClock: clock.function)
         let plan = plan(instances: [instance, young])
         state.apply(plan: plan)
@@ -181,9 +186,7 @@ struct EvaluatorTests {
     @Test("the status view has report()'s categories without their checks, rebuilt and patched; report(instanceIDs:) has the checks")
     func statusViewMatchesReport() throws {
         let clock = TestWallClock()
-        let young = InstanceInfo(
-            id: "i-09", state: .running, availabilityZone: "ap-southeast-2a", launchTime: clock.now.addingTimeInterval(-10),
-            volumes: [VolumeInfo(id: "vol-9")])
+        let young = youngInstance(clock)
         let stopped = InstanceInfo(id: "i-0c", state: .stopped, availabilityZone: "ap-southeast-2a")
         let noVolumes = InstanceInfo(
             id: "i-0b", state: .running, availabilityZone: "ap-southeast-2a",

@@ -87,6 +87,9 @@ public final class Evaluator: ResultSink, Sendable {
 
         func instance(_ id: String) -> InstanceInfo? { instancePositions[id].map { instances[$0] } }
 
+        /// Positions in `instances`, in the report's order (by id).
+        func positionsByID() -> [Int] { instances.indices.sorted { instances[$0].id < instances[$1].id } }
+
         /// A slot already in the counter list moves to the status list too (its counter entry is written again,
         /// harmlessly, when counters are taken).
         mutating func markStatusDirty(_ slot: Int) {
@@ -374,11 +377,11 @@ public final class Evaluator: ResultSink, Sendable {
             let moment = now.timeIntervalSinceReferenceDate
             guard var view = inner.view else {
                 let node = nodeTally(inner: inner, moment: moment)
-                let order = inner.instances.indices.sorted { inner.instances[$0].id < inner.instances[$1].id }
                 let report = HealthReport(
-                    node: NodeHealth(
-                        name: inner.node.name, system: node.summary(applicable: settings.enabledCategories.contains(.system))),
-                    instances: order.map { statuses(of: inner.instances[$0], node: node, inner: inner, moment: moment) },
+                    node: NodeHealth(name: inner.node.name, system: nodeStatus(node)),
+                    instances: inner.positionsByID().map {
+                        statuses(of: inner.instances[$0], node: node, inner: inner, moment: moment)
+                    },
                     catalogue: inner.catalogue)
                 inner.view = report
                 inner.viewIndex = Dictionary(
@@ -391,7 +394,7 @@ public final class Evaluator: ResultSink, Sendable {
             // Released first so the patch below does not copy the whole report.
             inner.view = nil
             let node = nodeTally(inner: inner, moment: moment)
-            view.node.system = node.summary(applicable: settings.enabledCategories.contains(.system))
+            view.node.system = nodeStatus(node)
             for id in inner.viewDirty {
                 guard let position = inner.viewIndex[id], let instance = inner.instance(id) else { continue }
                 view.instances[position] = statuses(of: instance, node: node, inner: inner, moment: moment)
@@ -420,6 +423,11 @@ public final class Evaluator: ResultSink, Sendable {
         var tally = Aggregator.Tally()
         for slot in inner.nodeJobs { add(slot, to: &tally, inner: inner, moment: moment) }
         return tally
+    }
+
+    /// The node's system category from its checks' tally.
+    private func nodeStatus(_ tally: Aggregator.Tally) -> CategoryStatus {
+        tally.summary(applicable: settings.enabledCategories.contains(.system))
     }
 
     private func add(_ slot: Int, to tally: inout Aggregator.Tally, inner: Inner, moment: Double) {
@@ -490,7 +498,7 @@ public final class Evaluator: ResultSink, Sendable {
                 return snapshot
             }
             snapshot.instances = inner.instances
-            snapshot.order = inner.instances.indices.sorted { inner.instances[$0].id < inner.instances[$1].id }
+            snapshot.order = inner.positionsByID()
             snapshot.jobs = inner.jobs
             snapshot.records = inner.records
             snapshot.graceEnds = inner.graceEnds
