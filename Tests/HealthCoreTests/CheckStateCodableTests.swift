@@ -4,6 +4,35 @@ import Testing
 
 @Suite("CheckState: persistence")
 struct CheckStateCodableTests {
+    @Test("a state is held in 104 bytes; its dates (none, the earliest, a recent one) and counters read back as set")
+    func compactStorage() {
+        // One per job: 120,000 on a large node.
+        #expect(MemoryLayout<CheckState>.stride <= 104)
+        var state = CheckState()
+        #expect(state.failingSince == nil && state.impairedSince == nil)
+        #expect(state.lastObservedAt == nil && state.lastTransitionAt == nil)
+        let recent = Date(timeIntervalSinceReferenceDate: 818_000_000.123)
+        state.failingSince = .distantPast
+        state.impairedSince = recent
+        state.lastObservedAt = Date(timeIntervalSinceReferenceDate: 0)
+        state.lastTransitionAt = recent
+        #expect(state.failingSince == .distantPast)
+        #expect(state.impairedSince == recent)
+        #expect(state.lastObservedAt == Date(timeIntervalSinceReferenceDate: 0))
+        #expect(state.lastTransitionAt == recent)
+        state.failingSince = nil
+        #expect(state.failingSince == nil)
+        #expect(state != CheckState() && state.impairedSince == recent)
+        state.consecutivePassed = 7
+        state.consecutiveFailed = Int(Int32.max) + 5
+        state.consecutiveUnknown = -3
+        #expect(state.consecutivePassed == 7)
+        #expect(state.consecutiveFailed == Int(Int32.max))
+        #expect(state.consecutiveUnknown == -3)
+        state.runs = Int.max
+        #expect(state.runs == Int.max)
+    }
+
     @Test("a JSON round trip keeps every counter, the history and the dates")
     func jsonRoundTrip() throws {
         var run = EvaluatorRun(thresholds: Thresholds(consecutiveFailures: 2, consecutiveSuccesses: 2))

@@ -32,10 +32,11 @@ public final class Evaluator: ResultSink, Sendable {
         var instancePositions: [String: Int] = [:]
         /// Each instance's launch time, for the launch grace of every result (no copy of its facts per result).
         var launchTimes: [String: Date] = [:]
-        /// The plan's jobs and their records, in plan order and at the same index (a job's slot): a result finds
-        /// its record by the job's identity, without hashing its key.
+        /// The plan's jobs and their states, in plan order and at the same index (a job's slot): a result finds
+        /// its state by the job's identity, without hashing its key. A job's persisted ``JobRecord`` is made from the
+        /// two when it is written (the job already holds its names and target).
         var jobs: [Job] = []
-        var records: [JobRecord] = []
+        var states: [CheckState] = []
         var slotOfJob: [ObjectIdentifier: Int] = [:]
         var restored: [String: JobRecord] = [:]
         var firstSeen: [String: Date] = [:]
@@ -189,8 +190,8 @@ public final class Evaluator: ResultSink, Sendable {
                 inner.firstSeen[instance.id] = now
             }
             inner.firstSeen = inner.firstSeen.filter { inner.instancePositions[$0.key] != nil }
-            var records: [JobRecord] = []
-            records.reserveCapacity(plan.jobs.count)
+            var states: [CheckState] = []
+            states.reserveCapacity(plan.jobs.count)
             // The previous plan's slots by key, only while the new plan adopts their records.
             var previousSlots: [String: Int] = [:]
             previousSlots.reserveCapacity(inner.jobs.count)
@@ -200,11 +201,12 @@ public final class Evaluator: ResultSink, Sendable {
             var jobsByInstance: [String: [Int]] = [:]
             var nodeJobs: [Int] = []
             for (slot, job) in plan.jobs.enumerated() {
-                let previous = previousSlots[job.key].map { inner.records[$0] }
-                if let record = previous ?? inner.restored.removeValue(forKey: job.key), record.probe == job.check.probe {
-                    records.append(record)
+                let previous = previousSlots[job.key].map { (probe: inner.jobs[$0].check.probe, state: inner.states[$0]) }
+                let adopted = previous ?? inner.restored.removeValue(forKey: job.key).map { ($0.probe, $0.state) }
+                if let adopted, adopted.probe == job.check.probe {
+                    states.append(adopted.state)
                 } else {
-                    records.append(job.newRecord())
+                    states.append(CheckState())
                 }
                 slotOfJob[ObjectIdentifier(job)] = slot
                 if let instanceID = job.instanceID {
@@ -214,7 +216,7 @@ public final class Evaluator: ResultSink, Sendable {
                 }
             }
             inner.jobs = plan.jobs
-            inner.records = records
+            inner.states = states
             inner.slotOfJob = slotOfJob
             inner.jobsByInstance = jobsByInstance
             inner.nodeJobs = nodeJobs
@@ -254,13 +256,13 @@ public final class Evaluator: ResultSink, Sendable {
             let grace = now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
             let thresholds = result.job.check.thresholds
-            let durableBefore = DurablePart(inner.records[slot].state, thresholds: thresholds)
-            // Mutated in place: a copy of the record would copy its last observation's storage on every result.
-            let transition = inner.records[slot].state.record(
+            let durableBefore = DurablePart(inner.states[slot], thresholds: thresholds)
+            // Mutated in place: a copy of the state would copy its last observation's storage on every result.
+            let transition = inner.states[slot].record(
                 result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
             inner.generation &+= 1
             guard let transition else {
-                if DurablePart(inner.records[slot].state, thresholds: thresholds) != durableBefore {
+                if DurablePart(inner.states[slot], thresholds: thresholds) != durableBefore {
                     // A streak began, grew toward its threshold or ended: a restart must continue it.
                     inner.markStatusDirty(slot)
                     inner.journalGeneration &+= 1
@@ -348,12 +350,45 @@ public final class Evaluator: ResultSink, Sendable {
         }
     }
 
+    /// The whole report, built instance by instance from each one's own jobs (no list of every job's status).
     private func fullReport(inner: Inner, now: Date) -> HealthReport {
-        let entries = zip(inner.jobs, inner.records).map { job, record -> (job: Job, status: CheckStatus) in
-            (job, status(of: record, job: job, inner: inner, now: now))
+        report(positions: inner.positionsByID(), inner: inner, now: now)
+    }
+
+    /// The node's health and the report entries of the instances at `positions` (in that order).
+    private func report(positions: [Int], inner: Inner, now: Date) -> HealthReport {
+        let moment = now.timeIntervalSinceReferenceDate
+        let nodeChecks = Self.statuses(of: inner.nodeJobs, jobs: inner.jobs, states: inner.states, graceEnds: inner.graceEnds, moment: moment)
+        let enabled = settings.enabledCategories
+        var instances: [InstanceHealth] = []
+        instances.reserveCapacity(positions.count)
+        for position in positions {
+            let instance = inner.instances[position]
+            instances.append(
+                Self.instanceHealth(
+                    instance, slots: inner.jobsByInstance[instance.id] ?? [], jobs: inner.jobs, states: inner.states,
+                    graceEnds: inner.graceEnds, moment: moment, nodeChecks: nodeChecks, enabled: enabled))
         }
-        return ReportBuilder.build(
-            node: inner.node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
+        return HealthReport(
+            node: ReportBuilder.nodeHealth(inner.node, checks: nodeChecks, enabled: enabled), instances: instances)
+    }
+
+    /// The statuses of the jobs at `slots`, as the report shows them at `moment`.
+    fileprivate static func statuses(
+        of slots: [Int], jobs: [Job], states: [CheckState], graceEnds: [Double], moment: Double
+    ) -> [CheckStatus] {
+        slots.map { status(of: states[$0], job: jobs[$0], inLaunchGrace: moment < graceEnds[$0]) }
+    }
+
+    /// One instance's report entry from its own jobs (`slots`) and the node's checks.
+    fileprivate static func instanceHealth(
+        _ instance: InstanceInfo, slots: [Int], jobs: [Job], states: [CheckState], graceEnds: [Double],
+        moment: Double, nodeChecks: [CheckStatus], enabled: Set<HealthCategory>
+    ) -> InstanceHealth {
+        let checks = slots.map { slot in
+            (jobs[slot].check.category, status(of: states[slot], job: jobs[slot], inLaunchGrace: moment < graceEnds[slot]))
+        }
+        return Aggregator.instanceHealth(instance, nodeChecks: nodeChecks, checks: checks, enabled: enabled)
     }
 
     /// The statuses of the node and its instances, kept up to date by transitions instead of rebuilt: each category's
@@ -431,7 +466,7 @@ public final class Evaluator: ResultSink, Sendable {
     }
 
     private func add(_ slot: Int, to tally: inout Aggregator.Tally, inner: Inner, moment: Double) {
-        let state = inner.records[slot].state
+        let state = inner.states[slot]
         let detail = state.status(inLaunchGrace: moment < inner.graceEnds[slot])
         tally.add(detail, impairedSince: detail == .failed ? state.impairedSince : nil)
     }
@@ -500,14 +535,12 @@ public final class Evaluator: ResultSink, Sendable {
             snapshot.instances = inner.instances
             snapshot.order = inner.positionsByID()
             snapshot.jobs = inner.jobs
-            snapshot.records = inner.records
+            snapshot.states = inner.states
             snapshot.graceEnds = inner.graceEnds
             snapshot.jobsByInstance = inner.jobsByInstance
-            snapshot.nodeChecks = inner.nodeJobs.map { slot in
-                Self.status(
-                    of: inner.records[slot], job: inner.jobs[slot],
-                    inLaunchGrace: now.timeIntervalSinceReferenceDate < inner.graceEnds[slot])
-            }
+            snapshot.nodeChecks = Self.statuses(
+                of: inner.nodeJobs, jobs: inner.jobs, states: inner.states, graceEnds: inner.graceEnds,
+                moment: now.timeIntervalSinceReferenceDate)
             return snapshot
         }
     }
@@ -522,7 +555,7 @@ public final class Evaluator: ResultSink, Sendable {
         /// Positions in `instances`, by id.
         var order: [Int] = []
         var jobs: [Job] = []
-        var records: [JobRecord] = []
+        var states: [CheckState] = []
         var graceEnds: [Double] = []
         var jobsByInstance: [String: [Int]] = [:]
         var nodeChecks: [CheckStatus] = []
@@ -549,22 +582,20 @@ public final class Evaluator: ResultSink, Sendable {
             let moment = savedAt.timeIntervalSinceReferenceDate
             for position in order {
                 let instance = instances[position]
-                let checks = (jobsByInstance[instance.id] ?? []).map { slot in
-                    (
-                        jobs[slot].check.category,
-                        Evaluator.status(of: records[slot], job: jobs[slot], inLaunchGrace: moment < graceEnds[slot])
-                    )
-                }
-                try body(Aggregator.instanceHealth(instance, nodeChecks: nodeChecks, checks: checks, enabled: enabled))
+                try body(
+                    Evaluator.instanceHealth(
+                        instance, slots: jobsByInstance[instance.id] ?? [], jobs: jobs, states: states,
+                        graceEnds: graceEnds, moment: moment, nodeChecks: nodeChecks, enabled: enabled))
             }
         }
 
         public func forEachJob<E: Error>(_ body: (String, JobRecord) throws(E) -> Void) throws(E) {
             var keys = Set<String>()
             if !restored.isEmpty { keys.reserveCapacity(jobs.count) }
-            for (job, record) in zip(jobs, records) {
-                if !restored.isEmpty { keys.insert(job.key) }
-                try body(job.key, record)
+            for (job, state) in zip(jobs, states) {
+                let key = job.key
+                if !restored.isEmpty { keys.insert(key) }
+                try body(key, job.record(state))
             }
             for (key, record) in restored where !keys.contains(key) { try body(key, record) }
         }
@@ -586,9 +617,11 @@ public final class Evaluator: ResultSink, Sendable {
             guard !inner.statusDirty.isEmpty || (includeCounters && !inner.counterDirty.isEmpty) else { return .none }
             var records: [String: JobRecord] = [:]
             records.reserveCapacity(inner.statusDirty.count + (includeCounters ? inner.counterDirty.count : 0))
-            for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.records[slot] }
+            for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.states[slot]) }
             if includeCounters {
-                for slot in inner.counterDirty { records[inner.jobs[slot].key] = inner.records[slot] }
+                for slot in inner.counterDirty {
+                    records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.states[slot])
+                }
             }
             inner.clearDirty(counters: includeCounters)
             let report = partialReport(instanceIDs: inner.dirtyInstances, inner: inner, now: now)
@@ -602,27 +635,15 @@ public final class Evaluator: ResultSink, Sendable {
         inner.withLock { $0.snapshotNeeded = true }
     }
 
-    /// The node's health and the report entries of the given instances, from their own jobs alone.
+    /// The node's health and the report entries of the given instances (by id), from their own jobs alone.
     private func partialReport(instanceIDs: Set<String>, inner: Inner, now: Date) -> HealthReport {
-        var entries: [(job: Job, status: CheckStatus)] = []
-        var instances: [InstanceInfo] = []
-        func add(_ slot: Int) {
-            entries.append((inner.jobs[slot], status(of: inner.records[slot], job: inner.jobs[slot], inner: inner, now: now)))
-        }
-        for slot in inner.nodeJobs { add(slot) }
-        for id in instanceIDs {
-            guard let instance = inner.instance(id) else { continue }
-            instances.append(instance)
-            for slot in inner.jobsByInstance[id] ?? [] { add(slot) }
-        }
-        return ReportBuilder.build(
-            node: inner.node, instances: instances, entries: entries, enabled: settings.enabledCategories)
+        report(positions: instanceIDs.sorted().compactMap { inner.instancePositions[$0] }, inner: inner, now: now)
     }
 
     /// The record of one job (tests, debugging).
     public func record(forKey key: String) -> JobRecord? {
         inner.withLock { inner in
-            inner.jobs.firstIndex { $0.key == key }.map { inner.records[$0] } ?? inner.restored[key]
+            inner.jobs.firstIndex { $0.key == key }.map { inner.jobs[$0].record(inner.states[$0]) } ?? inner.restored[key]
         }
     }
 
@@ -637,12 +658,11 @@ public final class Evaluator: ResultSink, Sendable {
         now.timeIntervalSince(graceStart(instanceID: instanceID, inner: inner)) < settings.launchGrace.seconds
     }
 
-    private func status(of record: JobRecord, job: Job, inner: Inner, now: Date) -> CheckStatus {
-        Self.status(of: record, job: job, inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
+    private func status(of state: CheckState, job: Job, inner: Inner, now: Date) -> CheckStatus {
+        Self.status(of: state, job: job, inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
     }
 
-    fileprivate static func status(of record: JobRecord, job: Job, inLaunchGrace: Bool) -> CheckStatus {
-        let state = record.state
+    fileprivate static func status(of state: CheckState, job: Job, inLaunchGrace: Bool) -> CheckStatus {
         let detail = state.status(inLaunchGrace: inLaunchGrace)
         return CheckStatus(
             name: job.check.name, probe: job.check.probe, target: job.target.id, status: detail,
@@ -665,7 +685,7 @@ public final class Evaluator: ResultSink, Sendable {
                     .volume(VolumeInfo(id: record.targetID), of: instance ?? InstanceInfo(id: record.instanceID ?? ""))
                 }
             let job = Job(check: check, target: target, parameters: ProbeParameters())
-            return (job, status(of: record, job: job, inner: inner, now: now))
+            return (job, status(of: record.state, job: job, inner: inner, now: now))
         }
         return ReportBuilder.build(
             node: node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)

@@ -68,11 +68,11 @@ public final class Job: Sendable, Hashable {
     /// instance's facts each time.
     public let instanceID: String?
 
-    /// The record the evaluator keeps for this job, with a fresh state.
-    public func newRecord() -> JobRecord {
+    /// This job's record for the state store, with the evaluator's state of it (a fresh one by default).
+    public func record(_ state: CheckState = CheckState()) -> JobRecord {
         JobRecord(
             check: check.name, probe: check.probe, category: check.category, targetKind: target.kind,
-            targetID: target.id, instanceID: instanceID, state: CheckState())
+            targetID: target.id, instanceID: instanceID, state: state)
     }
 
     public static func == (lhs: Job, rhs: Job) -> Bool {
