@@ -217,6 +217,25 @@ struct SchedulerTests {
         await harness.stop()
     }
 
+    @Test("a job removed while it runs frees its cap at once; the job given its slot runs; the old answer is dropped")
+    func removedWhileRunning() async throws {
+        let harness = SchedulerHarness(limits: ConcurrencyLimits(global: 1))
+        harness.probe.set(.hangIgnoringCancellation(limit: .milliseconds(500)), for: "i-00000000")
+        let instances = makeInstances(2)
+        harness.scheduler.replace(
+            makePlan(instances: [instances[0]], interval: .seconds(60), timeout: .seconds(3600), splay: .zero))
+        #expect(await eventually { harness.probe.runs(for: "i-00000000") == 1 })
+        #expect(await eventually { harness.scheduler.stats.running == 1 })
+        // The new plan's only job takes the freed slot while the old run is still going.
+        harness.scheduler.replace(
+            makePlan(instances: [instances[1]], interval: .seconds(60), timeout: .seconds(3600), splay: .zero))
+        #expect(await eventually { harness.sink.results(for: "i-00000001").count == 1 })
+        #expect(await eventually { harness.scheduler.stats.lateResults == 1 })
+        #expect(harness.sink.results(for: "i-00000000").isEmpty)
+        #expect(await eventually { harness.scheduler.stats.jobs == 1 && harness.scheduler.stats.running == 0 })
+        await harness.stop()
+    }
+
     @Test("jitter moves runs inside ±jitter around the cadence")
     func jitter() async throws {
         let harness = SchedulerHarness()
