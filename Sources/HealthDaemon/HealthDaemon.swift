@@ -308,7 +308,9 @@ struct PersistenceService: Service {
     /// Writes what changed; false (logged) when the store failed.
     @discardableResult
     private func flush(_ store: FileStateStore, includeCounters: Bool) async -> Bool {
-        switch daemon.evaluator.takeChanges(includeCounters: includeCounters) {
+        // Most of the state changed (every counter, at shutdown): a snapshot streamed to the file beats a journal line
+        // holding it all in memory.
+        switch daemon.evaluator.takeChanges(includeCounters: includeCounters, wholeAbove: 0.25) {
         case .none:
             return true
         case .snapshot:

@@ -82,6 +82,45 @@ struct EvaluatorChangesTests {
         }
     }
 
+    @Test("with wholeAbove, more changed records than that share of the jobs ask for a snapshot; fewer, a change set")
+    func mostlyChangedAsksForSnapshot() throws {
+        let clock = TestWallClock()
+        let state = Evaluator(node: node, wallClock: clock.function)
+        // 1 node job and 4 guest jobs.
+        let plan = plan(instances: ["i-0a", "i-0b", "i-0c", "i-0d"].map(instance))
+        state.apply(plan: plan)
+        _ = state.takeChanges(includeCounters: true)
+        let guests = plan.jobs.filter { $0.instanceID != nil }
+        // One record of five changed: a fifth, not above `wholeAbove: 0.2`.
+        state.record(JobResult(job: guests[0], observation: .passed("agent answers")))
+        guard case .changes(let one, _, _) = state.takeChanges(includeCounters: false, wholeAbove: 0.2) else {
+            Issue.record("one record of five is not above a fifth")
+            return
+        }
+        #expect(Array(one.keys) == [guests[0].key])
+        // Every guest moves (two transitions, two counter-only passes): four of five, above a quarter.
+        for guest in guests { state.record(JobResult(job: guest, observation: .passed("agent answers"))) }
+        guard case .snapshot = state.takeChanges(includeCounters: true, wholeAbove: 0.25) else {
+            Issue.record("four records of five changed: a whole snapshot")
+            return
+        }
+        // The snapshot took them all: nothing is left for a change set, and the snapshot has every guest's runs.
+        guard case .none = state.takeChanges(includeCounters: true, wholeAbove: 0.25) else {
+            Issue.record("the snapshot took every change")
+            return
+        }
+        let saved = state.persistedState()
+        #expect(saved.jobs[guests[0].key]?.state.runs == 2)
+        #expect(guests.dropFirst().allSatisfy { saved.jobs[$0.key]?.state.runs == 1 })
+        // Without wholeAbove the same burst is a change set, as the KV store wants it (each instance's record).
+        for guest in guests { state.record(JobResult(job: guest, observation: .passed("agent answers"))) }
+        guard case .changes(let all, _, _) = state.takeChanges(includeCounters: true) else {
+            Issue.record("without wholeAbove, a change set")
+            return
+        }
+        #expect(all.count == 4)
+    }
+
     @Test("a streak that begins, grows or ends is journaled at once; a pass after a pass only moves counters")
     func streaksAreDurable() throws {
         let clock = TestWallClock()

@@ -605,9 +605,17 @@ public final class Evaluator: ResultSink, Sendable {
     /// always, records whose counters alone moved when `includeCounters`; the report entries of the instances whose
     /// statuses moved. ``PendingPersistence/snapshot`` when only a whole ``persistedState()`` will do; then the
     /// caller writes one, taken after this call, so nothing that changes in between is lost.
-    public func takeChanges(includeCounters: Bool) -> PendingPersistence {
+    ///
+    /// - Parameter wholeAbove: a store that writes a whole state as it reads it (the file store) passes a share of the
+    ///   jobs, e.g. 0.25: when more records than that changed (the final flush of every counter at shutdown), it gets
+    ///   ``PendingPersistence/snapshot`` instead of a change set holding most of the state a second time.
+    public func takeChanges(includeCounters: Bool, wholeAbove: Double? = nil) -> PendingPersistence {
         let now = wallClock()
         return inner.withLock { inner in
+            let changed = inner.statusDirty.count + (includeCounters ? inner.counterDirty.count : 0)
+            if let wholeAbove, inner.planned, Double(changed) > wholeAbove * Double(inner.jobs.count) {
+                inner.snapshotNeeded = true
+            }
             if inner.snapshotNeeded {
                 inner.snapshotNeeded = false
                 inner.clearDirty(counters: true)
@@ -616,7 +624,7 @@ public final class Evaluator: ResultSink, Sendable {
             }
             guard !inner.statusDirty.isEmpty || (includeCounters && !inner.counterDirty.isEmpty) else { return .none }
             var records: [String: JobRecord] = [:]
-            records.reserveCapacity(inner.statusDirty.count + (includeCounters ? inner.counterDirty.count : 0))
+            records.reserveCapacity(changed)
             for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.states[slot]) }
             if includeCounters {
                 for slot in inner.counterDirty {
