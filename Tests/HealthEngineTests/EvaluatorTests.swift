@@ -183,6 +183,57 @@ struct EvaluatorTests {
         #expect(after.jobs["guest/i-0a"]?.state.consecutiveFailed == 3)
     }
 
+    @Test("results while a snapshot is held go beside it: the snapshot keeps its moment, the evaluator has them all")
+    func resultsBesideHeldSnapshot() throws {
+        let clock = TestWallClock()
+        let state = Evaluator(node: node, settings: .init(launchGrace: .zero), wallClock: clock.function)
+        // 1,500 instances: more results while one snapshot is held than its overlay takes (1,024, an eighth of 3,001
+        // jobs is less), so the table is also copied once and the held lease stops counting.
+        let instances = (0..<1500).map {
+            InstanceInfo(
+                id: String(format: "i-%05d", $0), state: .running, availabilityZone: "ap-southeast-2a",
+                launchTime: clock.now.addingTimeInterval(-3600))
+        }
+        let plan = plan(instances: instances)
+        state.apply(plan: plan)
+        let guests = plan.jobs.filter { $0.check.name == "guest" }
+        state.record(JobResult(job: guests[0], observation: .failed("down")))
+
+        var held: Evaluator.Snapshot? = state.snapshot()
+        let before = try #require(held).materialized()
+        state.record(JobResult(job: guests[0], observation: .failed("still down")))
+        state.record(JobResult(job: guests[1], observation: .passed("up")))
+        #expect(try #require(held).materialized() == before, "the held snapshot keeps its moment")
+        #expect(state.record(forKey: guests[0].key)?.state.consecutiveFailed == 2)
+        #expect(state.record(forKey: guests[1].key)?.state.decided == .passed)
+        let second = state.snapshot().materialized()
+        #expect(second.jobs[guests[0].key]?.state.consecutiveFailed == 2, "a second snapshot sees results beside the first")
+        #expect(second.report == state.report())
+
+        // Every guest passes while the first snapshot is still held: past the overlay's bound.
+        for guest in guests { state.record(JobResult(job: guest, observation: .passed("up"))) }
+        #expect(try #require(held).materialized() == before)
+        let all = state.persistedState()
+        #expect(guests.allSatisfy { all.jobs[$0.key]?.state.consecutivePassed == ($0 === guests[1] ? 2 : 1) })
+        #expect(all.jobs[guests[0].key]?.state.runs == 3)
+        #expect(all.report == state.report())
+
+        // The snapshot let go, then a plan while another is held: the held one keeps the old plan, the new one works.
+        held = nil
+        state.record(JobResult(job: guests[2], observation: .failed("down")))
+        #expect(state.record(forKey: guests[2].key)?.state.consecutiveFailed == 1)
+        var old: Evaluator.Snapshot? = state.snapshot()
+        let smaller = self.plan(instances: Array(instances.prefix(3)))
+        state.apply(plan: smaller)
+        state.record(JobResult(job: job(smaller, guests[2].key), observation: .failed("down")))
+        #expect(try #require(old).materialized().jobs[guests[2].key]?.state.consecutiveFailed == 1)
+        #expect(try #require(old).materialized().jobs.count == plan.jobs.count)
+        old = nil
+        state.record(JobResult(job: job(smaller, guests[2].key), observation: .failed("down")))
+        #expect(state.record(forKey: guests[2].key)?.state.consecutiveFailed == 3)
+        #expect(state.persistedState().report == state.report())
+    }
+
     @Test("the status view has report()'s categories without their checks, rebuilt and patched; report(instanceIDs:) has the checks")
     func statusViewMatchesReport() throws {
         let clock = TestWallClock()

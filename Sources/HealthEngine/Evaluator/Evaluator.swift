@@ -36,7 +36,7 @@ public final class Evaluator: ResultSink, Sendable {
         /// its state by the job's identity, without hashing its key. A job's persisted ``JobRecord`` is made from the
         /// two when it is written (the job already holds its names and target).
         var jobs: [Job] = []
-        var states: [CheckState] = []
+        var table = StateTable()
         var slotOfJob: [ObjectIdentifier: Int] = [:]
         var restored: [String: JobRecord] = [:]
         var firstSeen: [String: Date] = [:]
@@ -201,7 +201,7 @@ public final class Evaluator: ResultSink, Sendable {
             var jobsByInstance: [String: [Int]] = [:]
             var nodeJobs: [Int] = []
             for (slot, job) in plan.jobs.enumerated() {
-                let previous = previousSlots[job.key].map { (probe: inner.jobs[$0].check.probe, state: inner.states[$0]) }
+                let previous = previousSlots[job.key].map { (probe: inner.jobs[$0].check.probe, state: inner.table[$0]) }
                 let adopted = previous ?? inner.restored.removeValue(forKey: job.key).map { ($0.probe, $0.state) }
                 if let adopted, adopted.probe == job.check.probe {
                     states.append(adopted.state)
@@ -216,7 +216,7 @@ public final class Evaluator: ResultSink, Sendable {
                 }
             }
             inner.jobs = plan.jobs
-            inner.states = states
+            inner.table = StateTable(states, after: inner.table)
             inner.slotOfJob = slotOfJob
             inner.jobsByInstance = jobsByInstance
             inner.nodeJobs = nodeJobs
@@ -256,13 +256,15 @@ public final class Evaluator: ResultSink, Sendable {
             let grace = now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
             let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
             let thresholds = result.job.check.thresholds
-            let durableBefore = DurablePart(inner.states[slot], thresholds: thresholds)
+            let durableBefore = DurablePart(inner.table[slot], thresholds: thresholds)
             // Mutated in place: a copy of the state would copy its last observation's storage on every result.
-            let transition = inner.states[slot].record(
-                result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
+            let transition = inner.table.update(slot) {
+                $0.record(
+                    result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
+            }
             inner.generation &+= 1
             guard let transition else {
-                if DurablePart(inner.states[slot], thresholds: thresholds) != durableBefore {
+                if DurablePart(inner.table[slot], thresholds: thresholds) != durableBefore {
                     // A streak began, grew toward its threshold or ended: a restart must continue it.
                     inner.markStatusDirty(slot)
                     inner.journalGeneration &+= 1
@@ -358,7 +360,8 @@ public final class Evaluator: ResultSink, Sendable {
     /// The node's health and the report entries of the instances at `positions` (in that order).
     private func report(positions: [Int], inner: Inner, now: Date) -> HealthReport {
         let moment = now.timeIntervalSinceReferenceDate
-        let nodeChecks = Self.statuses(of: inner.nodeJobs, jobs: inner.jobs, states: inner.states, graceEnds: inner.graceEnds, moment: moment)
+        let nodeChecks = Self.statuses(
+            of: inner.nodeJobs, jobs: inner.jobs, states: inner.table, graceEnds: inner.graceEnds, moment: moment)
         let enabled = settings.enabledCategories
         var instances: [InstanceHealth] = []
         instances.reserveCapacity(positions.count)
@@ -366,7 +369,7 @@ public final class Evaluator: ResultSink, Sendable {
             let instance = inner.instances[position]
             instances.append(
                 Self.instanceHealth(
-                    instance, slots: inner.jobsByInstance[instance.id] ?? [], jobs: inner.jobs, states: inner.states,
+                    instance, slots: inner.jobsByInstance[instance.id] ?? [], jobs: inner.jobs, states: inner.table,
                     graceEnds: inner.graceEnds, moment: moment, nodeChecks: nodeChecks, enabled: enabled))
         }
         return HealthReport(
@@ -375,14 +378,14 @@ public final class Evaluator: ResultSink, Sendable {
 
     /// The statuses of the jobs at `slots`, as the report shows them at `moment`.
     fileprivate static func statuses(
-        of slots: [Int], jobs: [Job], states: [CheckState], graceEnds: [Double], moment: Double
+        of slots: [Int], jobs: [Job], states: StateTable, graceEnds: [Double], moment: Double
     ) -> [CheckStatus] {
         slots.map { status(of: states[$0], job: jobs[$0], inLaunchGrace: moment < graceEnds[$0]) }
     }
 
     /// One instance's report entry from its own jobs (`slots`) and the node's checks.
     fileprivate static func instanceHealth(
-        _ instance: InstanceInfo, slots: [Int], jobs: [Job], states: [CheckState], graceEnds: [Double],
+        _ instance: InstanceInfo, slots: [Int], jobs: [Job], states: StateTable, graceEnds: [Double],
         moment: Double, nodeChecks: [CheckStatus], enabled: Set<HealthCategory>
     ) -> InstanceHealth {
         let checks = slots.map { slot in
@@ -466,7 +469,7 @@ public final class Evaluator: ResultSink, Sendable {
     }
 
     private func add(_ slot: Int, to tally: inout Aggregator.Tally, inner: Inner, moment: Double) {
-        let state = inner.states[slot]
+        let state = inner.table[slot]
         let detail = state.status(inLaunchGrace: moment < inner.graceEnds[slot])
         tally.add(detail, impairedSince: detail == .failed ? state.impairedSince : nil)
     }
@@ -535,11 +538,14 @@ public final class Evaluator: ResultSink, Sendable {
             snapshot.instances = inner.instances
             snapshot.order = inner.positionsByID()
             snapshot.jobs = inner.jobs
-            snapshot.states = inner.states
+            // Shared with the snapshot, not copied: results go beside it until the snapshot is written (a lease).
+            snapshot.states = inner.table
+            let epoch = inner.table.lease()
+            snapshot.lease = Lease { [weak self] in self?.inner.withLock { $0.table.release(epoch) } }
             snapshot.graceEnds = inner.graceEnds
             snapshot.jobsByInstance = inner.jobsByInstance
             snapshot.nodeChecks = Self.statuses(
-                of: inner.nodeJobs, jobs: inner.jobs, states: inner.states, graceEnds: inner.graceEnds,
+                of: inner.nodeJobs, jobs: inner.jobs, states: inner.table, graceEnds: inner.graceEnds,
                 moment: now.timeIntervalSinceReferenceDate)
             return snapshot
         }
@@ -555,7 +561,9 @@ public final class Evaluator: ResultSink, Sendable {
         /// Positions in `instances`, by id.
         var order: [Int] = []
         var jobs: [Job] = []
-        var states: [CheckState] = []
+        var states = StateTable()
+        /// Released when the last copy of this snapshot goes: results then change the shared table in place again.
+        var lease: Lease?
         var graceEnds: [Double] = []
         var jobsByInstance: [String: [Int]] = [:]
         var nodeChecks: [CheckStatus] = []
@@ -592,10 +600,10 @@ public final class Evaluator: ResultSink, Sendable {
         public func forEachJob<E: Error>(_ body: (String, JobRecord) throws(E) -> Void) throws(E) {
             var keys = Set<String>()
             if !restored.isEmpty { keys.reserveCapacity(jobs.count) }
-            for (job, state) in zip(jobs, states) {
+            for (slot, job) in jobs.enumerated() {
                 let key = job.key
                 if !restored.isEmpty { keys.insert(key) }
-                try body(key, job.record(state))
+                try body(key, job.record(states[slot]))
             }
             for (key, record) in restored where !keys.contains(key) { try body(key, record) }
         }
@@ -625,10 +633,10 @@ public final class Evaluator: ResultSink, Sendable {
             guard !inner.statusDirty.isEmpty || (includeCounters && !inner.counterDirty.isEmpty) else { return .none }
             var records: [String: JobRecord] = [:]
             records.reserveCapacity(changed)
-            for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.states[slot]) }
+            for slot in inner.statusDirty { records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.table[slot]) }
             if includeCounters {
                 for slot in inner.counterDirty {
-                    records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.states[slot])
+                    records[inner.jobs[slot].key] = inner.jobs[slot].record(inner.table[slot])
                 }
             }
             inner.clearDirty(counters: includeCounters)
@@ -651,7 +659,7 @@ public final class Evaluator: ResultSink, Sendable {
     /// The record of one job (tests, debugging).
     public func record(forKey key: String) -> JobRecord? {
         inner.withLock { inner in
-            inner.jobs.firstIndex { $0.key == key }.map { inner.jobs[$0].record(inner.states[$0]) } ?? inner.restored[key]
+            inner.jobs.firstIndex { $0.key == key }.map { inner.jobs[$0].record(inner.table[$0]) } ?? inner.restored[key]
         }
     }
 
@@ -698,4 +706,63 @@ public final class Evaluator: ResultSink, Sendable {
         return ReportBuilder.build(
             node: node, instances: inner.instances, entries: entries, enabled: settings.enabledCategories)
     }
+}
+
+/// Every job's ``CheckState`` by slot. A snapshot being written shares the array (``Evaluator/snapshot()``); while it
+/// does (a lease), a result's new state goes beside it, in `overlay`, instead of changing the shared array, which would
+/// copy it whole (12 MB at 120,000 jobs) for one result. The overlay is folded back at the first result after the last
+/// lease ends, or when it has grown to an eighth of the table (a snapshot held for long): then the array is copied
+/// once and leases still out no longer count.
+struct StateTable: Sendable {
+    private var base: [CheckState] = []
+    private var overlay: [Int: CheckState] = [:]
+    /// Snapshots that share `base`.
+    private var leases = 0
+    /// Bumped with each new table and when leases stop counting: a lease of an older epoch releases nothing.
+    private var epoch: UInt64 = 0
+
+    init() {}
+
+    /// A new table (a new plan) replacing `previous`, whose leases no longer count.
+    init(_ states: [CheckState], after previous: StateTable) {
+        base = states
+        epoch = previous.epoch &+ 1
+    }
+
+    subscript(slot: Int) -> CheckState { overlay.isEmpty ? base[slot] : overlay[slot] ?? base[slot] }
+
+    /// Takes a lease for a snapshot that shares the array; returns what ``release(_:)`` takes.
+    mutating func lease() -> UInt64 {
+        leases += 1
+        return epoch
+    }
+
+    mutating func release(_ leaseEpoch: UInt64) {
+        if leaseEpoch == epoch, leases > 0 { leases -= 1 }
+    }
+
+    /// Changes one state: in place when no snapshot shares the array, else in the overlay.
+    mutating func update<R>(_ slot: Int, _ body: (inout CheckState) -> R) -> R {
+        if leases > 0, overlay.count < max(1024, base.count / 8) {
+            var state = self[slot]
+            defer { overlay[slot] = state }
+            return body(&state)
+        }
+        if !overlay.isEmpty {
+            if leases > 0 {
+                leases = 0
+                epoch &+= 1
+            }
+            for (position, state) in overlay { base[position] = state }
+            overlay.removeAll()
+        }
+        return body(&base[slot])
+    }
+}
+
+/// Runs `release` when the last copy of what holds it goes.
+final class Lease: Sendable {
+    private let release: @Sendable () -> Void
+    init(_ release: @escaping @Sendable () -> Void) { self.release = release }
+    deinit { release() }
 }
