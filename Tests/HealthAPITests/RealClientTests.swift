@@ -149,6 +149,9 @@ import Testing
             #expect(String(decoding: health, as: UTF8.self) == "ok\n")
             return String(decoding: data, as: UTF8.self)
         }
+        // The body is the exposition as rendered, byte for byte, and render() is the same text.
+        #expect(Array(text.utf8) == metrics.renderBytes())
+        #expect(text == metrics.render())
         #expect(text.contains("status_check_failed_system{instance_id=\"\(Fleet.id(7))\"} 1"), "\(text.prefix(2000))")
         #expect(text.contains("hive_health_check_runs_total{probe=\"guest-ping\"} 1"))
         // Insufficient data never reads as a healthy 0: no series, and a gauge that says so.

@@ -26,7 +26,7 @@ public struct APIServer: Service {
     let handler: EC2QueryHandler
     let cloudWatch: CloudWatchHandler?
     let feed: FleetFeed?
-    let metricsText: @Sendable () async -> String
+    let metricsText: @Sendable () async -> [UInt8]
     let healthy: @Sendable () -> Bool
     let onListening: @Sendable (Int) -> Void
     let logger: Logger
@@ -39,7 +39,7 @@ public struct APIServer: Service {
     ///   verifier (no access keys).
     public init(
         listen: String, handler: EC2QueryHandler, cloudWatch: CloudWatchHandler? = nil, feed: FleetFeed? = nil,
-        metricsText: @escaping @Sendable () async -> String,
+        metricsText: @escaping @Sendable () async -> [UInt8],
         healthy: @escaping @Sendable () -> Bool = { true }, onListening: @escaping @Sendable (Int) -> Void = { _ in },
         logger: Logger
     ) throws {
@@ -113,7 +113,7 @@ public struct APIServer: Service {
         router.get("/metrics") { _, _ -> Response in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: await metricsText())))
+                body: .init(byteBuffer: ByteBuffer(bytes: await metricsText())))
         }
         let healthy = self.healthy
         router.get("/healthz") { _, _ -> Response in

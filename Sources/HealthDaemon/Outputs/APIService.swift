@@ -237,7 +237,7 @@ extension HealthDaemon {
                 metrics.update(
                     schedulerLag: scheduler.stats.maxStartLag, droppedMessages: nats?.publisher.outbox.dropped ?? 0,
                     droppedEvents: state.droppedEvents)
-                return metrics.render()
+                return metrics.renderBytes()
             },
             logger: logger)
         return (server, fleet)
