@@ -28,6 +28,14 @@ public protocol InstanceStatusSource: Sendable {
     /// Every instance the API answers for, in any state, sorted by instance id: a lookup by id is a binary search
     /// and a page a slice, so a source sorts once per change, not per request.
     func instanceStatuses() async throws -> [InstanceStatusView]
+
+    /// The same instances with every check of their categories (the fleet page shows them; no EC2 answer does). A
+    /// source whose ``instanceStatuses()`` already has them need not implement it.
+    func instanceDetails() async throws -> [InstanceStatusView]
+}
+
+extension InstanceStatusSource {
+    public func instanceDetails() async throws -> [InstanceStatusView] { try await instanceStatuses() }
 }
 
 /// A fixed list of instances (tests, benchmarks).

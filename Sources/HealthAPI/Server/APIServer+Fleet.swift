@@ -10,7 +10,7 @@ extension APIServer {
         _ router: Router<BasicRequestContext>, source: any InstanceStatusSource, feed: FleetFeed
     ) {
         router.get("/fleet.json") { _, _ -> Response in
-            let views = try await source.instanceStatuses()
+            let views = try await source.instanceDetails()
             let document = FleetDocument(views: views, transitions: feed.recent, at: Date())
             let data = try FleetDocument.encoder.encode(document)
             return Response(

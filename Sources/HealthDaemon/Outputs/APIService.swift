@@ -10,7 +10,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The daemon's view for the EC2 API: its own `Evaluator.report()`, and with the JetStream KV state store the
+/// The daemon's view for the EC2 API: its own `Evaluator.statusView()` (categories, without their checks), and with the JetStream KV state store the
 /// other nodes' `instance.<id>` records (``FleetIndex``, one long-lived watch), so the API of any node answers for
 /// the whole fleet; with NATS, every open recovery (`<prefix>-health-recovery`) is a scheduled event in its
 /// instance's `eventsSet`.
@@ -18,8 +18,10 @@ import Synchronization
 /// The sorted list of views is built once per change, not per request: it is kept with what it was built from
 /// (the evaluator's status generation, the fleet index's version, the recovery events) and rebuilt when one of
 /// them moved, when a launch grace ends (statuses change with time alone then) or after ``maxAge`` at the latest.
-/// A `/metrics` scrape or a DescribeInstanceStatus of an unchanged fleet costs no rebuild of the full report. One
-/// build runs at a time; requests arriving meanwhile answer from the previous list.
+/// A `/metrics` scrape or a DescribeInstanceStatus of an unchanged fleet costs no rebuild. One build runs at a time;
+/// requests arriving meanwhile answer from the previous list. The list kept holds no check of this node's instances
+/// (at 10,000 instances x 12 checks their statuses and messages are tens of MB, and no EC2 answer shows them): the fleet
+/// page's ``instanceDetails()`` builds its list with them when it is asked.
 final class DaemonStatusSource: InstanceStatusSource {
     let state: Evaluator
     let node: String
@@ -87,23 +89,31 @@ final class DaemonStatusSource: InstanceStatusSource {
         return await task?.value ?? []
     }
 
-    /// Builds the sorted list of views from the evaluator, the fleet index and the events.
+    /// Builds the sorted list of views from the evaluator's status view, the fleet index and the events.
     private func build(_ stamp: Stamp) -> [InstanceStatusView] {
         let expires = state.nextTimedChange
+        let views = views(own: state.statusView().instances, events: stamp.events)
+        built.withLock { $0 = Built(stamp: stamp, at: .now, expires: expires, views: views) }
+        return views
+    }
+
+    /// The list with this node's checks (the fleet page), built for the request and not kept.
+    func instanceDetails() async throws -> [InstanceStatusView] {
+        views(own: state.report().instances, events: await recoveryEvents())
+    }
+
+    /// This node's instances (from memory: fresher than what it last saved) over the fleet index's, with their
+    /// events, sorted by id.
+    private func views(own: [InstanceHealth], events: [ScheduledEvent]) -> [InstanceStatusView] {
         var byID: [String: InstanceStatusView] = [:]
         if let fleet {
             for (id, record) in fleet.snapshot.records {
                 byID[id] = InstanceStatusView(health: record.status, node: record.node)
             }
         }
-        // This node's own instances come from memory: fresher than what it last saved.
-        for health in state.report().instances {
-            byID[health.instanceID] = InstanceStatusView(health: health, node: node)
-        }
-        for event in stamp.events { byID[event.instanceID]?.events.append(event) }
-        let views = byID.values.sorted { $0.instanceID < $1.instanceID }
-        built.withLock { $0 = Built(stamp: stamp, at: .now, expires: expires, views: views) }
-        return views
+        for health in own { byID[health.instanceID] = InstanceStatusView(health: health, node: node) }
+        for event in events { byID[event.instanceID]?.events.append(event) }
+        return byID.values.sorted { $0.instanceID < $1.instanceID }
     }
 
     /// The open recoveries' scheduled events, cached like the fleet's records; none when the bucket is unreadable.
