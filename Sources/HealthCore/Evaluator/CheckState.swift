@@ -13,46 +13,27 @@ public struct CheckState: Sendable, Hashable, Codable {
     public static let historyLength = 21
 
     // Stored compactly, one of these per job (120,000 on a large node): the last observation first, then the times
-    // as seconds since the reference date (``never`` for none), the counters in 32 bits, the flags last: 104 bytes
-    // instead of 160 with optional dates and full-width counters. Read and written through the properties below.
+    // as seconds (``CompactDate``), the counters in 32 bits (``CompactCount``), the flags last: 104 bytes instead of
+    // 160 with optional dates and full-width counters.
     public var lastObservation: Observation?
-    private var failingAt = Self.never
-    private var impairedAt = Self.never
-    private var observedAt = Self.never
-    private var transitionAt = Self.never
+    /// When the current failing streak began (first failure since the last pass).
+    @CompactDate public var failingSince: Date? = nil
+    /// When the check became failed's streak began; set only while ``decided`` is `failed`.
+    @CompactDate public var impairedSince: Date? = nil
+    @CompactDate public var lastObservedAt: Date? = nil
+    @CompactDate public var lastTransitionAt: Date? = nil
     /// The history, newest in the lowest two bits: 0 passed, 1 failed, 2 unknown.
     private var historyBits: UInt64 = 0
     /// Total results recorded (for metrics and debugging).
     public var runs: Int = 0
-    private var passedCount: Int32 = 0
-    private var failedCount: Int32 = 0
-    private var unknownCount: Int32 = 0
+    @CompactCount public var consecutivePassed: Int = 0
+    @CompactCount public var consecutiveFailed: Int = 0
+    @CompactCount public var consecutiveUnknown: Int = 0
     /// The decided status; nil until the thresholds have decided anything.
     public var decided: DetailStatus?
     private var historyCount: UInt8 = 0
     public var flapping: Bool = false
 
-    /// No time: not a moment any clock gives.
-    private static let never = -Double.infinity
-
-    private static func date(_ seconds: Double) -> Date? {
-        seconds == never ? nil : Date(timeIntervalSinceReferenceDate: seconds)
-    }
-
-    private static func seconds(_ date: Date?) -> Double { date?.timeIntervalSinceReferenceDate ?? never }
-
-    public var consecutivePassed: Int {
-        get { Int(passedCount) }
-        set { passedCount = Int32(clamping: newValue) }
-    }
-    public var consecutiveFailed: Int {
-        get { Int(failedCount) }
-        set { failedCount = Int32(clamping: newValue) }
-    }
-    public var consecutiveUnknown: Int {
-        get { Int(unknownCount) }
-        set { unknownCount = Int32(clamping: newValue) }
-    }
     /// Most recent last, at most ``historyLength``; kept as two bits per outcome (``historyBits``).
     public var history: [Observation.Outcome] {
         get {
@@ -63,24 +44,6 @@ public struct CheckState: Sendable, Hashable, Codable {
             historyCount = 0
             for outcome in newValue.suffix(Self.historyLength) { appendHistory(outcome) }
         }
-    }
-    /// When the current failing streak began (first failure since the last pass).
-    public var failingSince: Date? {
-        get { Self.date(failingAt) }
-        set { failingAt = Self.seconds(newValue) }
-    }
-    /// When the check became failed's streak began; set only while ``decided`` is `failed`.
-    public var impairedSince: Date? {
-        get { Self.date(impairedAt) }
-        set { impairedAt = Self.seconds(newValue) }
-    }
-    public var lastObservedAt: Date? {
-        get { Self.date(observedAt) }
-        set { observedAt = Self.seconds(newValue) }
-    }
-    public var lastTransitionAt: Date? {
-        get { Self.date(transitionAt) }
-        set { transitionAt = Self.seconds(newValue) }
     }
 
     public init() {}
@@ -282,5 +245,32 @@ public struct CheckTransition: Sendable, Hashable, Codable {
         self.reason = reason
         self.flapping = flapping
         self.flappingChanged = flappingChanged
+    }
+}
+
+/// A moment held as seconds since the reference date, none as minus infinity (no clock gives it): 8 bytes where a
+/// `Date?` takes 9, padded to 16 beside other fields.
+@propertyWrapper
+public struct CompactDate: Sendable, Hashable {
+    private var seconds: Double
+
+    public init(wrappedValue: Date?) { seconds = wrappedValue?.timeIntervalSinceReferenceDate ?? -.infinity }
+
+    public var wrappedValue: Date? {
+        get { seconds == -.infinity ? nil : Date(timeIntervalSinceReferenceDate: seconds) }
+        set { seconds = newValue?.timeIntervalSinceReferenceDate ?? -.infinity }
+    }
+}
+
+/// A count held in 32 bits, clamped (a streak of two billion results is 680 years at one result every 10 s).
+@propertyWrapper
+public struct CompactCount: Sendable, Hashable {
+    private var value: Int32
+
+    public init(wrappedValue: Int) { value = Int32(clamping: wrappedValue) }
+
+    public var wrappedValue: Int {
+        get { Int(value) }
+        set { value = Int32(clamping: newValue) }
     }
 }

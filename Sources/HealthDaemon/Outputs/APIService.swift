@@ -10,10 +10,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// The daemon's view for the EC2 API: its own `Evaluator.statusView()` (categories, without their checks), and with the JetStream KV state store the
-/// other nodes' `instance.<id>` records (``FleetIndex``, one long-lived watch), so the API of any node answers for
-/// the whole fleet; with NATS, every open recovery (`<prefix>-health-recovery`) is a scheduled event in its
-/// instance's `eventsSet`.
+/// The daemon's view for the EC2 API: its own `Evaluator.statusView()` (categories, without their checks), and with
+/// the JetStream KV state store the other nodes' `instance.<id>` records (``FleetIndex``, one long-lived watch), so the
+/// API of any node answers for the whole fleet; with NATS, every open recovery (`<prefix>-health-recovery`) is a
+/// scheduled event in its instance's `eventsSet`.
 ///
 /// The sorted list of views is built once per change, not per request: it is kept with what it was built from
 /// (the evaluator's status generation, the fleet index's version, the recovery events) and rebuilt when one of
