@@ -34,6 +34,47 @@ struct EvaluatorTests {
         id: "i-0a", state: .running, availabilityZone: "ap-southeast-2a",
         launchTime: Date(timeIntervalSince1970: 1_800_000_000 - 3600), volumes: [VolumeInfo(id: "vol-1")])
 
+    @Test("a batch of results is recorded as the same results one by one; a result finds its job with or without its plan index")
+    func batchAndPlanIndex() throws {
+        let clock = TestWallClock()
+        let instances = (0..<3).map { n in
+            InstanceInfo(
+                id: "i-0\(n)", state: .running, launchTime: Date(timeIntervalSince1970: 1_800_000_000 - 3600),
+                volumes: [VolumeInfo(id: "vol-\(n)")])
+        }
+        let plan = plan(instances: instances)
+        let single = Evaluator(node: node, wallClock: clock.function)
+        let batched = Evaluator(node: node, wallClock: clock.function)
+        single.apply(plan: plan)
+        batched.apply(plan: plan)
+        for round in 0..<3 {
+            clock.advance(60)
+            // Plan indices as the scheduler gives them, one wrong (it is searched for), one missing.
+            let results = plan.jobs.enumerated().map { index, job in
+                JobResult(
+                    job: job, observation: job.key.hasPrefix("guest") ? .failed("down \(round)") : .passed("fine"),
+                    planIndex: index == 1 ? 0 : index == 2 ? -1 : index)
+            }
+            for result in results { single.record(result) }
+            batched.record(batch: results)
+        }
+        // A job of no plan here is dropped, whatever index it claims.
+        let stranger = Job(
+            check: CheckDefinition(name: "guest", category: .instance, probe: "test.scripted", target: .instance),
+            target: .instance(instances[0]), parameters: ProbeParameters())
+        batched.record(batch: [JobResult(job: stranger, observation: .passed("not mine"), planIndex: 3)])
+        let expected = single.report()
+        let report = batched.report()
+        #expect(report.instances.map(\.instance.status) == [.impaired, .impaired, .impaired])
+        #expect(report.instances == expected.instances)
+        #expect(report.node == expected.node)
+        for job in plan.jobs {
+            #expect(batched.record(forKey: job.key) == single.record(forKey: job.key), "\(job.key)")
+            #expect(batched.record(forKey: job.key)?.state.runs == 3, "\(job.key)")
+        }
+        #expect(batched.drainEvents().map(\.to) == single.drainEvents().map(\.to))
+    }
+
     @Test("failures turn the category impaired after the threshold, with one event per transition")
     func impairment() throws {
         let clock = TestWallClock()

@@ -13,6 +13,14 @@ final class RecordingSink: ResultSink, Sendable {
     func results(for target: String) -> [JobResult] { results.filter { $0.job.target.id == target } }
 }
 
+/// Keeps each batch the scheduler hands over, as handed.
+final class BatchRecordingSink: ResultSink, Sendable {
+    private let storage = Mutex<[[JobResult]]>([])
+    func record(_ result: JobResult) { storage.withLock { $0.append([result]) } }
+    func record(batch: [JobResult]) { storage.withLock { $0.append(batch) } }
+    var batches: [[JobResult]] { storage.withLock { $0 } }
+}
+
 func makeInstances(_ count: Int) -> [InstanceInfo] {
     (0..<count).map { InstanceInfo(id: String(format: "i-%08x", $0), state: .running) }
 }
@@ -391,6 +399,36 @@ struct InlineProbeTests {
         #expect(counts.now == Dictionary(uniqueKeysWithValues: instances.map { ($0.id, 1) }))
         #expect(counts.tasks == Dictionary(uniqueKeysWithValues: instances.suffix(2).map { ($0.id, 1) }))
         #expect(scheduler.stats.running == 0)
+    }
+
+    @Test("a turn's inline answers reach the sink as one batch, in plan order, each with its index in the plan")
+    func oneBatchPerTurn() async throws {
+        let instances = makeInstances(50)
+        let probe = InlineProbe(inline: Set(instances.map(\.id)))
+        let sink = BatchRecordingSink()
+        let clock = ManualClock()
+        let scheduler = Scheduler(
+            clock: clock, probes: ["test.scripted": probe], sink: sink, logger: Logger(label: "test"))
+        let task = Task { await scheduler.run() }
+        // No splay: every job is due at once, so the turn that takes the plan runs them all.
+        let plan = makePlan(instances: instances, splay: .zero)
+        scheduler.replace(plan)
+        #expect(await eventually { sink.batches.count == 1 })
+        let batch = try #require(sink.batches.first)
+        #expect(batch.count == 50)
+        #expect(batch.map(\.job.target.id) == instances.map(\.id))
+        for result in batch {
+            #expect(result.planIndex >= 0 && result.planIndex < plan.jobs.count)
+            #expect(plan.jobs[result.planIndex] === result.job)
+        }
+        // The next interval's runs are the next turn's batch.
+        _ = await eventually { clock.sleeperCount > 0 }
+        clock.advance(by: .seconds(60))
+        #expect(await eventually { sink.batches.count == 2 })
+        #expect(sink.batches.last?.count == 50)
+        #expect(scheduler.stats.completed == 100)
+        task.cancel()
+        await task.value
     }
 
     @Test("an inline job keeps its cadence: one answer per interval, no task ever")

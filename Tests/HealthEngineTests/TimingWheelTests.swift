@@ -7,9 +7,11 @@ import Testing
 /// The wheel against the simplest model of a timeline: a list, sorted on every take.
 @Suite("Timing wheel")
 struct TimingWheelTests {
-    struct Entry: Equatable {
+    struct Entry: Equatable, TimedElement {
         var at: Duration
         var id: Int
+
+        var due: Int64 { at.nanoseconds }
     }
 
     /// Random inserts (behind the cursor, inside the wheel's span, far beyond it, before the zero) and takes at a
@@ -19,7 +21,7 @@ struct TimingWheelTests {
     func matchesTheModel(seed: UInt64) {
         var random = SplitMix(state: seed)
         // Small on purpose: 16 buckets of 10 ms, so the far heap and the jumps are exercised often.
-        var wheel = TimingWheel<Entry>(tick: .milliseconds(10), bucketCount: 16, time: { $0.at })
+        var wheel = TimingWheel<Entry>(tick: .milliseconds(10), bucketCount: 16)
         var model: [Entry] = []
         var now = Duration.zero
         var nextID = 0
@@ -42,7 +44,7 @@ struct TimingWheelTests {
             #expect(wheel.min?.at == model.map(\.at).min(), "seed \(seed) step \(step)")
             now += random.next() % 50 == 0 ? .seconds(Int64(random.next() % 7200)) : .milliseconds(Int64(random.next() % 40))
             var taken: [Entry] = []
-            while let entry = wheel.popDue(now: now) {
+            while let entry = wheel.popDue(now: now.nanoseconds) {
                 taken.append(entry)
                 #expect(taken.count <= model.count + 1, "seed \(seed) step \(step): more out than in")
                 if taken.count > model.count + 1 { break }
@@ -56,18 +58,18 @@ struct TimingWheelTests {
 
     @Test("an element inserted while taking, already due, comes out in the same round")
     func insertWhileTaking() {
-        var wheel = TimingWheel<Entry>(tick: .milliseconds(10), bucketCount: 8, time: { $0.at })
+        var wheel = TimingWheel<Entry>(tick: .milliseconds(10), bucketCount: 8)
         wheel.insert(Entry(at: .milliseconds(5), id: 1))
         wheel.insert(Entry(at: .seconds(90), id: 2))
         let now = Duration.milliseconds(500)
-        #expect(wheel.popDue(now: now)?.id == 1)
+        #expect(wheel.popDue(now: now.nanoseconds)?.id == 1)
         wheel.insert(Entry(at: .milliseconds(400), id: 3))
         wheel.insert(Entry(at: .milliseconds(501), id: 4))
-        #expect(wheel.popDue(now: now)?.id == 3)
-        #expect(wheel.popDue(now: now) == nil)
+        #expect(wheel.popDue(now: now.nanoseconds)?.id == 3)
+        #expect(wheel.popDue(now: now.nanoseconds) == nil)
         #expect(wheel.min?.id == 4)
-        #expect(wheel.popDue(now: .seconds(100))?.id == 4)
-        #expect(wheel.popDue(now: .seconds(100))?.id == 2)
+        #expect(wheel.popDue(now: Duration.seconds(100).nanoseconds)?.id == 4)
+        #expect(wheel.popDue(now: Duration.seconds(100).nanoseconds)?.id == 2)
         #expect(wheel.isEmpty)
     }
 }

@@ -133,25 +133,54 @@ public final class HealthMetrics: Sendable {
 
     /// One check run of a probe kind and how long it took.
     public func recordCheck(probe: String, duration: Double) {
-        let (runs, timer) = inner.withLock { inner in
-            // The kind of the previous result, compared first: usually the same string, equal by identity.
-            if let last = inner.lastCheck, last.probe == probe { return (last.runs, last.timer) }
-            if let runs = inner.checkRuns[probe], let timer = inner.checkDurations[probe] {
-                inner.lastCheck = (probe, runs, timer)
-                return (runs, timer)
+        let (runs, timer) = inner.withLock { self.instruments(probe: probe, inner: &$0) }
+        runs.increment()
+        timer.record(Self.duration(duration))
+    }
+
+    /// The check runs of one turn of the scheduler, in order: the metrics' lock is taken once, and a kind's counter
+    /// moves once for each stretch of its runs.
+    public func recordChecks<Runs: Sequence>(_ batch: Runs) where Runs.Element == (probe: String, duration: Double) {
+        inner.withLock { inner in
+            var current: (probe: String, runs: Prometheus.Counter, timer: Prometheus.DurationHistogram)?
+            var count: Int64 = 0
+            for run in batch {
+                if current?.probe != run.probe {
+                    if let current, count > 0 { current.runs.increment(by: count) }
+                    let (runs, timer) = self.instruments(probe: run.probe, inner: &inner)
+                    current = (run.probe, runs, timer)
+                    count = 0
+                }
+                count += 1
+                current?.timer.record(Self.duration(run.duration))
             }
-            let runs = registry.makeCounter(
-                descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"),
-                labels: [("probe", probe)])
-            let timer = registry.makeDurationHistogram(
-                descriptor: Self.named("hive_health_check_duration_seconds", "Check durations per probe kind"),
-                labels: [("probe", probe)], buckets: Self.durationBuckets)
-            inner.checkRuns[probe] = runs
-            inner.checkDurations[probe] = timer
+            if let current, count > 0 { current.runs.increment(by: count) }
+        }
+    }
+
+    /// A probe kind's run counter and duration histogram, made on its first run.
+    private func instruments(
+        probe: String, inner: inout Inner
+    ) -> (Prometheus.Counter, Prometheus.DurationHistogram) {
+        // The kind of the previous result, compared first: usually the same string, equal by identity.
+        if let last = inner.lastCheck, last.probe == probe { return (last.runs, last.timer) }
+        if let runs = inner.checkRuns[probe], let timer = inner.checkDurations[probe] {
+            inner.lastCheck = (probe, runs, timer)
             return (runs, timer)
         }
-        runs.increment()
-        timer.record(.nanoseconds(Int64(max(0, min(duration, 86_400)) * 1e9)))
+        let runs = registry.makeCounter(
+            descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"), labels: [("probe", probe)])
+        let timer = registry.makeDurationHistogram(
+            descriptor: Self.named("hive_health_check_duration_seconds", "Check durations per probe kind"),
+            labels: [("probe", probe)], buckets: Self.durationBuckets)
+        inner.checkRuns[probe] = runs
+        inner.checkDurations[probe] = timer
+        inner.lastCheck = (probe, runs, timer)
+        return (runs, timer)
+    }
+
+    private static func duration(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64(max(0, min(seconds, 86_400)) * 1e9))
     }
 
     /// The scheduler's largest start lag, and the messages and events dropped so far.

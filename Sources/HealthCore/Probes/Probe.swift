@@ -79,23 +79,49 @@ public struct ProbeRequest: Sendable {
     /// The check's name, for messages and per-check state.
     public var checkName: String
     public var target: Target
-    public var node: NodeInfo
+    public var node: NodeInfo {
+        get { context.node }
+        set { context = Context(node: newValue, logger: context.logger) }
+    }
     /// Defaults applied, templates filled.
     public var parameters: ProbeParameters
     /// The scheduler gives up on the probe after this long.
     public var timeout: Duration
-    public var logger: Logger
+    public var logger: Logger {
+        get { context.logger }
+        set { context = Context(node: context.node, logger: newValue) }
+    }
+    private var context: Context
+
+    /// What every request of one plan shares, held once: the node and the daemon's logger (a request then costs one
+    /// reference for both, not a copy of each of their fields per run).
+    public final class Context: Sendable {
+        public let node: NodeInfo
+        public let logger: Logger
+
+        public init(node: NodeInfo, logger: Logger) {
+            self.node = node
+            self.logger = logger
+        }
+    }
 
     public init(
         checkName: String, target: Target, node: NodeInfo, parameters: ProbeParameters, timeout: Duration,
         logger: Logger
     ) {
+        self.init(
+            checkName: checkName, target: target, parameters: parameters, timeout: timeout,
+            context: Context(node: node, logger: logger))
+    }
+
+    public init(
+        checkName: String, target: Target, parameters: ProbeParameters, timeout: Duration, context: Context
+    ) {
         self.checkName = checkName
         self.target = target
-        self.node = node
         self.parameters = parameters
         self.timeout = timeout
-        self.logger = logger
+        self.context = context
     }
 
     /// A key unique to this check and target, for probes that keep state between runs (counters, offsets).

@@ -263,4 +263,9 @@ struct MeteredResultSink: ResultSink {
         metrics.recordCheck(probe: result.job.check.probe, duration: result.observation.duration)
         state.record(result)
     }
+
+    func record(batch: [JobResult]) {
+        metrics.recordChecks(batch.lazy.map { (probe: $0.job.check.probe, duration: $0.observation.duration) })
+        state.record(batch: batch)
+    }
 }

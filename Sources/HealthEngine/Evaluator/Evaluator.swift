@@ -33,11 +33,11 @@ public final class Evaluator: ResultSink, Sendable {
         /// Each instance's launch time, for the launch grace of every result (no copy of its facts per result).
         var launchTimes: [String: Date] = [:]
         /// The plan's jobs and their states, in plan order and at the same index (a job's slot): a result finds
-        /// its state by the job's identity, without hashing its key. A job's persisted ``JobRecord`` is made from the
-        /// two when it is written (the job already holds its names and target).
+        /// its state at the plan index the scheduler gives it (``JobResult/planIndex``), checked by the job's
+        /// identity. A job's persisted ``JobRecord`` is made from the two when it is written (the job already holds its
+        /// names and target).
         var jobs: [Job] = []
         var table = StateTable()
-        var slotOfJob: [ObjectIdentifier: Int] = [:]
         var restored: [String: JobRecord] = [:]
         var firstSeen: [String: Date] = [:]
         var suppressions: [String: String] = [:]
@@ -196,8 +196,6 @@ public final class Evaluator: ResultSink, Sendable {
             var previousSlots: [String: Int] = [:]
             previousSlots.reserveCapacity(inner.jobs.count)
             for (slot, job) in inner.jobs.enumerated() where previousSlots[job.key] == nil { previousSlots[job.key] = slot }
-            var slotOfJob: [ObjectIdentifier: Int] = [:]
-            slotOfJob.reserveCapacity(plan.jobs.count)
             var jobsByInstance: [String: [Int]] = [:]
             var nodeJobs: [Int] = []
             for (slot, job) in plan.jobs.enumerated() {
@@ -208,7 +206,6 @@ public final class Evaluator: ResultSink, Sendable {
                 } else {
                     states.append(CheckState())
                 }
-                slotOfJob[ObjectIdentifier(job)] = slot
                 if let instanceID = job.instanceID {
                     jobsByInstance[instanceID, default: []].append(slot)
                 } else {
@@ -217,7 +214,6 @@ public final class Evaluator: ResultSink, Sendable {
             }
             inner.jobs = plan.jobs
             inner.table = StateTable(states, after: inner.table)
-            inner.slotOfJob = slotOfJob
             inner.jobsByInstance = jobsByInstance
             inner.nodeJobs = nodeJobs
             // Slots are renumbered: what was dirty is written whole with the snapshot a new plan asks for.
@@ -248,57 +244,81 @@ public final class Evaluator: ResultSink, Sendable {
 
     public func record(_ result: JobResult) {
         let now = wallClock()
-        let journalMoved = inner.withLock { inner -> Bool in
-            guard let slot = inner.slotOfJob[ObjectIdentifier(result.job)], inner.jobs[slot] === result.job else {
-                return false
-            }
-            let instanceID = result.job.instanceID
-            let grace = now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
-            let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
-            let thresholds = result.job.check.thresholds
-            let durableBefore = DurablePart(inner.table[slot], thresholds: thresholds)
-            // Mutated in place: a copy of the state would copy its last observation's storage on every result.
-            let transition = inner.table.update(slot) {
-                $0.record(
-                    result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
-            }
-            inner.generation &+= 1
-            guard let transition else {
-                if DurablePart(inner.table[slot], thresholds: thresholds) != durableBefore {
-                    // A streak began, grew toward its threshold or ended: a restart must continue it.
-                    inner.markStatusDirty(slot)
-                    inner.journalGeneration &+= 1
-                    return true
-                } else if inner.dirty[slot] == 0 {
-                    inner.dirty[slot] = Dirty.counters
-                    inner.counterDirty.append(slot)
-                }
-                return false
-            }
-            inner.statusGeneration &+= 1
-            inner.journalGeneration &+= 1
-            inner.markStatusDirty(slot)
-            if let instanceID {
-                inner.dirtyInstances.insert(instanceID)
-                if inner.view != nil { inner.viewDirty.insert(instanceID) }
-            } else {
-                // A node check feeds every instance's system category.
-                inner.snapshotNeeded = true
-                inner.view = nil
-            }
-            inner.events.append(
-                HealthEvent(
-                    node: inner.node.name, instanceID: instanceID, category: result.job.check.category,
-                    check: result.job.check.name, probe: result.job.check.probe, target: result.job.target.id,
-                    transition: transition))
-            if inner.events.count > settings.maxPendingEvents {
-                let excess = inner.events.count - settings.maxPendingEvents
-                inner.events.removeFirst(excess)
-                inner.droppedEvents += excess
-            }
-            return true
+        let journalMoved = inner.withLock { inner in Self.record(result, at: now, into: &inner, settings: settings) }
+        if journalMoved { changes.signal() }
+    }
+
+    /// A turn's results under one lock, at one moment, with one signal to the state writers.
+    public func record(batch: [JobResult]) {
+        guard !batch.isEmpty else { return }
+        let now = wallClock()
+        let journalMoved = inner.withLock { inner in
+            var moved = false
+            for result in batch where Self.record(result, at: now, into: &inner, settings: settings) { moved = true }
+            return moved
         }
         if journalMoved { changes.signal() }
+    }
+
+    /// Applies one result; true when the journal has something new to write.
+    private static func record(_ result: JobResult, at now: Date, into inner: inout Inner, settings: Settings) -> Bool {
+        // The scheduler's plan index is the slot when both hold the same plan. Otherwise (a result without one, or
+        // of a job of another plan, which is dropped) the jobs are searched: rare, and no table of 120,000 entries is
+        // kept for it.
+        let hinted = result.planIndex
+        let slot: Int
+        if hinted >= 0, hinted < inner.jobs.count, inner.jobs[hinted] === result.job {
+            slot = hinted
+        } else if let found = inner.jobs.firstIndex(where: { $0 === result.job }) {
+            slot = found
+        } else {
+            return false
+        }
+        let instanceID = result.job.instanceID
+        let grace = now.timeIntervalSinceReferenceDate < inner.graceEnds[slot]
+        let suppression = inner.suppressions.isEmpty ? nil : instanceID.flatMap { inner.suppressions[$0] }
+        let thresholds = result.job.check.thresholds
+        let durableBefore = DurablePart(inner.table[slot], thresholds: thresholds)
+        // Mutated in place: a copy of the state would copy its last observation's storage on every result.
+        let transition = inner.table.update(slot) {
+            $0.record(
+                result.observation, at: now, thresholds: thresholds, suppression: suppression, inLaunchGrace: grace)
+        }
+        inner.generation &+= 1
+        guard let transition else {
+            if DurablePart(inner.table[slot], thresholds: thresholds) != durableBefore {
+                // A streak began, grew toward its threshold or ended: a restart must continue it.
+                inner.markStatusDirty(slot)
+                inner.journalGeneration &+= 1
+                return true
+            } else if inner.dirty[slot] == 0 {
+                inner.dirty[slot] = Dirty.counters
+                inner.counterDirty.append(slot)
+            }
+            return false
+        }
+        inner.statusGeneration &+= 1
+        inner.journalGeneration &+= 1
+        inner.markStatusDirty(slot)
+        if let instanceID {
+            inner.dirtyInstances.insert(instanceID)
+            if inner.view != nil { inner.viewDirty.insert(instanceID) }
+        } else {
+            // A node check feeds every instance's system category.
+            inner.snapshotNeeded = true
+            inner.view = nil
+        }
+        inner.events.append(
+            HealthEvent(
+                node: inner.node.name, instanceID: instanceID, category: result.job.check.category,
+                check: result.job.check.name, probe: result.job.check.probe, target: result.job.target.id,
+                transition: transition))
+        if inner.events.count > settings.maxPendingEvents {
+            let excess = inner.events.count - settings.maxPendingEvents
+            inner.events.removeFirst(excess)
+            inner.droppedEvents += excess
+        }
+        return true
     }
 
     /// What of a job's state a restart needs to decide as it would have: the decision, the flapping flag, the streak

@@ -20,15 +20,30 @@ public final class Job: Sendable, Hashable {
     /// Why the parameters could not be filled for this target (the job then always reports unknown).
     public let parameterError: String?
     /// Where in its interval this job runs, from a stable hash of check name and target id.
-    public let splayOffset: Duration
+    public var splayOffset: Duration { .nanoseconds(splayNanos) }
+    /// ``splayOffset`` in nanoseconds, as kept (8 bytes, not a `Duration`'s 16).
+    let splayNanos: Int64
 
     private let shared: SharedCheck
 
-    /// One check, held once for all of its jobs.
+    /// One check, held once for all of its jobs, with its interval, jitter and timeout in nanoseconds for the
+    /// scheduler (a `Duration` is a 128-bit count of attoseconds: its nanoseconds are a 128-bit division).
     public final class SharedCheck: Sendable {
         public let check: CheckDefinition
-        public init(_ check: CheckDefinition) { self.check = check }
+        let intervalNanos: Int64
+        let jitterNanos: Int64
+        let timeoutNanos: Int64
+
+        public init(_ check: CheckDefinition) {
+            self.check = check
+            intervalNanos = check.interval.nanoseconds
+            jitterNanos = check.jitter.nanoseconds
+            timeoutNanos = check.timeout.nanoseconds
+        }
     }
+
+    /// The check as shared by its jobs, with its times in the scheduler's units.
+    var sharedCheck: SharedCheck { shared }
 
     public convenience init(
         check: CheckDefinition, target: Target, parameters: ProbeParameters, parameterError: String? = nil
@@ -43,7 +58,7 @@ public final class Job: Sendable, Hashable {
         self.instanceID = target.instance?.id
         self.parameters = parameters
         self.parameterError = parameterError
-        self.splayOffset = Self.splay(check: check.name, target: target.id, window: check.splay)
+        self.splayNanos = Self.splay(check: check.name, target: target.id, window: check.splay).nanoseconds
     }
 
     /// FNV-1a of check name and target id, reduced into `0..<window`: the same on every restart and every node.

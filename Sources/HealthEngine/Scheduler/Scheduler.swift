@@ -21,17 +21,33 @@ public struct JobResult: Sendable {
     public var observation: Observation
     /// The run was given up at its timeout (the observation is then unknown).
     public var timedOut: Bool
+    /// The job's index in the plan the scheduler ran it from: the evaluator finds its state there when it holds the
+    /// same plan (checked by the job's identity), without hashing.
+    public var planIndex: Int
 
-    public init(job: Job, observation: Observation, timedOut: Bool = false) {
+    public init(job: Job, observation: Observation, timedOut: Bool = false, planIndex: Int = -1) {
         self.job = job
         self.observation = observation
         self.timedOut = timedOut
+        self.planIndex = planIndex
     }
 }
 
-/// Receives every job result as it arrives. Called on the scheduler's loop: it must be quick and must not block.
+/// Receives every job result. Called on the scheduler's loop: it must be quick and must not block.
+///
+/// The loop hands over the results of one turn together (``record(batch:)``), in the order they came: the runs
+/// that finished, were given up or answered inline since it last woke. A sink that takes a lock per result takes it
+/// once per batch instead.
 public protocol ResultSink: Sendable {
     func record(_ result: JobResult)
+    /// The results of one turn of the scheduler's loop, in order. The default records each in turn.
+    func record(batch: [JobResult])
+}
+
+extension ResultSink {
+    public func record(batch: [JobResult]) {
+        for result in batch { record(result) }
+    }
 }
 
 /// Counters of the scheduler, for metrics and tests.
@@ -117,7 +133,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
     public func runOnce(_ plan: Plan) async -> [JobResult] {
         let collector = Collector()
         var driver = Driver(scheduler: self, oneShot: true, oneShotSink: collector)
-        driver.apply(plan: plan, now: driver.epoch.duration(to: clock.now), immediately: true)
+        driver.apply(plan: plan, now: driver.epoch.duration(to: clock.now).nanoseconds, immediately: true)
         await driver.loop()
         let results = collector.results
         let order = Dictionary(plan.jobs.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
@@ -132,29 +148,67 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - The driver loop
 
-    // Moments in the loop are durations since the driver's `epoch`, not `C.Instant`s: the standard library's
-    // instants are resilient (their size is unknown outside it), so each copy, comparison and sum of one went through
-    // witness tables and memmove, about a third of the loop's CPU.
+    // Moments in the loop are nanoseconds since the driver's `epoch`, not `C.Instant`s nor `Duration`s: the standard
+    // library's instants are resilient (their size is unknown outside it), so each copy, comparison and sum of one
+    // went through witness tables and memmove, about a third of the loop's CPU; and a `Duration` is 128 bits of
+    // attoseconds, each comparison a call and each conversion a 128-bit division.
 
-    /// One job's timing, 48 bytes (one per job: 120,000 on a large node). A run in flight is held apart, in the
+    /// One job's timing, 32 bytes (one per job: 120,000 on a large node). A run in flight is held apart, in the
     /// driver's `inFlight`, by slot: a few dozen at a time, not a field in every slot.
     private struct Slot {
         var job: Job
         /// The due time of the cadence, without jitter.
-        var baseDue: Duration
-        var dueToken: UInt64 = 0
-        /// The index of the job's probe kind in the driver's per-kind arrays.
-        var kind: Int
-        var queued = false
-        /// A run is in flight (in `inFlight`).
-        var running = false
-        var ranOnce = false
+        var baseDue: Int64
+        /// Matches the token of the job's one live due event (``Event/token``).
+        var dueToken: UInt32 = 0
+        /// The job's index in the plan that last placed it (``JobResult/planIndex``).
+        var planIndex: Int32
+        private var kindIndex: UInt16
+        private var checkIndex: UInt16
+        private var flags: UInt8 = 0
 
-        init(job: Job, kind: Int, baseDue: Duration) {
+        init(job: Job, kind: Int, planIndex: Int, check: Int, baseDue: Int64) {
             self.job = job
             self.baseDue = baseDue
-            self.kind = kind
+            self.kindIndex = UInt16(kind)
+            self.checkIndex = UInt16(check)
+            self.planIndex = Int32(clamping: planIndex)
         }
+
+        /// The index of the job's probe kind in the driver's per-kind arrays.
+        var kind: Int {
+            get { Int(kindIndex) }
+            set { kindIndex = UInt16(newValue) }
+        }
+        /// The index of the job's check times in the driver's `timings`: a due run reads its interval there, not
+        /// through the job and its check (two more cache misses per run at 120,000 jobs).
+        var check: Int {
+            get { Int(checkIndex) }
+            set { checkIndex = UInt16(newValue) }
+        }
+        var queued: Bool {
+            get { flags & 1 != 0 }
+            set { flags = newValue ? flags | 1 : flags & ~1 }
+        }
+        /// A run is in flight (in `inFlight`).
+        var running: Bool {
+            get { flags & 2 != 0 }
+            set { flags = newValue ? flags | 2 : flags & ~2 }
+        }
+        var ranOnce: Bool {
+            get { flags & 4 != 0 }
+            set { flags = newValue ? flags | 4 : flags & ~4 }
+        }
+    }
+
+    /// The most probe kinds and distinct check times a plan may use (a slot keeps their indices in 16 bits).
+    static var maxTableEntries: Int { Int(UInt16.max) }
+
+    /// A check's interval, jitter and timeout in nanoseconds.
+    private struct Timing: Hashable {
+        var interval: Int64
+        var jitter: Int64
+        var timeout: Int64
     }
 
     private struct Running {
@@ -162,15 +216,27 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         /// The kind it counts against (the job's kind may change with a new plan while it runs).
         var kind: Int
         var task: Task<Void, Never>?
-        var started: Duration
+        var started: Int64
     }
 
-    private struct Event {
+    /// A due time or a deadline in the timeline, 16 bytes. Its token is the low 32 bits of the due token or run it
+    /// belongs to: a stale event is one whose token no longer matches, and a token comes round again only after four
+    /// billion schedules (weeks at 2,000 a second, far longer than any event waits).
+    private struct Event: TimedElement {
         enum Kind { case due, deadline }
-        var at: Duration
-        var slot: Int
-        var kind: Kind
-        var token: UInt64
+        var at: Int64
+        private var slotAndKind: UInt32
+        var token: UInt32
+
+        init(at: Int64, slot: Int, kind: Kind, token: UInt64) {
+            self.at = at
+            self.slotAndKind = UInt32(truncatingIfNeeded: slot) & 0x7FFF_FFFF | (kind == .deadline ? 0x8000_0000 : 0)
+            self.token = UInt32(truncatingIfNeeded: token)
+        }
+
+        var slot: Int { Int(slotAndKind & 0x7FFF_FFFF) }
+        var kind: Kind { slotAndKind & 0x8000_0000 != 0 ? .deadline : .due }
+        var due: Int64 { at }
     }
 
     /// A FIFO of slot indices that can also take an urgent entry at the front.
@@ -210,12 +276,13 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         let scheduler: Scheduler
         let oneShot: Bool
         let sink: any ResultSink
-        var node = NodeInfo(name: "")
+        /// The node and logger of every request of this plan, held once.
+        var context: ProbeRequest.Context
         var slots: [Slot?] = []
         var free: [Int] = []
         /// The runs in flight, by slot.
         var inFlight: [Int: Running] = [:]
-        var timeline = TimingWheel<Event>(tick: .nanoseconds(1 << 24), bucketCount: 4096, time: { $0.at })
+        var timeline = TimingWheel<Event>(tick: .nanoseconds(1 << 24), bucketCount: 4096)
         /// Probe kinds by index: strings are looked up once per plan, not per run.
         var kindIndex: [String: Int] = [:]
         var kindNames: [String] = []
@@ -226,11 +293,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         var readyKinds: [Int] = []
         var running = 0
         var runningByKind: [Int] = []
+        /// The distinct interval, jitter and timeout of the plan's checks, by ``Slot/check`` (made anew with each
+        /// plan).
+        var timings: [Timing] = []
         var nextRun: UInt64 = 0
         var nextToken: UInt64 = 0
         var remainingOnce = 0
         /// Counted here and published once per loop turn: one lock per turn, not several per run.
         var counters = SchedulerStatistics()
+        /// The results of this turn, handed to the sink together at its end (``flushResults()``).
+        var results: [JobResult] = []
 
         /// The instant every moment of this driver counts from.
         let epoch: C.Instant
@@ -240,33 +312,37 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             self.epoch = scheduler.clock.now
             self.oneShot = oneShot
             self.sink = oneShotSink ?? scheduler.sink
+            self.context = ProbeRequest.Context(node: NodeInfo(name: ""), logger: scheduler.logger)
         }
 
         var clock: C { scheduler.clock }
 
         mutating func loop() async {
             while !Task.isCancelled {
-                let now = epoch.duration(to: clock.now)
+                let now = epoch.duration(to: clock.now).nanoseconds
                 for message in scheduler.inbox.take() { handle(message, now: now) }
                 processTimeline(now: now)
                 startReady(now: now)
+                flushResults()
                 publishStatistics()
                 if oneShot, remainingOnce == 0 { break }
                 var wake = timeline.min?.at
-                let window = scheduler.batchWindow
-                if window > .zero {
+                let window = scheduler.batchWindow.nanoseconds
+                if window > 0 {
                     // At most one timed wake per window; with runs in flight, one within the window to take their
                     // results (which then do not wake the loop themselves).
                     let earliest = now + window
                     if running > 0 || (wake.map { $0 < earliest } ?? false) { wake = earliest }
                 }
                 await scheduler.inbox.wait(
-                    until: wake.map { epoch.advanced(by: $0) }, clock: clock, completionsWait: window > .zero && running > 0 && wake != nil)
+                    until: wake.map { epoch.advanced(by: .nanoseconds($0)) }, clock: clock,
+                    completionsWait: window > 0 && running > 0 && wake != nil)
             }
+            flushResults()
             for running in inFlight.values { running.task?.cancel() }
         }
 
-        mutating func handle(_ message: SchedulerInbox.Message, now: Duration) {
+        mutating func handle(_ message: SchedulerInbox.Message, now: Int64) {
             switch message {
             case .plan(let plan):
                 apply(plan: plan, now: now, immediately: false)
@@ -284,17 +360,18 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     return
                 }
                 endRun(position)
-                let job = slots[position]!.job
                 release(current.kind)
                 observation = Self.sanitized(observation)
                 observation.duration = elapsed.seconds
-                finish(position, JobResult(job: job, observation: observation))
+                finish(position, observation: observation)
             }
         }
 
         /// The index of a probe kind, added on first sight.
-        mutating func kind(_ name: String) -> Int {
+        /// Nil when the table is full (``Scheduler/maxTableEntries``).
+        mutating func kind(_ name: String) -> Int? {
             if let index = kindIndex[name] { return index }
+            guard kindNames.count < Scheduler.maxTableEntries else { return nil }
             let index = kindNames.count
             kindIndex[name] = index
             kindNames.append(name)
@@ -305,8 +382,8 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             return index
         }
 
-        mutating func apply(plan: Plan, now: Duration, immediately: Bool) {
-            node = plan.node
+        mutating func apply(plan: Plan, now: Int64, immediately: Bool) {
+            if plan.node != context.node { context = ProbeRequest.Context(node: plan.node, logger: scheduler.logger) }
             // The slots by key, only while the plan is applied (not kept beside them between plans).
             var index: [String: Int] = [:]
             index.reserveCapacity(slots.count)
@@ -314,19 +391,42 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             var keep = Set<Int>()
             keep.reserveCapacity(plan.jobs.count)
             slots.reserveCapacity(plan.jobs.count)
-            for job in plan.jobs {
+            var checks: [ObjectIdentifier: Int] = [:]
+            var timingIndex: [Timing: Int] = [:]
+            timings.removeAll(keepingCapacity: true)
+            var refused = 0
+            for (planIndex, job) in plan.jobs.enumerated() {
+                let shared = job.sharedCheck
+                var check = checks[ObjectIdentifier(shared)]
+                if check == nil {
+                    let timing = Timing(
+                        interval: shared.intervalNanos, jitter: shared.jitterNanos, timeout: shared.timeoutNanos)
+                    if let known = timingIndex[timing] {
+                        check = known
+                    } else if timings.count < Scheduler.maxTableEntries {
+                        check = timings.count
+                        timingIndex[timing] = timings.count
+                        timings.append(timing)
+                    }
+                    checks[ObjectIdentifier(shared)] = check
+                }
+                guard let check, let kindIndex = kind(job.check.probe) else {
+                    refused += 1
+                    continue
+                }
                 if let position = index[job.key], let existing = slots[position] {
                     keep.insert(position)
                     let cadenceChanged = existing.job.check.interval != job.check.interval
                         || existing.job.check.splay != job.check.splay
-                    let kindIndex = kind(job.check.probe)
                     slots[position]?.job = job
                     slots[position]?.kind = kindIndex
-                    if cadenceChanged { schedule(position, baseDue: now + job.splayOffset, now: now) }
+                    slots[position]?.planIndex = Int32(clamping: planIndex)
+                    slots[position]?.check = check
+                    if cadenceChanged { schedule(position, baseDue: now + job.splayNanos, now: now) }
                     continue
                 }
                 let position: Int
-                let slot = Slot(job: job, kind: kind(job.check.probe), baseDue: now)
+                let slot = Slot(job: job, kind: kindIndex, planIndex: planIndex, check: check, baseDue: now)
                 if let reused = free.popLast() {
                     position = reused
                     slots[position] = slot
@@ -339,7 +439,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     enqueue(position, urgent: false)
                     remainingOnce += 1
                 } else {
-                    schedule(position, baseDue: now + job.splayOffset, now: now)
+                    schedule(position, baseDue: now + job.splayNanos, now: now)
                 }
             }
             for position in slots.indices where !keep.contains(position) {
@@ -352,52 +452,55 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 slots[position] = nil
                 free.append(position)
             }
+            if refused > 0 {
+                scheduler.logger.error(
+                    "plan has more than \(Scheduler.maxTableEntries) probe kinds or check timings: \(refused) jobs not scheduled")
+            }
             // Timeline and ready entries of removed slots are dropped lazily: their tokens no longer match.
         }
 
         /// Sets a job's next due time to `baseDue` (plus jitter), skipping cadence points already past.
-        mutating func schedule(_ position: Int, baseDue: Duration, now: Duration) {
-            guard let interval = slots[position]?.job.check.interval, let jitter = slots[position]?.job.check.jitter
-            else { return }
+        mutating func schedule(_ position: Int, baseDue: Int64, now: Int64) {
+            guard let check = slots[position].map({ Int($0.check) }) else { return }
+            let interval = timings[check].interval
             var base = baseDue
-            if (base < now) && (interval > .zero) {
-                let behind = now - base
-                let missed = behind.nanoseconds / max(1, interval.nanoseconds)
-                base += interval * Int(missed)
+            if (base < now) && (interval > 0) {
+                let missed = (now - base) / interval
+                base += interval * missed
                 if base < now { base += interval }
             }
             var due = base
-            let spread = jitter.nanoseconds
+            let spread = timings[check].jitter
             if spread > 0 {
-                due += .nanoseconds(scheduler.random(2 * spread + 1) - spread)
+                due += scheduler.random(2 * spread + 1) - spread
                 if due < now { due = now }
             }
-            nextToken += 1
+            nextToken &+= 1
             slots[position]?.baseDue = base
-            slots[position]?.dueToken = nextToken
+            slots[position]?.dueToken = UInt32(truncatingIfNeeded: nextToken)
             timeline.insert(Event(at: due, slot: position, kind: .due, token: nextToken))
         }
 
         mutating func enqueue(_ position: Int, urgent: Bool) {
-            guard let kind = slots[position]?.kind else { return }
+            guard let kind = slots[position].map({ Int($0.kind) }) else { return }
             slots[position]?.queued = true
             if ready[kind].isEmpty, !readyKinds.contains(kind) { readyKinds.append(kind) }
             if urgent { ready[kind].prepend(position) } else { ready[kind].append(position) }
         }
 
         /// Due runs go to the ready queues; runs past their deadline are given up.
-        mutating func processTimeline(now: Duration) {
+        mutating func processTimeline(now: Int64) {
             while let event = timeline.popDue(now: now) {
                 // Fields are read in place: copying the slot out would retain its job and task for each event.
                 guard event.slot < slots.count, slots[event.slot] != nil else { continue }
                 switch event.kind {
                 case .deadline:
-                    guard slots[event.slot]!.running, let running = inFlight[event.slot], running.run == event.token
+                    guard slots[event.slot]!.running, let running = inFlight[event.slot], UInt32(truncatingIfNeeded: running.run) == event.token
                     else { continue }
                     expire(event.slot, running: running, now: now)
                 case .due:
                     guard slots[event.slot]!.dueToken == event.token else { continue }
-                    let nextBase = slots[event.slot]!.baseDue + slots[event.slot]!.job.check.interval
+                    let nextBase = slots[event.slot]!.baseDue + timings[Int(slots[event.slot]!.check)].interval
                     if slots[event.slot]!.running || slots[event.slot]!.queued {
                         counters.skippedOverlaps += 1
                     } else {
@@ -408,7 +511,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        mutating func expire(_ position: Int, running: Running, now: Duration) {
+        mutating func expire(_ position: Int, running: Running, now: Int64) {
             running.task?.cancel()
             endRun(position)
             guard let job = slots[position]?.job else { return }
@@ -416,12 +519,12 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             counters.timedOut += 1
             var observation = Observation.unknown(
                 "\(job.check.probe) did not answer within \(HealthDuration.format(job.check.timeout)); run abandoned")
-            observation.duration = (now - running.started).seconds
-            finish(position, JobResult(job: job, observation: observation, timedOut: true))
+            observation.duration = Double(now - running.started) / 1e9
+            finish(position, observation: observation, timedOut: true)
         }
 
         /// Starts ready runs, kinds taking turns, until the global cap is reached; a kind at its cap waits.
-        mutating func startReady(now: Duration) {
+        mutating func startReady(now: Int64) {
             var turn = 0
             var idleTurns = 0
             while running < scheduler.limits.global, !readyKinds.isEmpty, idleTurns < readyKinds.count {
@@ -437,7 +540,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     continue
                 }
                 // Entries of removed or already started slots are stale: skip them.
-                guard slots[position]?.queued == true, slots[position]?.kind == kind else { continue }
+                guard slots[position]?.queued == true, slots[position].map({ Int($0.kind) }) == kind else { continue }
                 idleTurns = 0
                 slots[position]?.queued = false
                 start(position, now: now)
@@ -445,31 +548,29 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        mutating func start(_ position: Int, now: Duration) {
+        mutating func start(_ position: Int, now: Int64) {
             // Fields read in place: a copy of the slot would retain and release its job and task.
             guard case .some = slots[position] else { return }
             let job = slots[position]!.job
-            let kind = slots[position]!.kind
+            let kind = Int(slots[position]!.kind)
             let baseDue = slots[position]!.baseDue
-            let lag = baseDue < now ? (now - baseDue).seconds : 0
+            let lag = baseDue < now ? Double(now - baseDue) / 1e9 : 0
             counters.started += 1
             if !oneShot { counters.maxStartLag = max(counters.maxStartLag, lag) }
             if let error = job.parameterError {
-                finish(position, JobResult(job: job, observation: .unknown(error)))
+                finish(position, observation: .unknown(error))
                 return
             }
             guard let probe = kindProbes[kind] else {
-                finish(
-                    position,
-                    JobResult(job: job, observation: .unknown("probe kind '\(job.check.probe)' is not registered")))
+                finish(position, observation: .unknown("probe kind '\(job.check.probe)' is not registered"))
                 return
             }
             let request = ProbeRequest(
-                checkName: job.check.name, target: job.target, node: node, parameters: job.parameters,
-                timeout: job.check.timeout, logger: scheduler.logger)
+                checkName: job.check.name, target: job.target, parameters: job.parameters, timeout: job.check.timeout,
+                context: context)
             // A probe answering from memory is called inline: no task, no message back, no deadline to keep.
             if let observation = probe.observeNow(request) {
-                finish(position, JobResult(job: job, observation: Self.sanitized(observation)))
+                finish(position, observation: Self.sanitized(observation))
                 return
             }
             nextRun += 1
@@ -478,8 +579,9 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             let clock = scheduler.clock
             running += 1
             runningByKind[kind] += 1
-            timeline.insert(Event(at: now + job.check.timeout, slot: position, kind: .deadline, token: run))
-            let startedAt = epoch.advanced(by: now)
+            let timeout = timings[Int(slots[position]!.check)].timeout
+            timeline.insert(Event(at: now + timeout, slot: position, kind: .deadline, token: run))
+            let startedAt = epoch.advanced(by: .nanoseconds(now))
             let task = Task {
                 let observation = await probe.observe(request)
                 inbox.post(.completed(slot: position, run: run, observation: observation, elapsed: startedAt.duration(to: clock.now)))
@@ -499,13 +601,25 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             runningByKind[kind] -= 1
         }
 
-        mutating func finish(_ position: Int, _ result: JobResult) {
+        /// A run's result for the sink (at the end of this turn).
+        mutating func finish(_ position: Int, observation: Observation, timedOut: Bool = false) {
+            guard let job = slots[position]?.job else { return }
             counters.completed += 1
-            sink.record(result)
+            results.append(
+                JobResult(
+                    job: job, observation: observation, timedOut: timedOut,
+                    planIndex: Int(slots[position]!.planIndex)))
             if oneShot, slots[position]?.ranOnce == false {
                 slots[position]?.ranOnce = true
                 remainingOnce -= 1
             }
+        }
+
+        /// Hands this turn's results to the sink, keeping the array's storage for the next turn.
+        mutating func flushResults() {
+            guard !results.isEmpty else { return }
+            sink.record(batch: results)
+            results.removeAll(keepingCapacity: true)
         }
 
         mutating func publishStatistics() {

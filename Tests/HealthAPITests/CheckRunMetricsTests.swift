@@ -1,0 +1,28 @@
+import HealthAPI
+import Testing
+
+@Suite("Check run metrics")
+struct CheckRunMetricsTests {
+    @Test("a turn's runs recorded as a batch count as the same runs recorded one by one, per probe kind")
+    func batchMatchesSingles() throws {
+        let runs: [(probe: String, duration: Double)] = [
+            ("qmp.status", 0.002), ("qmp.status", 0.004), ("net.icmp", 0.02), ("qmp.status", 0.3), ("noop", 0),
+            ("noop", 0),
+        ]
+        let single = HealthMetrics()
+        for run in runs { single.recordCheck(probe: run.probe, duration: run.duration) }
+        let batched = HealthMetrics()
+        batched.recordChecks(runs)
+        batched.recordChecks([(probe: String, duration: Double)]())
+        let lines = { (text: String) in
+            text.split(separator: "\n").filter { $0.hasPrefix("hive_health_check_") }.map(String.init).sorted()
+        }
+        let text = batched.render()
+        #expect(lines(text) == lines(single.render()))
+        #expect(text.contains("hive_health_check_runs_total{probe=\"qmp.status\"} 3"), "\(text)")
+        #expect(text.contains("hive_health_check_runs_total{probe=\"net.icmp\"} 1"))
+        #expect(text.contains("hive_health_check_runs_total{probe=\"noop\"} 2"))
+        #expect(text.contains("hive_health_check_duration_seconds_count{probe=\"qmp.status\"} 3"))
+        #expect(text.contains("hive_health_check_duration_seconds_bucket{probe=\"qmp.status\",le=\"0.005\"} 2"), "\(text)")
+    }
+}
