@@ -3,7 +3,9 @@
 # each, paced 1 ms apart: ours (`hive-health check` with one net.icmp node check over all of them) against
 # `fping -c1 -i1` on the same list, both run inside the prober namespace. Wall and CPU time, answers and the ratio
 # are printed. Traffic stays inside the two namespaces made here, which are deleted on exit.
-# Usage: scripts/bench-icmp.sh [COUNT] [BINARY]   (needs root, iproute2, fping)
+# Each of the three commands (ours, ours with the noop probe, fping) runs REPEAT times (default 5), taking turns; the
+# figures are each one's median (a single round's CPU is tens of milliseconds: one run's noise is a tenth of it).
+# Usage: REPEAT=5 scripts/bench-icmp.sh [COUNT] [BINARY]   (needs root, iproute2, fping)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000}
@@ -77,19 +79,30 @@ measure() { # label, command...: prints "wall user sys" in seconds (bash's time:
 
 mkdir -p "$work/noop.d"
 printf 'checks:\n  - name: noop\n    probe: noop\n    target: node\n' > "$work/noop.d/noop.yaml"
-# The same command with a probe that does nothing: what process start, catalogue and reporting cost.
-read -r base_wall base_user base_sys < <(measure noop ip netns exec "$host" "$binary" check --format json \
-    --checks "$work/noop.d" --inventory "file:$work/instances.json" --state-dir "$work/state-noop")
-read -r ours_wall ours_user ours_sys < <(measure ours ip netns exec "$host" "$binary" check --format json \
-    --checks "$work/checks.d" --inventory "file:$work/instances.json" --state-dir "$work/state")
-read -r fping_wall fping_user fping_sys < <(measure fping ip netns exec "$host" fping -c1 -i1 -t2000 -q \
-    -f "$work/addresses")
+repeat=${REPEAT:-5}
+[[ "$repeat" =~ ^[0-9]+$ ]] && (( repeat >= 1 && repeat <= 50 )) || { echo "REPEAT must be 1 to 50" >&2; exit 2; }
+: > "$work/noop.runs"; : > "$work/ours.runs"; : > "$work/fping.runs"
+for run in $(seq 1 "$repeat"); do
+    # The same command with a probe that does nothing: what process start, catalogue and reporting cost.
+    measure noop ip netns exec "$host" "$binary" check --format json \
+        --checks "$work/noop.d" --inventory "file:$work/instances.json" --state-dir "$work/state-noop" >> "$work/noop.runs"
+    measure ours ip netns exec "$host" "$binary" check --format json \
+        --checks "$work/checks.d" --inventory "file:$work/instances.json" --state-dir "$work/state" >> "$work/ours.runs"
+    measure fping ip netns exec "$host" fping -c1 -i1 -t2000 -q -f "$work/addresses" >> "$work/fping.runs"
+done
+# The median of each column (wall, user, system) over the runs.
+median() { python3 -c 'import statistics, sys
+rows = [list(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+print(" ".join("%.3f" % statistics.median(column) for column in zip(*rows)))' "$1"; }
+read -r base_wall base_user base_sys < <(median "$work/noop.runs")
+read -r ours_wall ours_user ours_sys < <(median "$work/ours.runs")
+read -r fping_wall fping_user fping_sys < <(median "$work/fping.runs")
 ours_cpu=$(echo "$ours_user + $ours_sys" | bc -l)
 fping_cpu=$(echo "$fping_user + $fping_sys" | bc -l)
 ours_status=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["node"]["system"]["checks"][0]; print(c["status"], "-", c["message"][:100])' "$work/ours.out")
 fping_ok=$(grep -c 'xmt/rcv/%loss = 1/1/0%' "$work/fping.err" || true)
 
-printf 'addresses                : %d\n' "$count"
+printf 'addresses                : %d (each figure the median of %d runs)\n' "$count" "$repeat"
 printf 'hive-health (net.icmp)   : wall %.3f s, cpu %.3f s, %s\n' "$ours_wall" "$ours_cpu" "$ours_status"
 base_cpu=$(echo "$base_user + $base_sys" | bc -l)
 printf 'the same, noop probe     : wall %.3f s, cpu %.3f s (process start, catalogue, report)\n' "$base_wall" \
