@@ -27,6 +27,6 @@ var logger = Logger(label: "api-bench")
 logger.logLevel = .warning
 let handler = EC2QueryHandler(source: StaticStatusSource(views), logger: logger)
 let server = try APIServer(
-    listen: "127.0.0.1:\(port)", handler: handler, metricsText: { [] },
+    listen: "127.0.0.1:\(port)", handler: handler, metricsText: { HealthMetrics().chunks() },
     onListening: { port in FileHandle.standardOutput.write(Data("listening \(port)\n".utf8)) }, logger: logger)
 try await server.run()

@@ -33,3 +33,26 @@ struct CheckRunMetricsTests {
         #expect(abs((Double(sum.split(separator: " ").last ?? "") ?? 0) - 0.306) < 1e-9, "\(sum)")
     }
 }
+
+@Suite("Metrics in chunks")
+struct MetricsChunkTests {
+    @Test("the exposition comes in chunks of about the size asked, which put together are the whole text")
+    func chunksAreBoundedAndWhole() throws {
+        let metrics = HealthMetrics()
+        let views = Fleet.views(2000)
+        metrics.update(instances: views)
+        metrics.recordCheck(probe: "qmp.status", duration: 0.002)
+        let chunks = Array(metrics.chunks(size: 4096))
+        #expect(chunks.count > 20, "\(chunks.count) chunks")
+        // A chunk ends at the first line past the size: one line (a few hundred bytes at most) over it.
+        for chunk in chunks { #expect(chunk.count < 4096 + 512 && !chunk.isEmpty, "\(chunk.count)") }
+        let whole = chunks.flatMap { $0 }
+        #expect(whole == metrics.renderBytes())
+        let text = String(decoding: whole, as: UTF8.self)
+        #expect(text.hasSuffix("\n"))
+        #expect(text.contains("hive_health_check_runs_total{probe=\"qmp.status\"} 1"))
+        #expect(text.contains("status_check_failed_system{instance_id=\"\(Fleet.id(1999))\"}"))
+        // Every line is whole: each chunk but the last ends at a line's end.
+        for chunk in chunks { #expect(chunk.last == UInt8(ascii: "\n")) }
+    }
+}

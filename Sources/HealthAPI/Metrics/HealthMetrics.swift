@@ -40,7 +40,7 @@ public final class HealthMetrics: Sendable {
 
     /// One instance's series, as rendered: a value per ``instanceMetrics`` entry (-1 when it has no verdict, so no
     /// series) and an insufficient-data flag per category.
-    private struct InstanceSeries {
+    fileprivate struct InstanceSeries: Sendable {
         var id: String
         var failed: (Int8, Int8, Int8, Int8)
         var insufficient: (Bool, Bool, Bool)
@@ -199,46 +199,99 @@ public final class HealthMetrics: Sendable {
     /// The Prometheus text exposition: the registry's metrics, then the per-instance status check families.
     public func render() -> String { String(decoding: renderBytes(), as: UTF8.self) }
 
-    /// ``render()`` as the bytes a response sends: at 10,000 instances the text is megabytes, made once in a buffer of
-    /// its size (not grown by doubling, not copied into a string).
+    /// ``render()`` as bytes, whole (tests, one-shot use).
     public func renderBytes() -> [UInt8] {
-        var buffer: [UInt8] = []
-        registry.emit(into: &buffer)
-        let series = inner.withLock { $0.instanceSeries }
-        guard !series.isEmpty else { return buffer }
-        // Each line is its family's name, the instance id and a few bytes of labels and value; the headers, a
-        // kilobyte each at most. Label values needing escapes (none in EC2 ids) would grow it.
-        let ids = series.reduce(0) { $0 + $1.id.utf8.count }
-        var capacity = buffer.count + 1024 * (Self.instanceMetrics.count + 1)
-        for family in Self.instanceMetrics { capacity += series.count * (family.name.utf8.count + 19) + ids }
-        capacity += 3 * (series.count * (Self.insufficientDataName.utf8.count + 39) + ids)
-        buffer.reserveCapacity(capacity)
-        for (position, family) in Self.instanceMetrics.enumerated() {
-            Self.appendHeader(name: family.name, help: family.help, into: &buffer)
-            for instance in series {
-                let value =
-                    switch position {
-                    case 0: instance.failed.0
-                    case 1: instance.failed.1
-                    case 2: instance.failed.2
-                    default: instance.failed.3
+        var bytes: [UInt8] = []
+        for chunk in chunks() { bytes.append(contentsOf: chunk) }
+        return bytes
+    }
+
+    /// ``render()`` in chunks of about `size` bytes, made as they are taken: at 10,000 instances the text is
+    /// megabytes, and a response sent chunk by chunk holds one chunk at a time (not the whole text, nor a copy of it
+    /// in the server's buffer).
+    public func chunks(size: Int = 64 * 1024) -> Chunks {
+        var head: [UInt8] = []
+        registry.emit(into: &head)
+        return Chunks(head: head, series: inner.withLock { $0.instanceSeries }, size: size)
+    }
+
+    /// The exposition's chunks: the registry's metrics first, then each per-instance family, header and lines.
+    public struct Chunks: Sequence, IteratorProtocol, Sendable {
+        private var head: [UInt8]?
+        private let series: [InstanceSeries]
+        private let size: Int
+        /// The family being written (``instanceMetrics``, then the insufficient data family) and the next instance.
+        private var family = 0
+        private var position = -1
+
+        fileprivate init(head: [UInt8], series: [InstanceSeries], size: Int) {
+            self.head = head
+            self.series = series
+            self.size = Swift.max(1024, size)
+        }
+
+        public mutating func next() -> [UInt8]? {
+            if let head {
+                self.head = nil
+                if series.isEmpty || head.count >= size { return head }
+                var chunk = head
+                fill(&chunk)
+                return chunk
+            }
+            var chunk: [UInt8] = []
+            fill(&chunk)
+            return chunk.isEmpty ? nil : chunk
+        }
+
+        private mutating func fill(_ chunk: inout [UInt8]) {
+            guard !series.isEmpty else { return }
+            chunk.reserveCapacity(size + 512)
+            while chunk.count < size, family <= HealthMetrics.instanceMetrics.count {
+                let insufficient = family == HealthMetrics.instanceMetrics.count
+                if position < 0 {
+                    if insufficient {
+                        HealthMetrics.appendHeader(
+                            name: HealthMetrics.insufficientDataName, help: HealthMetrics.insufficientDataHelp,
+                            into: &chunk)
+                    } else {
+                        let metric = HealthMetrics.instanceMetrics[family]
+                        HealthMetrics.appendHeader(name: metric.name, help: metric.help, into: &chunk)
                     }
-                guard value >= 0 else { continue }
-                Self.appendSample(name: family.name, labels: [("instance_id", instance.id)], value: value == 1, into: &buffer)
+                    position = 0
+                    continue
+                }
+                guard position < series.count else {
+                    family += 1
+                    position = -1
+                    continue
+                }
+                let instance = series[position]
+                position += 1
+                if insufficient {
+                    for (category, flag) in [
+                        (HealthCategory.system, instance.insufficient.0), (.instance, instance.insufficient.1),
+                        (.ebs, instance.insufficient.2),
+                    ] {
+                        HealthMetrics.appendSample(
+                            name: HealthMetrics.insufficientDataName,
+                            labels: [("instance_id", instance.id), ("category", category.rawValue)], value: flag,
+                            into: &chunk)
+                    }
+                } else {
+                    let value =
+                        switch family {
+                        case 0: instance.failed.0
+                        case 1: instance.failed.1
+                        case 2: instance.failed.2
+                        default: instance.failed.3
+                        }
+                    guard value >= 0 else { continue }
+                    HealthMetrics.appendSample(
+                        name: HealthMetrics.instanceMetrics[family].name, labels: [("instance_id", instance.id)],
+                        value: value == 1, into: &chunk)
+                }
             }
         }
-        Self.appendHeader(name: Self.insufficientDataName, help: Self.insufficientDataHelp, into: &buffer)
-        for instance in series {
-            for (category, flag) in [
-                (HealthCategory.system, instance.insufficient.0), (.instance, instance.insufficient.1),
-                (.ebs, instance.insufficient.2),
-            ] {
-                Self.appendSample(
-                    name: Self.insufficientDataName, labels: [("instance_id", instance.id), ("category", category.rawValue)],
-                    value: flag, into: &buffer)
-            }
-        }
-        return buffer
     }
 
     private static func appendHeader(name: String, help: String, into buffer: inout [UInt8]) {

@@ -26,20 +26,20 @@ public struct APIServer: Service {
     let handler: EC2QueryHandler
     let cloudWatch: CloudWatchHandler?
     let feed: FleetFeed?
-    let metricsText: @Sendable () async -> [UInt8]
+    let metricsText: @Sendable () async -> HealthMetrics.Chunks
     let healthy: @Sendable () -> Bool
     let onListening: @Sendable (Int) -> Void
     let logger: Logger
 
     /// - Parameters:
     ///   - listen: `host:port` (`[health.api] listen`); port 0 picks a free port, told to `onListening`.
-    ///   - metricsText: the `/metrics` body (refreshes the gauges before rendering).
+    ///   - metricsText: the `/metrics` body (refreshes the gauges before rendering), sent chunk by chunk as made.
     ///   - healthy: `/healthz` answers 200 while true, 503 otherwise.
     /// - Throws: ``SetupError`` when `listen` is malformed, or names a non-loopback address while the handler has no
     ///   verifier (no access keys).
     public init(
         listen: String, handler: EC2QueryHandler, cloudWatch: CloudWatchHandler? = nil, feed: FleetFeed? = nil,
-        metricsText: @escaping @Sendable () async -> [UInt8],
+        metricsText: @escaping @Sendable () async -> HealthMetrics.Chunks,
         healthy: @escaping @Sendable () -> Bool = { true }, onListening: @escaping @Sendable (Int) -> Void = { _ in },
         logger: Logger
     ) throws {
@@ -111,9 +111,13 @@ public struct APIServer: Service {
         router.post("/service/**", use: query)
         let metricsText = self.metricsText
         router.get("/metrics") { _, _ -> Response in
-            Response(
+            let chunks = await metricsText()
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: await metricsText())))
+                body: ResponseBody { writer in
+                    for chunk in chunks { try await writer.write(ByteBuffer(bytes: chunk)) }
+                    try await writer.finish(nil)
+                })
         }
         let healthy = self.healthy
         router.get("/healthz") { _, _ -> Response in

@@ -247,7 +247,7 @@ extension HealthDaemon {
                 metrics.update(
                     schedulerLag: scheduler.stats.maxStartLag, droppedMessages: nats?.publisher.outbox.dropped ?? 0,
                     droppedEvents: state.droppedEvents)
-                return metrics.renderBytes()
+                return metrics.chunks()
             },
             logger: logger)
         return (server, fleet)
