@@ -179,8 +179,10 @@ struct GuestPingProbeTests {
         let agent = try await QEMUFixtures.startGuestAgent(socket: socket, stateDirectory: folder.path)
         defer { agent.stop() }
         let probe = GuestPingProbe(environment: ProbeEnvironment(runtimeDirectory: folder.path))
-        // A generous budget: a busy CI machine runs many suites at once; the answer comes as soon as qemu-ga sends it.
-        let request = qmpRequest(qemuTarget(agent: socket), timeout: .seconds(20))
+        // A generous budget, for the answer too (its default is 3 s): a busy CI machine runs many suites at once, and
+        // once a host-side qemu-ga took longer; the answer comes as soon as qemu-ga sends it.
+        let request = qmpRequest(
+            qemuTarget(agent: socket), timeout: .seconds(20), ["response_timeout": .duration(.seconds(20))])
         for _ in 0..<3 {
             let observation = await probe.observe(request)
             #expect(observation.outcome == .passed, "\(observation.message)")
