@@ -23,13 +23,14 @@ struct CheckRunMetricsTests {
         #expect(text.contains("hive_health_check_runs_total{probe=\"net.icmp\"} 1"))
         #expect(text.contains("hive_health_check_runs_total{probe=\"noop\"} 2"))
         #expect(text.contains("hive_health_check_duration_seconds_count{probe=\"qmp.status\"} 3"))
-        #expect(text.contains("hive_health_check_duration_seconds_bucket{probe=\"qmp.status\",le=\"0.005\"} 2"), "\(text)")
+        #expect(
+            text.contains("hive_health_check_duration_seconds_bucket{probe=\"qmp.status\",le=\"0.005\"} 2"), "\(text)")
         #expect(text.contains("hive_health_check_duration_seconds_bucket{probe=\"qmp.status\",le=\"0.5\"} 3"))
         #expect(text.contains("hive_health_check_duration_seconds_bucket{probe=\"qmp.status\",le=\"+Inf\"} 3"))
         #expect(text.contains("hive_health_check_duration_seconds_bucket{probe=\"noop\",le=\"0.001\"} 2"))
         #expect(text.contains("# TYPE hive_health_check_duration_seconds histogram"))
-        let sum = try #require(
-            text.split(separator: "\n").first { $0.hasPrefix("hive_health_check_duration_seconds_sum{probe=\"qmp.status\"}") })
+        let sumLine = "hive_health_check_duration_seconds_sum{probe=\"qmp.status\"}"
+        let sum = try #require(text.split(separator: "\n").first { $0.hasPrefix(sumLine) })
         #expect(abs((Double(sum.split(separator: " ").last ?? "") ?? 0) - 0.306) < 1e-9, "\(sum)")
     }
 }

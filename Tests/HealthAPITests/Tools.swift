@@ -77,7 +77,8 @@ struct RunningAPI {
         let port = Mutex<Int?>(nil)
         let server = try APIServer(
             listen: "127.0.0.1:0", handler: handler, cloudWatch: cloudWatch, feed: feed,
-            metricsText: { (metrics ?? HealthMetrics()).chunks() }, onListening: { value in port.withLock { $0 = value } },
+            metricsText: { (metrics ?? HealthMetrics()).chunks() },
+            onListening: { value in port.withLock { $0 = value } },
             logger: Logger(label: "api-test"))
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {

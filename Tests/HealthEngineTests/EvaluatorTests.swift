@@ -34,7 +34,7 @@ struct EvaluatorTests {
         id: "i-0a", state: .running, availabilityZone: "ap-southeast-2a",
         launchTime: Date(timeIntervalSince1970: 1_800_000_000 - 3600), volumes: [VolumeInfo(id: "vol-1")])
 
-    @Test("a batch of results is recorded as the same results one by one; a result finds its job with or without its plan index")
+    @Test("a batch is recorded as its results one by one; a result finds its job with or without its plan index")
     func batchAndPlanIndex() throws {
         let clock = TestWallClock()
         let instances = (0..<3).map { n in

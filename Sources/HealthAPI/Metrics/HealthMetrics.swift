@@ -169,7 +169,8 @@ public final class HealthMetrics: Sendable {
             return (runs, timer)
         }
         let runs = registry.makeCounter(
-            descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"), labels: [("probe", probe)])
+            descriptor: Self.named("hive_health_check_runs_total", "Check runs per probe kind"),
+            labels: [("probe", probe)])
         let timer = registry.makeDurationHistogram(
             descriptor: Self.named("hive_health_check_duration_seconds", "Check durations per probe kind"),
             labels: [("probe", probe)], buckets: Self.durationBuckets)
@@ -233,7 +234,8 @@ public final class HealthMetrics: Sendable {
         public mutating func next() -> [UInt8]? {
             if let head {
                 self.head = nil
-                if series.isEmpty || head.count >= size { return head }
+                if series.isEmpty { return head.isEmpty ? nil : head }
+                if head.count >= size { return head }
                 var chunk = head
                 fill(&chunk)
                 return chunk

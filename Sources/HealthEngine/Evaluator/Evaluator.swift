@@ -254,7 +254,9 @@ public final class Evaluator: ResultSink, Sendable {
         let now = wallClock()
         let journalMoved = inner.withLock { inner in
             var moved = false
-            for result in batch where Self.record(result, at: now, into: &inner, settings: settings) { moved = true }
+            for result in batch {
+                if Self.record(result, at: now, into: &inner, settings: settings) { moved = true }
+            }
             return moved
         }
         if journalMoved { changes.signal() }

@@ -367,8 +367,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             }
         }
 
-        /// The index of a probe kind, added on first sight.
-        /// Nil when the table is full (``Scheduler/maxTableEntries``).
+        /// The index of a probe kind, added on first sight; nil when the table is full (``Scheduler/maxTableEntries``).
         mutating func kind(_ name: String) -> Int? {
             if let index = kindIndex[name] { return index }
             guard kindNames.count < Scheduler.maxTableEntries else { return nil }
@@ -453,15 +452,16 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 free.append(position)
             }
             if refused > 0 {
+                let limit = Scheduler.maxTableEntries
                 scheduler.logger.error(
-                    "plan has more than \(Scheduler.maxTableEntries) probe kinds or check timings: \(refused) jobs not scheduled")
+                    "plan has more than \(limit) probe kinds or check timings: \(refused) jobs not scheduled")
             }
             // Timeline and ready entries of removed slots are dropped lazily: their tokens no longer match.
         }
 
         /// Sets a job's next due time to `baseDue` (plus jitter), skipping cadence points already past.
         mutating func schedule(_ position: Int, baseDue: Int64, now: Int64) {
-            guard let check = slots[position].map({ Int($0.check) }) else { return }
+            guard let check = slots[position]?.check else { return }
             let interval = timings[check].interval
             var base = baseDue
             if (base < now) && (interval > 0) {
@@ -482,7 +482,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
         }
 
         mutating func enqueue(_ position: Int, urgent: Bool) {
-            guard let kind = slots[position].map({ Int($0.kind) }) else { return }
+            guard let kind = slots[position]?.kind else { return }
             slots[position]?.queued = true
             if ready[kind].isEmpty, !readyKinds.contains(kind) { readyKinds.append(kind) }
             if urgent { ready[kind].prepend(position) } else { ready[kind].append(position) }
@@ -495,12 +495,13 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                 guard event.slot < slots.count, slots[event.slot] != nil else { continue }
                 switch event.kind {
                 case .deadline:
-                    guard slots[event.slot]!.running, let running = inFlight[event.slot], UInt32(truncatingIfNeeded: running.run) == event.token
+                    guard slots[event.slot]!.running, let running = inFlight[event.slot],
+                        UInt32(truncatingIfNeeded: running.run) == event.token
                     else { continue }
                     expire(event.slot, running: running, now: now)
                 case .due:
                     guard slots[event.slot]!.dueToken == event.token else { continue }
-                    let nextBase = slots[event.slot]!.baseDue + timings[Int(slots[event.slot]!.check)].interval
+                    let nextBase = slots[event.slot]!.baseDue + timings[slots[event.slot]!.check].interval
                     if slots[event.slot]!.running || slots[event.slot]!.queued {
                         counters.skippedOverlaps += 1
                     } else {
@@ -540,7 +541,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
                     continue
                 }
                 // Entries of removed or already started slots are stale: skip them.
-                guard slots[position]?.queued == true, slots[position].map({ Int($0.kind) }) == kind else { continue }
+                guard slots[position]?.queued == true, slots[position]?.kind == kind else { continue }
                 idleTurns = 0
                 slots[position]?.queued = false
                 start(position, now: now)
@@ -552,7 +553,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             // Fields read in place: a copy of the slot would retain and release its job and task.
             guard case .some = slots[position] else { return }
             let job = slots[position]!.job
-            let kind = Int(slots[position]!.kind)
+            let kind = slots[position]!.kind
             let baseDue = slots[position]!.baseDue
             let lag = baseDue < now ? Double(now - baseDue) / 1e9 : 0
             counters.started += 1
@@ -579,7 +580,7 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             let clock = scheduler.clock
             running += 1
             runningByKind[kind] += 1
-            let timeout = timings[Int(slots[position]!.check)].timeout
+            let timeout = timings[slots[position]!.check].timeout
             timeline.insert(Event(at: now + timeout, slot: position, kind: .deadline, token: run))
             let startedAt = epoch.advanced(by: .nanoseconds(now))
             let task = Task {
