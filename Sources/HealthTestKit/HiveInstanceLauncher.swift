@@ -400,32 +400,33 @@ public final class HiveInstanceLauncher: @unchecked Sendable {
             if let spinifexDaemon { return try await spinifexDaemon.humanMonitorCommand(socket, command) }
             return try await HumanMonitor.run(socket: socket, command, timeout: .seconds(30))
         }
+        // What QEMU last said (HMP answers errors as text, not as a failed command), for the failure message.
         var last = ""
-        func connected(within timeout: Duration, _ action: @escaping () async throws -> Void) async -> Bool {
+        func connected(within timeout: Duration, _ command: @escaping () -> String) async -> Bool {
             await eventually(timeout: timeout, poll: .milliseconds(200)) {
-                do { try await action() } catch { last = "\(error)" }
+                do {
+                    let answer = try await hmp(command())
+                    if !answer.isEmpty { last = answer }
+                } catch {
+                    last = "\(error)"
+                }
                 return Self.acceptedConnections(on: nbdSocket) > 0
             }
         }
         // QEMU's NBD client retries with a backoff that grows to 16 s while the server is away: wait past it.
-        if await connected(within: .seconds(30), {
-            _ = try await hmp("qemu-io \(volume) \"read 0 512\"")
-        }) {
-            return
-        }
+        if await connected(within: .seconds(30), { "qemu-io \(volume) \"read 0 512\"" }) { return }
         logger.warning("QEMU did not reconnect to \(volume) on I/O; attaching the drive again")
-        _ = try? await hmp("drive_del \(volume)")
+        let deleted = (try? await hmp("drive_del \(volume)")) ?? "(no answer)"
         let attached = await connected(within: .seconds(30)) {
-            _ = try await hmp(
-                "drive_add 0 file=nbd:unix:\(nbdSocket),file.reconnect-delay=300,format=raw,if=none,id=\(volume)")
+            "drive_add 0 file=nbd:unix:\(nbdSocket),file.reconnect-delay=300,format=raw,if=none,id=\(volume)"
         }
         guard attached else {
             let table = (try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8)) ?? ""
             let lines = table.split(separator: "\n").filter { $0.contains(volume) }
             let log = (try? String(contentsOfFile: paths(id).qemuLog, encoding: .utf8)) ?? ""
             throw Failure(
-                "QEMU of \(id) did not reconnect to \(volume): \(last); sockets: \(lines); QEMU's log: "
-                    + log.suffix(1500))
+                "QEMU of \(id) did not reconnect to \(volume): drive_del said '\(deleted)', QEMU last said '\(last)'; "
+                    + "sockets: \(lines); QEMU's log: " + log.suffix(1500))
         }
     }
 
