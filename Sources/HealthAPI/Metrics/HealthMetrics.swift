@@ -232,16 +232,9 @@ public final class HealthMetrics: Sendable {
         }
 
         public mutating func next() -> [UInt8]? {
-            if let head {
-                self.head = nil
-                if series.isEmpty { return head.isEmpty ? nil : head }
-                if head.count >= size { return head }
-                var chunk = head
-                fill(&chunk)
-                return chunk
-            }
-            var chunk: [UInt8] = []
-            fill(&chunk)
+            var chunk = head ?? []
+            head = nil
+            if chunk.count < size { fill(&chunk) }
             return chunk.isEmpty ? nil : chunk
         }
 

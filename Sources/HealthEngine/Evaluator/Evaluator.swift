@@ -692,12 +692,10 @@ public final class Evaluator: ResultSink, Sendable {
         return inner.launchTimes[instanceID] ?? inner.firstSeen[instanceID] ?? startedAt
     }
 
-    private func inGrace(instanceID: String?, inner: Inner, now: Date) -> Bool {
-        now.timeIntervalSince(graceStart(instanceID: instanceID, inner: inner)) < settings.launchGrace.seconds
-    }
-
+    /// A check's status for a job without a slot (a restored record before the first plan), its grace worked out.
     private func status(of state: CheckState, job: Job, inner: Inner, now: Date) -> CheckStatus {
-        Self.status(of: state, job: job, inLaunchGrace: inGrace(instanceID: job.instanceID, inner: inner, now: now))
+        let graceAge = now.timeIntervalSince(graceStart(instanceID: job.instanceID, inner: inner))
+        return Self.status(of: state, job: job, inLaunchGrace: graceAge < settings.launchGrace.seconds)
     }
 
     fileprivate static func status(of state: CheckState, job: Job, inLaunchGrace: Bool) -> CheckStatus {

@@ -83,8 +83,8 @@ public final class Job: Sendable, Hashable {
     /// instance's facts each time.
     public let instanceID: String?
 
-    /// This job's record for the state store, with the evaluator's state of it (a fresh one by default).
-    public func record(_ state: CheckState = CheckState()) -> JobRecord {
+    /// This job's record for the state store, with the evaluator's state of it.
+    public func record(_ state: CheckState) -> JobRecord {
         JobRecord(
             check: check.name, probe: check.probe, category: check.category, targetKind: target.kind,
             targetID: target.id, instanceID: instanceID, state: state)

@@ -390,24 +390,18 @@ public final class Scheduler<C: Clock>: Sendable where C.Duration == Duration {
             var keep = Set<Int>()
             keep.reserveCapacity(plan.jobs.count)
             slots.reserveCapacity(plan.jobs.count)
-            var checks: [ObjectIdentifier: Int] = [:]
             var timingIndex: [Timing: Int] = [:]
             timings.removeAll(keepingCapacity: true)
             var refused = 0
             for (planIndex, job) in plan.jobs.enumerated() {
                 let shared = job.sharedCheck
-                var check = checks[ObjectIdentifier(shared)]
-                if check == nil {
-                    let timing = Timing(
-                        interval: shared.intervalNanos, jitter: shared.jitterNanos, timeout: shared.timeoutNanos)
-                    if let known = timingIndex[timing] {
-                        check = known
-                    } else if timings.count < Scheduler.maxTableEntries {
-                        check = timings.count
-                        timingIndex[timing] = timings.count
-                        timings.append(timing)
-                    }
-                    checks[ObjectIdentifier(shared)] = check
+                let timing = Timing(
+                    interval: shared.intervalNanos, jitter: shared.jitterNanos, timeout: shared.timeoutNanos)
+                var check = timingIndex[timing]
+                if check == nil, timings.count < Scheduler.maxTableEntries {
+                    check = timings.count
+                    timingIndex[timing] = timings.count
+                    timings.append(timing)
                 }
                 guard let check, let kindIndex = kind(job.check.probe) else {
                     refused += 1
